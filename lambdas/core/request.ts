@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import { canonicalJson, parametersHash } from './canonical';
+import { err, ok, type Result } from './result';
+import type { ActionRequest, IamActionInfo, IamReference } from './types';
+
+export const ACTION_REQUESTED = 'Action Requested';
+export const AGENT_SOURCE_PREFIX = 'agent.';
+
+export const LIMITS = {
+  requestIdLength: 80,
+  justificationLength: 2_000,
+  parametersBytes: 16 * 1024,
+  resourceLength: 2_048,
+  contextEntries: 20,
+  contextKeyLength: 64,
+  contextValueLength: 256,
+  minTtlSeconds: 60,
+  maxTtlSeconds: 3_600,
+} as const;
+
+/** What could be read off a request that was rejected, so the rejection can still be attributed. */
+export interface RejectedRequest {
+  readonly reasons: readonly string[];
+  readonly requestId?: string;
+  readonly agentId?: string;
+}
+
+// C0/C1 controls, and the bidirectional overrides that let text display in an order other than
+// the one it is stored in (the "Trojan Source" trick), have no place in what a reviewer reads.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+const noControlCharacters = (field: string) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .refine((text) => !CONTROL_CHARACTERS.test(text), `${field} contains control characters`);
+
+const requestId = z
+  .string({ error: 'requestId must be a string' })
+  .min(1, 'requestId must not be empty')
+  .max(LIMITS.requestIdLength, `requestId must be at most ${LIMITS.requestIdLength} characters`)
+  .regex(/^[A-Za-z0-9_-]+$/, 'requestId may contain only letters, digits, "_" and "-"');
+
+const operation = noControlCharacters('operation').pipe(
+  z
+    .string()
+    .regex(
+      /^[a-z0-9-]+:[A-Za-z0-9]+$/,
+      'operation must be an IAM action name like "dynamodb:ExportTableToPointInTime"',
+    ),
+);
+
+const resource = noControlCharacters('resource')
+  .pipe(z.string().max(LIMITS.resourceLength, `resource must be at most ${LIMITS.resourceLength} characters`))
+  .pipe(
+    z
+      .string()
+      .regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$/, 'resource must be an ARN')
+      .refine((arn) => !/[*?]/.test(arn), 'resource must name one resource: wildcards are not allowed'),
+  );
+
+const parameters = z
+  .record(z.string(), z.unknown(), { error: 'parameters must be an object' })
+  .refine(
+    (params) => Buffer.byteLength(canonicalJson(params), 'utf8') <= LIMITS.parametersBytes,
+    `parameters must be at most ${LIMITS.parametersBytes} bytes as canonical JSON`,
+  );
+
+const justification = z
+  .string({ error: 'justification must be a string' })
+  .min(1, 'justification must not be empty')
+  .max(LIMITS.justificationLength, `justification must be at most ${LIMITS.justificationLength} characters`)
+  .refine(
+    (text) => !CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS.test(text),
+    'justification contains control characters',
+  );
+
+const context = z
+  .record(
+    noControlCharacters('context key').pipe(
+      z
+        .string()
+        .max(LIMITS.contextKeyLength, `context keys must be at most ${LIMITS.contextKeyLength} characters`),
+    ),
+    noControlCharacters('context value').pipe(
+      z
+        .string()
+        .max(
+          LIMITS.contextValueLength,
+          `context values must be at most ${LIMITS.contextValueLength} characters`,
+        ),
+    ),
+    { error: 'context must be an object of strings' },
+  )
+  .refine(
+    (entries) => Object.keys(entries).length <= LIMITS.contextEntries,
+    `context may have at most ${LIMITS.contextEntries} entries`,
+  );
+
+const ttlSeconds = z
+  .number({ error: 'ttlSeconds must be a number' })
+  .int('ttlSeconds must be a whole number')
+  .min(LIMITS.minTtlSeconds, `ttlSeconds must be at least ${LIMITS.minTtlSeconds}`)
+  .max(LIMITS.maxTtlSeconds, `ttlSeconds must be at most ${LIMITS.maxTtlSeconds}`);
+
+const detailSchema = z.strictObject(
+  {
+    requestId,
+    action: z.strictObject(
+      { operation, resource, parameters },
+      { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'action must be an object') },
+    ),
+    justification,
+    context: context.optional(),
+    ttlSeconds: ttlSeconds.optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'detail must be an object') },
+);
+
+const envelopeSchema = z.object(
+  {
+    source: z
+      .string({ error: 'source is missing' })
+      .regex(
+        /^agent\.[A-Za-z0-9_-]{1,64}$/,
+        'source must be "agent.<agentId>" with an id of 1-64 letters, digits, "_" or "-"',
+      ),
+    'detail-type': z.literal(ACTION_REQUESTED, { error: `detail-type must be "${ACTION_REQUESTED}"` }),
+    time: z.iso.datetime({ error: 'time must be an ISO-8601 timestamp' }),
+    detail: z.unknown(),
+  },
+  { error: 'the event must be an EventBridge event object' },
+);
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: string): string[] {
+  return issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+}
+
+function readableIdentifiers(event: unknown): Pick<RejectedRequest, 'requestId' | 'agentId'> {
+  if (typeof event !== 'object' || event === null) return {};
+  const { source, detail } = event as { source?: unknown; detail?: unknown };
+  const agent =
+    typeof source === 'string' && /^agent\.[A-Za-z0-9_-]{1,64}$/.test(source) ? source.slice(6) : undefined;
+  const id =
+    typeof detail === 'object' && detail !== null ? (detail as { requestId?: unknown }).requestId : undefined;
+  return {
+    ...(agent ? { agentId: agent } : {}),
+    ...(requestId.safeParse(id).success ? { requestId: id as string } : {}),
+  };
+}
+
+/** Turns an IAM ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into a matcher. */
+export function arnTemplateMatcher(template: string): RegExp {
+  const pattern = template
+    .split(/(\$\{[A-Za-z]+\})/)
+    .map((part) => {
+      switch (part) {
+        case '${Partition}':
+          return 'aws[a-z-]*';
+        case '${Region}':
+          return '[a-z]{2}(-[a-z]+)+-\\d';
+        case '${Account}':
+          return '\\d{12}';
+        default:
+          if (!part.startsWith('${')) return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+          // Paths and object keys may hold "/"; every other name is one segment.
+          return /Path|ObjectName|Key/.test(part) ? '[^*?\\s]+' : '[^/:*?\\s]+';
+      }
+    })
+    .join('');
+  return new RegExp(`^${pattern}$`);
+}
+
+function checkAgainstIam(info: IamActionInfo | undefined, operationName: string, arn: string): string[] {
+  if (!info) return [`action.operation: "${operationName}" is not an IAM action`];
+  if (info.resourceArnTemplates.length === 0) {
+    return [
+      `action.operation: "${info.name}" accepts no resource ARN, so it cannot be scoped to one resource`,
+    ];
+  }
+  if (!info.resourceArnTemplates.some((template) => arnTemplateMatcher(template).test(arn))) {
+    return [`action.resource: "${arn}" is not a resource type that ${info.name} accepts`];
+  }
+  return [];
+}
+
+/**
+ * Validates an `Action Requested` EventBridge event. The agent's identity comes from the
+ * event's `source`, which IAM on the bus pins to the caller; anything in `detail` is the
+ * agent's own claim.
+ */
+export async function parseActionRequest(
+  event: unknown,
+  iam: IamReference,
+): Promise<Result<ActionRequest, RejectedRequest>> {
+  const identifiers = readableIdentifiers(event);
+  const envelope = envelopeSchema.safeParse(event);
+  const detail = detailSchema.safeParse(
+    typeof event === 'object' && event !== null ? (event as { detail?: unknown }).detail : undefined,
+  );
+  const reasons = [
+    ...(envelope.success ? [] : describeIssues(envelope.error.issues, '')),
+    ...(detail.success ? [] : describeIssues(detail.error.issues, 'detail')),
+  ];
+  if (!envelope.success || !detail.success) return err({ reasons, ...identifiers });
+
+  const { action } = detail.data;
+  const info = await iam.describeAction(action.operation);
+  const iamReasons = checkAgainstIam(info, action.operation, action.resource);
+  if (!info || iamReasons.length > 0) return err({ reasons: iamReasons, ...identifiers });
+
+  return ok({
+    requestId: detail.data.requestId,
+    agentId: envelope.data.source.slice(AGENT_SOURCE_PREFIX.length),
+    action: { operation: info.name, resource: action.resource, parameters: action.parameters },
+    parametersHash: parametersHash(action.parameters),
+    justification: detail.data.justification,
+    context: detail.data.context ?? {},
+    ...(detail.data.ttlSeconds === undefined ? {} : { ttlSeconds: detail.data.ttlSeconds }),
+    requestedAt: envelope.data.time,
+  });
+}

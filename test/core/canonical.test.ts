@@ -1,0 +1,79 @@
+import fc from 'fast-check';
+import { canonicalJson, parametersHash, sha256Hex } from '../../lambdas/core/canonical';
+
+describe('Function: canonicalJson', () => {
+  // The examples of RFC 8785 §3.2.2 (sorting) and §3.2.3 (numbers and strings).
+  it('serializes the RFC 8785 structure example byte for byte', () => {
+    const input = JSON.parse(
+      '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],' +
+        '"string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",' +
+        '"literals": [null, true, false]}',
+    );
+
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+  });
+
+  it('sorts keys by UTF-16 code units as RFC 8785 §3.2.3 requires', () => {
+    const input = JSON.parse(
+      '{"\\u20ac": "Euro Sign", "\\r": "Carriage Return", "\\ufb33": "Hebrew Letter Dalet With Dagesh",' +
+        '"1": "One", "\\ud83d\\ude00": "Emoji: Grinning Face", "\\u0080": "Control",' +
+        '"\\u00f6": "Latin Small Letter O With Diaeresis"}',
+    );
+
+    const output = canonicalJson(input);
+
+    // Object.keys would reorder the integer-like key, so read the order off the text itself.
+    const order = ['"\\r"', '"1"', '"\u0080"', '"\u00f6"', '"\u20ac"', '"\ud83d\ude00"', '"\ufb33"'].map(
+      (key) => output.indexOf(key),
+    );
+    expect(order.every((position) => position >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('throws on a value that has no JSON form', () => {
+    expect(() => canonicalJson(undefined)).toThrow('value has no JSON representation');
+  });
+});
+
+describe('Function: parametersHash', () => {
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const parameters = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), json, { minKeys: 1 });
+
+  it('does not depend on key order', () => {
+    fc.assert(
+      fc.property(parameters, (params) => {
+        const reversed = Object.fromEntries(Object.entries(params).reverse());
+        expect(parametersHash(reversed)).toBe(parametersHash(params));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('changes when any parameter value changes', () => {
+    fc.assert(
+      fc.property(parameters, json, (params, replacement) => {
+        const key = Object.keys(params)[0];
+        fc.pre(canonicalJson(params[key]) !== canonicalJson(replacement));
+        expect(parametersHash({ ...params, [key]: replacement })).not.toBe(parametersHash(params));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('changes when a parameter is added or removed', () => {
+    fc.assert(
+      fc.property(parameters, fc.string({ minLength: 1 }), json, (params, key, value) => {
+        fc.pre(!(key in params));
+        expect(parametersHash({ ...params, [key]: value })).not.toBe(parametersHash(params));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('is the SHA-256 of the canonical JSON', () => {
+    expect(parametersHash({ b: 1, a: [true] })).toBe(sha256Hex('{"a":[true],"b":1}'));
+  });
+});

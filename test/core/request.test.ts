@@ -1,0 +1,293 @@
+import { IamDataReference } from '../../lambdas/adapters/iam-reference';
+import { parametersHash } from '../../lambdas/core/canonical';
+import { arnTemplateMatcher, parseActionRequest } from '../../lambdas/core/request';
+
+const iam = new IamDataReference();
+
+function anEvent(
+  overrides: { source?: unknown; detail?: Record<string, unknown>; action?: Record<string, unknown> } = {},
+) {
+  return {
+    version: '0',
+    id: 'c6f1a1f4-0000-4000-8000-000000000001',
+    'detail-type': 'Action Requested',
+    source: 'source' in overrides ? overrides.source : 'agent.reporting-bot',
+    account: '111122223333',
+    time: '2026-11-24T10:00:00Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail: {
+      requestId: 'req-0001',
+      action: {
+        operation: 'dynamodb:ExportTableToPointInTime',
+        resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+        parameters: { S3Bucket: 'exports-bucket', ExportFormat: 'DYNAMODB_JSON' },
+        ...overrides.action,
+      },
+      justification: 'Quarterly revenue report needs a snapshot of orders.',
+      ...overrides.detail,
+    },
+  };
+}
+
+describe('Function: parseActionRequest', () => {
+  it('accepts a well-formed request and takes the agent id from source', async () => {
+    const result = await parseActionRequest(anEvent(), iam);
+
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        requestId: 'req-0001',
+        agentId: 'reporting-bot',
+        action: {
+          operation: 'dynamodb:ExportTableToPointInTime',
+          resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+          parameters: { S3Bucket: 'exports-bucket', ExportFormat: 'DYNAMODB_JSON' },
+        },
+        parametersHash: parametersHash({ ExportFormat: 'DYNAMODB_JSON', S3Bucket: 'exports-bucket' }),
+        justification: 'Quarterly revenue report needs a snapshot of orders.',
+        context: {},
+        requestedAt: '2026-11-24T10:00:00Z',
+      },
+    });
+  });
+
+  it('normalizes the operation to the case IAM publishes', async () => {
+    const result = await parseActionRequest(
+      anEvent({ action: { operation: 'dynamodb:exporttabletopointintime' } }),
+      iam,
+    );
+
+    expect(result.ok && result.value.action.operation).toBe('dynamodb:ExportTableToPointInTime');
+  });
+
+  it('keeps the requested ttl and context', async () => {
+    const result = await parseActionRequest(
+      anEvent({ detail: { ttlSeconds: 600, context: { ticket: 'OPS-1' } } }),
+      iam,
+    );
+
+    expect(result.ok && [result.value.ttlSeconds, result.value.context]).toEqual([600, { ticket: 'OPS-1' }]);
+  });
+
+  it('accepts an S3 object key that holds slashes', async () => {
+    const result = await parseActionRequest(
+      anEvent({
+        action: { operation: 's3:GetObject', resource: 'arn:aws:s3:::reports/2026/q3/summary.csv' },
+      }),
+      iam,
+    );
+
+    expect(result.ok).toBe(true);
+  });
+
+  const malformed: ReadonlyArray<[string, unknown, string]> = [
+    ['a missing source', anEvent({ source: undefined }), 'source: source is missing'],
+    [
+      'a source that is not an agent',
+      anEvent({ source: 'aws.s3' }),
+      'source: source must be "agent.<agentId>"',
+    ],
+    [
+      'a wrong detail-type',
+      { ...anEvent(), 'detail-type': 'Action Approved' },
+      'detail-type: detail-type must be "Action Requested"',
+    ],
+    ['a missing detail', { ...anEvent(), detail: undefined }, 'detail: detail must be an object'],
+    [
+      'a numeric requestId',
+      anEvent({ detail: { requestId: 42 } }),
+      'detail.requestId: requestId must be a string',
+    ],
+    [
+      'an empty requestId',
+      anEvent({ detail: { requestId: '' } }),
+      'detail.requestId: requestId must not be empty',
+    ],
+    [
+      'an oversize requestId',
+      anEvent({ detail: { requestId: 'r'.repeat(81) } }),
+      'detail.requestId: requestId must be at most 80 characters',
+    ],
+    [
+      'a requestId with a slash',
+      anEvent({ detail: { requestId: 'a/b' } }),
+      'detail.requestId: requestId may contain only letters',
+    ],
+    [
+      'a requestId with a control character',
+      anEvent({ detail: { requestId: 'a\u0000b' } }),
+      'detail.requestId: requestId may contain only letters',
+    ],
+    [
+      'an agent id smuggled into detail',
+      anEvent({ detail: { agentId: 'admin-bot' } }),
+      'detail: Unrecognized key: "agentId"',
+    ],
+    [
+      'a missing action',
+      anEvent({ detail: { action: undefined } }),
+      'detail.action: action must be an object',
+    ],
+    [
+      'an operation that is not an action name',
+      anEvent({ action: { operation: 'ExportTable' } }),
+      'detail.action.operation: operation must be an IAM action name',
+    ],
+    [
+      'a wildcard operation',
+      anEvent({ action: { operation: 'dynamodb:*' } }),
+      'detail.action.operation: operation must be an IAM action name',
+    ],
+    [
+      'an operation with a control character',
+      anEvent({ action: { operation: 'dynamodb:Scan\u0007' } }),
+      'detail.action.operation: operation contains control characters',
+    ],
+    [
+      'an unknown operation',
+      anEvent({ action: { operation: 'dynamodb:DropEverything' } }),
+      'action.operation: "dynamodb:DropEverything" is not an IAM action',
+    ],
+    [
+      'an unknown service',
+      anEvent({ action: { operation: 'nosuchservice:DoThing' } }),
+      'action.operation: "nosuchservice:DoThing" is not an IAM action',
+    ],
+    [
+      'an operation with no resource type',
+      anEvent({ action: { operation: 's3:ListAllMyBuckets' } }),
+      'accepts no resource ARN, so it cannot be scoped to one resource',
+    ],
+    [
+      'a resource that is not an ARN',
+      anEvent({ action: { resource: 'orders' } }),
+      'detail.action.resource: resource must be an ARN',
+    ],
+    [
+      'a wildcard resource',
+      anEvent({ action: { resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/*' } }),
+      'wildcards are not allowed',
+    ],
+    [
+      'an ARN of the wrong type',
+      anEvent({ action: { resource: 'arn:aws:s3:::exports-bucket' } }),
+      'is not a resource type that dynamodb:ExportTableToPointInTime accepts',
+    ],
+    [
+      'an oversize resource',
+      anEvent({ action: { resource: `arn:aws:s3:::b/${'k'.repeat(2100)}` } }),
+      'detail.action.resource: resource must be at most 2048 characters',
+    ],
+    [
+      'parameters that are not an object',
+      anEvent({ action: { parameters: ['a'] } }),
+      'detail.action.parameters: parameters must be an object',
+    ],
+    [
+      'oversize parameters',
+      anEvent({ action: { parameters: { blob: 'x'.repeat(17_000) } } }),
+      'parameters must be at most 16384 bytes as canonical JSON',
+    ],
+    [
+      'an empty justification',
+      anEvent({ detail: { justification: '' } }),
+      'detail.justification: justification must not be empty',
+    ],
+    [
+      'an oversize justification',
+      anEvent({ detail: { justification: 'j'.repeat(2001) } }),
+      'justification must be at most 2000 characters',
+    ],
+    [
+      'a justification with an escape sequence',
+      anEvent({ detail: { justification: 'ok\u001b[31m' } }),
+      'detail.justification: justification contains control characters',
+    ],
+    [
+      'a justification with a bidi override',
+      anEvent({ detail: { justification: 'approve \u202e' } }),
+      'detail.justification: justification contains control characters',
+    ],
+    [
+      'a ttl below the minimum',
+      anEvent({ detail: { ttlSeconds: 5 } }),
+      'detail.ttlSeconds: ttlSeconds must be at least 60',
+    ],
+    [
+      'a ttl above the maximum',
+      anEvent({ detail: { ttlSeconds: 86400 } }),
+      'detail.ttlSeconds: ttlSeconds must be at most 3600',
+    ],
+    [
+      'a fractional ttl',
+      anEvent({ detail: { ttlSeconds: 90.5 } }),
+      'detail.ttlSeconds: ttlSeconds must be a whole number',
+    ],
+    [
+      'a ttl given as text',
+      anEvent({ detail: { ttlSeconds: '600' } }),
+      'detail.ttlSeconds: ttlSeconds must be a number',
+    ],
+    [
+      'a context value that is not text',
+      anEvent({ detail: { context: { ticket: 7 } } }),
+      'detail.context.ticket: context value must be a string',
+    ],
+    [
+      'a context with too many entries',
+      anEvent({
+        detail: { context: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) },
+      }),
+      'context may have at most 20 entries',
+    ],
+  ];
+
+  it.each(malformed)('rejects %s with a specific reason', async (_case, event, reason) => {
+    const result = await parseActionRequest(event, iam);
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error.reasons.join('\n')).toContain(reason);
+  });
+
+  it('rejects a value that is not an event at all', async () => {
+    const result = await parseActionRequest('not an event', iam);
+
+    expect(!result.ok && result.error.reasons).toEqual([
+      'the event must be an EventBridge event object',
+      'detail: detail must be an object',
+    ]);
+  });
+
+  it('reports every problem at once, not only the first', async () => {
+    const result = await parseActionRequest(anEvent({ detail: { justification: '', ttlSeconds: 1 } }), iam);
+
+    expect(!result.ok && result.error.reasons).toHaveLength(2);
+  });
+
+  it('keeps the request and agent ids of a rejected request so the rejection can be attributed', async () => {
+    const result = await parseActionRequest(anEvent({ detail: { justification: '' } }), iam);
+
+    expect(!result.ok && [result.error.requestId, result.error.agentId]).toEqual([
+      'req-0001',
+      'reporting-bot',
+    ]);
+  });
+});
+
+describe('Function: arnTemplateMatcher', () => {
+  it('keeps names without a path to one segment', () => {
+    const table = arnTemplateMatcher('arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}');
+
+    expect([
+      table.test('arn:aws:dynamodb:us-east-1:111122223333:table/orders'),
+      table.test('arn:aws:dynamodb:us-east-1:111122223333:table/orders/index/byDate'),
+    ]).toEqual([true, false]);
+  });
+
+  it('lets role paths hold slashes', () => {
+    const role = arnTemplateMatcher('arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}');
+
+    expect(role.test('arn:aws:iam::111122223333:role/service/deployer')).toBe(true);
+  });
+});
