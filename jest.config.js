@@ -14,5 +14,7 @@ module.exports = {
   coverageThreshold: {
     './lambdas/core/': { lines: 90 },
   },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
 };

@@ -58,8 +58,11 @@ export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
   return sha256Hex(canonicalJson(record));
 }
 
+/** Where a chain ends: all that is needed to append the next record. */
+export type ChainHead = Pick<AuditRecord, 'requestId' | 'seq' | 'hash'>;
+
 /** Places an event after `previous` (undefined for a request's first record). */
-export function appendRecord(previous: AuditRecord | undefined, event: AuditEvent): AuditRecord {
+export function appendRecord(previous: ChainHead | undefined, event: AuditEvent): AuditRecord {
   if (previous && previous.requestId !== event.requestId) {
     throw new Error(`cannot chain a record of ${event.requestId} after one of ${previous.requestId}`);
   }
@@ -103,6 +106,13 @@ export function verifyChain(records: readonly AuditRecord[]): ChainVerification 
     }
   }
   return { ok: true, records: records.length };
+}
+
+/** Places events one after another behind `head`. */
+export function appendRecords(head: ChainHead | undefined, events: readonly AuditEvent[]): AuditRecord[] {
+  const records: AuditRecord[] = [];
+  for (const event of events) records.push(appendRecord(records.at(-1) ?? head, event));
+  return records;
 }
 
 /** The terminal record of a chain, if the request has ended. */

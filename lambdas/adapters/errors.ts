@@ -1,0 +1,48 @@
+/** Base of the errors adapters raise, so callers can tell a domain failure from a bug. */
+export class ActionApprovalsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ActionApprovalsError';
+  }
+}
+
+/** A conditional write lost a race or found the item in another state. */
+export class ConflictError extends ActionApprovalsError {
+  constructor(
+    message: string,
+    readonly requestId: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Somebody wrote the request after it was read: read it again and retry. */
+export class StaleWriteError extends ConflictError {
+  constructor(requestId: string, options?: ErrorOptions) {
+    super('the request changed since it was read', requestId, options);
+    this.name = 'StaleWriteError';
+  }
+}
+
+export class RequestNotFoundError extends ActionApprovalsError {
+  constructor(
+    readonly requestId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`no request ${requestId}`, options);
+    this.name = 'RequestNotFoundError';
+  }
+}
+
+/** The paused workflow no longer waits for this task token (it timed out or was stopped). */
+export class WorkflowGoneError extends ActionApprovalsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WorkflowGoneError';
+  }
+}
+
+export const isConditionalCheckFailure = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';

@@ -1,0 +1,113 @@
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
+import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
+import { ConflictError, RequestNotFoundError, StaleWriteError } from './errors';
+
+export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
+
+/**
+ * The server-side state of requests (the Requests table), written together with the audit
+ * records that describe each change: a state change without its record, or a record without its
+ * state change, cannot happen.
+ */
+export interface RequestsStore {
+  /** Creates the request with the first records of its chain; false when the id is already taken. */
+  claim(record: Omit<RequestRecord, 'auditHead'>, opening: readonly AuditEvent[]): Promise<boolean>;
+  get(requestId: string): Promise<RequestRecord | undefined>;
+  /**
+   * Applies `changes` and appends `events` to the chain if nobody wrote the request since
+   * `current` was read and the state change is allowed; throws ConflictError otherwise.
+   */
+  save(current: RequestRecord, changes: RequestChanges, events?: readonly AuditEvent[]): Promise<RequestRecord>;
+}
+
+export class DynamoRequestsStore implements RequestsStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly auditTableName: string,
+  ) {}
+
+  async claim(record: Omit<RequestRecord, 'auditHead'>, opening: readonly AuditEvent[]): Promise<boolean> {
+    const chain = appendRecords(undefined, opening);
+    try {
+      await this.write({ ...record, ...headOf(chain) }, 'attribute_not_exists(requestId)', {}, chain);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(requestId: string): Promise<RequestRecord | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: { requestId }, ConsistentRead: true }),
+    );
+    return Item as RequestRecord | undefined;
+  }
+
+  async save(current: RequestRecord, changes: RequestChanges, events: readonly AuditEvent[] = []): Promise<RequestRecord> {
+    const nextState: RequestState = changes.state ?? current.state;
+    if (nextState !== current.state && !canTransition(current.state, nextState)) {
+      throw new ConflictError(`request cannot go from ${current.state} to ${nextState}`, current.requestId);
+    }
+    const chain = appendRecords(current.auditHead, events);
+    const next: RequestRecord = { ...current, ...changes, version: current.version + 1, ...headOf(chain) };
+    try {
+      await this.write(next, '#version = :read', { ':read': current.version }, chain);
+      return next;
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        throw new StaleWriteError(current.requestId, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private async write(
+    item: RequestRecord,
+    condition: string,
+    values: Record<string, unknown>,
+    chain: readonly AuditRecord[],
+  ): Promise<void> {
+    const usesVersion = condition.includes('#version');
+    await this.documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: item,
+              ConditionExpression: condition,
+              ...(usesVersion ? { ExpressionAttributeNames: { '#version': 'version' } } : {}),
+              ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+            },
+          },
+          ...chain.map((record) => ({
+            Put: { TableName: this.auditTableName, Item: record, ConditionExpression: 'attribute_not_exists(requestId)' },
+          })),
+        ],
+      }),
+    );
+  }
+}
+
+function headOf(chain: readonly AuditRecord[]): Pick<RequestRecord, 'auditHead'> {
+  const last = chain.at(-1);
+  return last ? { auditHead: { requestId: last.requestId, seq: last.seq, hash: last.hash } } : {};
+}
+
+// A transaction whose condition failed is cancelled as a whole; its reasons say which item failed.
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof Error &&
+  error.name === 'TransactionCanceledException' &&
+  ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).some(
+    (reason) => reason.Code === 'ConditionalCheckFailed',
+  );
+
+/** Loads a request or throws, for paths where a missing request is an error. */
+export async function requireRequest(store: RequestsStore, requestId: string): Promise<RequestRecord> {
+  const record = await store.get(requestId);
+  if (!record) throw new RequestNotFoundError(requestId);
+  return record;
+}

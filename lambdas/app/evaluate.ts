@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent } from '../core/audit';
+import type { RequestRecord } from '../core/lifecycle';
+import { outcomeEvent, type OutcomeEvent } from '../core/outcome';
+import type { PolicyDecision } from '../core/policy';
+import { parseActionRequest } from '../core/request';
+import type { ActionRequest, IamReference } from '../core/types';
+import type { PolicyEvaluator, RequestPathDeps } from './ports';
+
+export interface EvaluateDeps extends RequestPathDeps {
+  readonly iam: IamReference;
+  readonly policy: PolicyEvaluator;
+}
+
+/** What the workflow's Choice state branches on. */
+export type EvaluationResult =
+  | { readonly requestId: string; readonly outcome: 'rejected' | 'denied'; readonly publish: OutcomeEvent }
+  | { readonly requestId: string; readonly outcome: 'auto-approved'; readonly expiresAt: string }
+  | {
+      readonly requestId: string;
+      readonly outcome: 'needs-approval';
+      readonly ttlSeconds: number;
+      readonly expiresAt: string;
+    }
+  /** The request id was already taken: a redelivered event, which must change nothing. */
+  | { readonly requestId: string; readonly outcome: 'duplicate' };
+
+const SYSTEM = { kind: 'system', id: 'evaluate' } as const;
+
+/**
+ * Decides what happens to a requested action: parse it, claim its id (so a duplicate event can
+ * never lead to a second approval or execution), evaluate policy, and record each step.
+ */
+export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promise<EvaluationResult> {
+  const now = deps.clock.now();
+  const parsed = await parseActionRequest(event, deps.iam);
+  if (!parsed.ok) return reject(event, parsed.error, deps);
+
+  const request = parsed.value;
+  const owners = deps.directory.ownersOf(request.agentId);
+  if (!owners) {
+    const reasons = [`agent "${request.agentId}" is not registered`];
+    return reject(event, { requestId: request.requestId, agentId: request.agentId, reasons }, deps);
+  }
+  const decision = deps.policy.evaluate({
+    agentId: request.agentId,
+    operation: request.action.operation,
+    accessLevels: await accessLevelsOf(request, deps.iam),
+    resource: request.action.resource,
+    environment: deps.directory.environmentOf(request.action.resource, accountOf(event)),
+    ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
+  });
+  const ttlSeconds = decision.outcome === 'deny' ? 0 : decision.ttlSeconds;
+  const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+  const record: RequestRecord = {
+    requestId: request.requestId,
+    agentId: request.agentId,
+    state: stateFor(decision),
+    version: 0,
+    request,
+    policy: { outcome: decision.outcome, reason: decision.reason, policyIds: [...decision.policyIds] },
+    createdAt: now.toISOString(),
+    expiresAt,
+    ...(decision.outcome === 'require-approval'
+      ? {
+          rule: {
+            quorum: decision.quorum,
+            approverGroups: [...decision.approverGroups],
+            expiresAt,
+            requesterId: `agent:${request.agentId}`,
+            ownerIds: [...owners],
+          },
+          approval: { status: 'pending', votes: [] },
+        }
+      : {}),
+    ...(decision.outcome === 'deny' ? { outcomeReason: decision.reason } : {}),
+  };
+  // The claim and the evaluation's audit records are written in one transaction: a retried
+  // invocation finds either all of them (and is a duplicate) or none (and starts over).
+  const claimed = await deps.requests.claim(record, evaluationRecords(record, decision, now.toISOString()));
+  return claimed ? resultOf(record, decision) : { requestId: request.requestId, outcome: 'duplicate' };
+}
+
+function resultOf(record: RequestRecord, decision: PolicyDecision): EvaluationResult {
+  const { request, expiresAt } = record;
+  switch (decision.outcome) {
+    case 'deny':
+      return {
+        requestId: request.requestId,
+        outcome: 'denied',
+        publish: outcomeEvent({ ...describe(request), outcome: 'denied', reason: decision.reason }),
+      };
+    case 'auto-approve':
+      return { requestId: request.requestId, outcome: 'auto-approved', expiresAt };
+    case 'require-approval':
+      return { requestId: request.requestId, outcome: 'needs-approval', ttlSeconds: decision.ttlSeconds, expiresAt };
+  }
+}
+
+function stateFor(decision: PolicyDecision): RequestRecord['state'] {
+  if (decision.outcome === 'deny') return 'denied';
+  return decision.outcome === 'auto-approve' ? 'approved' : 'awaiting-approval';
+}
+
+function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: string): AuditEvent[] {
+  const base = { requestId: record.requestId, at, parametersHash: record.request.parametersHash };
+  const { request } = record;
+  const evaluated: AuditEvent[] = [
+    {
+      ...base,
+      type: 'requested',
+      actor: { kind: 'agent', id: request.agentId },
+      details: {
+        operation: request.action.operation,
+        resource: request.action.resource,
+        justification: request.justification,
+        context: { ...request.context },
+        requestedAt: request.requestedAt,
+      },
+    },
+    {
+      ...base,
+      type: 'policy-evaluated',
+      actor: SYSTEM,
+      details: {
+        outcome: decision.outcome,
+        reason: decision.reason,
+        policyIds: [...decision.policyIds],
+        ...(decision.outcome === 'deny' ? {} : { ttlSeconds: decision.ttlSeconds, expiresAt: record.expiresAt }),
+        ...(decision.outcome === 'require-approval'
+          ? { quorum: decision.quorum, approverGroups: [...decision.approverGroups] }
+          : {}),
+      },
+    },
+  ];
+  if (decision.outcome === 'deny') {
+    evaluated.push({ ...base, type: 'denied', actor: SYSTEM, details: { reason: decision.reason } });
+  }
+  if (decision.outcome === 'auto-approve') {
+    evaluated.push({ ...base, type: 'approved', actor: SYSTEM, details: { reason: decision.reason, expiresAt: record.expiresAt } });
+  }
+  return evaluated;
+}
+
+async function reject(
+  event: unknown,
+  rejection: { reasons: readonly string[]; requestId?: string; agentId?: string },
+  deps: RequestPathDeps,
+): Promise<EvaluationResult> {
+  // A rejected request still gets a chain of its own; when its id is unusable or already taken,
+  // the event's own id names it, so a malformed event can never write into another request's chain.
+  const eventId = idOf(event) ?? randomUUID();
+  const candidates = [rejection.requestId, `rejected-${eventId}`].filter((id): id is string => id !== undefined);
+  const at = deps.clock.now().toISOString();
+  let requestId = candidates[candidates.length - 1];
+  for (const candidate of candidates) {
+    const started = await deps.audit.start({
+      requestId: candidate,
+      at,
+      type: 'rejected',
+      actor: rejection.agentId ? { kind: 'agent', id: rejection.agentId } : { kind: 'system', id: 'evaluate' },
+      details: { reasons: [...rejection.reasons], eventId, ...(rejection.requestId ? { claimedRequestId: rejection.requestId } : {}) },
+    });
+    if (started) {
+      requestId = candidate;
+      break;
+    }
+  }
+  return {
+    requestId,
+    outcome: 'rejected',
+    publish: outcomeEvent({
+      requestId,
+      outcome: 'rejected',
+      reasons: rejection.reasons,
+      ...(rejection.agentId ? { agentId: rejection.agentId } : {}),
+    }),
+  };
+}
+
+async function accessLevelsOf(request: ActionRequest, iam: IamReference): Promise<string[]> {
+  return [...((await iam.describeAction(request.action.operation))?.accessLevels ?? [])];
+}
+
+function describe(request: ActionRequest) {
+  return {
+    requestId: request.requestId,
+    agentId: request.agentId,
+    operation: request.action.operation,
+    resource: request.action.resource,
+  };
+}
+
+function idOf(event: unknown): string | undefined {
+  const id = typeof event === 'object' && event !== null ? (event as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : undefined;
+}
+
+function accountOf(event: unknown): string | undefined {
+  const account = typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
+  return typeof account === 'string' ? account : undefined;
+}

@@ -1,0 +1,44 @@
+import type { AuditLog } from '../adapters/audit-log';
+import type { RequestsStore } from '../adapters/requests-store';
+import type { ApprovalCard, CardOutcome } from '../core/card';
+import type { Directory } from '../core/directory';
+import type { ChatMessageRefs } from '../core/lifecycle';
+import type { OutcomeEvent } from '../core/outcome';
+import type { PolicyDecision, PolicyInput } from '../core/policy';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface PolicyEvaluator {
+  evaluate(input: PolicyInput): PolicyDecision;
+}
+
+/** A chat channel that shows approval cards: Slack or Microsoft Teams. */
+export interface ApprovalNotifier {
+  readonly channel: keyof ChatMessageRefs;
+  /** Posts the card; returns where it was posted so it can be updated later. */
+  post(card: ApprovalCard): Promise<ChatMessageRefs>;
+  /** Replaces the posted card with its decided (or progress) form. */
+  update(refs: ChatMessageRefs, card: ApprovalCard, outcome: CardOutcome): Promise<void>;
+}
+
+/** Resumes the paused workflow. The task token goes nowhere but here. */
+export interface WorkflowCallbacks {
+  approve(taskToken: string, output: Readonly<Record<string, unknown>>): Promise<void>;
+  deny(taskToken: string, reason: string): Promise<void>;
+}
+
+export interface OutcomePublisher {
+  publish(event: OutcomeEvent): Promise<void>;
+}
+
+/** What the request path needs from the outside world. */
+export interface RequestPathDeps {
+  readonly requests: RequestsStore;
+  readonly audit: AuditLog;
+  readonly directory: Directory;
+  readonly clock: Clock;
+}

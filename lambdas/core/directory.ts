@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { err, ok, type Result } from './result';
+
+/**
+ * Who is who: the agents allowed to ask (and the people who own them), the reviewers allowed to
+ * answer (and how each chat identity maps to them), and which accounts are production. Chat
+ * display names are never trusted; only these mappings are.
+ */
+const directorySchema = z.strictObject({
+  agents: z.record(
+    z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    z.strictObject({ owners: z.array(z.string().min(1)), description: z.string().optional() }),
+  ),
+  reviewers: z.array(
+    z.strictObject({
+      /** The identity recorded in the audit trail: an e-mail address or IAM principal ARN. */
+      id: z.string().min(1),
+      groups: z.array(z.string().min(1)).min(1),
+      slackUserId: z.string().optional(),
+      teamsAadObjectId: z.string().optional(),
+      iamPrincipalArns: z.array(z.string()).optional(),
+    }),
+  ),
+  environments: z.strictObject({
+    accounts: z.record(z.string().regex(/^\d{12}$/), z.string().min(1)),
+    /** Applies to accounts not listed; keep it 'production' so unknown means strict. */
+    default: z.string().min(1),
+  }),
+});
+
+export type DirectoryConfig = z.infer<typeof directorySchema>;
+export type Reviewer = DirectoryConfig['reviewers'][number];
+
+export class Directory {
+  private constructor(private readonly config: DirectoryConfig) {}
+
+  static parse(input: unknown): Result<Directory, string> {
+    const parsed = directorySchema.safeParse(input);
+    if (!parsed.success) {
+      return err(
+        `invalid directory: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+      );
+    }
+    return ok(new Directory(parsed.data));
+  }
+
+  /** The agent's registered owners, or undefined when the agent is not registered. */
+  ownersOf(agentId: string): readonly string[] | undefined {
+    return Object.hasOwn(this.config.agents, agentId) ? this.config.agents[agentId].owners : undefined;
+  }
+
+  /** The environment of the account a resource lives in; ARNs without an account (S3) use `fallbackAccount`. */
+  environmentOf(resourceArn: string, fallbackAccount?: string): string {
+    const account = resourceArn.split(':')[4] || fallbackAccount;
+    return (account && this.config.environments.accounts[account]) || this.config.environments.default;
+  }
+
+  reviewerById(id: string): Reviewer | undefined {
+    const wanted = id.trim().toLowerCase();
+    return this.config.reviewers.find((reviewer) => reviewer.id.toLowerCase() === wanted);
+  }
+
+  reviewerBySlackUser(slackUserId: string, email: string | undefined): Reviewer | undefined {
+    // The Slack user id must be the one on file when one is; the e-mail alone is accepted only for
+    // reviewers registered without one, since Slack workspaces may let users edit their address.
+    const byUserId = this.config.reviewers.find((reviewer) => reviewer.slackUserId === slackUserId);
+    if (byUserId) return byUserId;
+    const byEmail = email ? this.reviewerById(email) : undefined;
+    return byEmail && byEmail.slackUserId === undefined ? byEmail : undefined;
+  }
+
+  reviewerByTeamsUser(aadObjectId: string): Reviewer | undefined {
+    return this.config.reviewers.find((reviewer) => reviewer.teamsAadObjectId === aadObjectId);
+  }
+
+  reviewerByIamPrincipal(principalArn: string): Reviewer | undefined {
+    return this.config.reviewers.find((reviewer) => reviewer.iamPrincipalArns?.includes(principalArn));
+  }
+}

@@ -1,0 +1,38 @@
+export const OUTCOME_SOURCE = 'action-approvals';
+
+export const OUTCOME_DETAIL_TYPES = {
+  approved: 'Action Approved',
+  denied: 'Action Denied',
+  expired: 'Action Expired',
+  executed: 'Action Executed',
+  failed: 'Action Failed',
+  rejected: 'Action Rejected',
+} as const;
+export type OutcomeKind = keyof typeof OUTCOME_DETAIL_TYPES;
+
+/** The `detail` of an outcome event: what an agent waiting on its request learns. */
+export interface OutcomeDetail {
+  readonly requestId: string;
+  readonly outcome: OutcomeKind;
+  readonly agentId?: string;
+  readonly operation?: string;
+  readonly resource?: string;
+  readonly reason?: string;
+  readonly reasons?: readonly string[];
+  readonly approvers?: readonly string[];
+  /** What the executed call returned, summarized by the action catalog. */
+  readonly result?: Readonly<Record<string, unknown>>;
+  /** The signed approval receipt (compact JWS) of an executed action. */
+  readonly receipt?: string;
+}
+
+/** A PutEvents entry, less the bus name, for an outcome. */
+export interface OutcomeEvent {
+  readonly Source: typeof OUTCOME_SOURCE;
+  readonly DetailType: (typeof OUTCOME_DETAIL_TYPES)[OutcomeKind];
+  readonly Detail: string;
+}
+
+export function outcomeEvent(detail: OutcomeDetail): OutcomeEvent {
+  return { Source: OUTCOME_SOURCE, DetailType: OUTCOME_DETAIL_TYPES[detail.outcome], Detail: JSON.stringify(detail) };
+}

