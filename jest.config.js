@@ -4,12 +4,10 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // ESM-only dependencies (jose, canonicalize) are transpiled to CommonJS for jest's module system.
+    // ESM-only dependencies (jose) are transpiled to CommonJS for jest's module system.
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
-  // canonicalize publishes only an `import` condition, which jest's CommonJS resolver does not pick.
-  moduleNameMapper: { '^canonicalize$': '<rootDir>/node_modules/canonicalize/lib/canonicalize.js' },
-  transformIgnorePatterns: ['/node_modules/(?!(jose|canonicalize)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   collectCoverageFrom: ['lambdas/**/*.ts'],
   coverageThreshold: {
     './lambdas/core/': { lines: 90 },
