@@ -7,24 +7,89 @@ import { buildSessionPolicy } from '../lambdas/core/session-policy';
 import { rate, type BenchResult } from './harness';
 
 const inputs: PolicyInput[] = [
-  { agentId: 'reporting-bot', operation: 's3:GetObject', accessLevels: ['Read'], resource: 'arn:aws:s3:::reports/q3.csv', environment: 'staging' },
-  { agentId: 'reporting-bot', operation: 'dynamodb:ExportTableToPointInTime', accessLevels: ['Write'], resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders', environment: 'production' },
-  { agentId: 'deploy-bot', operation: 'iam:CreateAccessKey', accessLevels: ['Write'], resource: 'arn:aws:iam::111122223333:user/ci', environment: 'production' },
-  { agentId: 'deploy-bot', operation: 'lambda:UpdateFunctionConfiguration', accessLevels: ['Write'], resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing', environment: 'production', requestedTtlSeconds: 600 },
+  {
+    agentId: 'reporting-bot',
+    operation: 's3:GetObject',
+    accessLevels: ['Read'],
+    resource: 'arn:aws:s3:::reports/q3.csv',
+    environment: 'staging',
+  },
+  {
+    agentId: 'reporting-bot',
+    operation: 'dynamodb:ExportTableToPointInTime',
+    accessLevels: ['Write'],
+    resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+    environment: 'production',
+  },
+  {
+    agentId: 'deploy-bot',
+    operation: 'iam:CreateAccessKey',
+    accessLevels: ['Write'],
+    resource: 'arn:aws:iam::111122223333:user/ci',
+    environment: 'production',
+  },
+  {
+    agentId: 'deploy-bot',
+    operation: 'lambda:UpdateFunctionConfiguration',
+    accessLevels: ['Write'],
+    resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+    environment: 'production',
+    requestedTtlSeconds: 600,
+  },
 ];
 
 /** A realistic request life: the records a quorum-2 approval and its execution leave behind. */
 function sampleChain(requestId: string) {
   const base = { requestId, at: '2026-11-24T10:00:00.000Z', parametersHash: 'a'.repeat(64) };
   const events: AuditEvent[] = [
-    { ...base, type: 'requested', actor: { kind: 'agent', id: 'reporting-bot' }, details: { operation: 'dynamodb:ExportTableToPointInTime', justification: 'Quarterly revenue report.' } },
-    { ...base, type: 'policy-evaluated', actor: { kind: 'system', id: 'evaluate' }, details: { outcome: 'require-approval', quorum: 2, approverGroups: ['security'] } },
-    { ...base, type: 'approval-requested', actor: { kind: 'system', id: 'request-approval' }, details: { channels: ['slack'] } },
-    { ...base, type: 'vote', actor: { kind: 'reviewer', id: 'alice@example.com' }, details: { decision: 'approve', counted: true } },
-    { ...base, type: 'vote', actor: { kind: 'reviewer', id: 'bob@example.com' }, details: { decision: 'approve', counted: true } },
-    { ...base, type: 'approved', actor: { kind: 'reviewer', id: 'bob@example.com' }, details: { reviewers: ['alice@example.com', 'bob@example.com'] } },
-    { ...base, type: 'credentials-issued', actor: { kind: 'system', id: 'execute' }, details: { accessKeyId: 'ASIAEXAMPLE', expiration: '2026-11-24T10:15:00.000Z' } },
-    { ...base, type: 'executed', actor: { kind: 'system', id: 'execute' }, details: { result: { ExportStatus: 'IN_PROGRESS' } } },
+    {
+      ...base,
+      type: 'requested',
+      actor: { kind: 'agent', id: 'reporting-bot' },
+      details: { operation: 'dynamodb:ExportTableToPointInTime', justification: 'Quarterly revenue report.' },
+    },
+    {
+      ...base,
+      type: 'policy-evaluated',
+      actor: { kind: 'system', id: 'evaluate' },
+      details: { outcome: 'require-approval', quorum: 2, approverGroups: ['security'] },
+    },
+    {
+      ...base,
+      type: 'approval-requested',
+      actor: { kind: 'system', id: 'request-approval' },
+      details: { channels: ['slack'] },
+    },
+    {
+      ...base,
+      type: 'vote',
+      actor: { kind: 'reviewer', id: 'alice@example.com' },
+      details: { decision: 'approve', counted: true },
+    },
+    {
+      ...base,
+      type: 'vote',
+      actor: { kind: 'reviewer', id: 'bob@example.com' },
+      details: { decision: 'approve', counted: true },
+    },
+    {
+      ...base,
+      type: 'approved',
+      actor: { kind: 'reviewer', id: 'bob@example.com' },
+      details: { reviewers: ['alice@example.com', 'bob@example.com'] },
+    },
+    {
+      ...base,
+      type: 'credentials-issued',
+      actor: { kind: 'system', id: 'execute' },
+      details: { accessKeyId: 'ASIAEXAMPLE', expiration: '2026-11-24T10:15:00.000Z' },
+    },
+    {
+      ...base,
+      type: 'executed',
+      actor: { kind: 'system', id: 'execute' },
+      details: { result: { ExportStatus: 'IN_PROGRESS' } },
+    },
   ];
   return appendRecords(undefined, events);
 }
@@ -47,7 +112,9 @@ export async function run(): Promise<BenchResult[]> {
     if (!verifyChain(chains[i % chains.length]).ok) throw new Error('chain did not verify');
   });
   const rawHashesPerSecond = rate((i) => {
-    createHash('sha256').update(recordBytes[i % recordBytes.length]).digest('hex');
+    createHash('sha256')
+      .update(recordBytes[i % recordBytes.length])
+      .digest('hex');
   });
   const recordsPerChain = records.length / chains.length;
   const verifiedRecordsPerSecond = Math.round(verifiedChainsPerSecond * recordsPerChain);
@@ -57,10 +124,19 @@ export async function run(): Promise<BenchResult[]> {
     {
       name: 'core.policy.fresh_decisions_per_s',
       unit: 'decisions/s',
-      value: rate((i) => uncached.evaluate({ ...inputs[i % inputs.length], resource: `${inputs[i % inputs.length].resource}-${i}` })),
+      value: rate((i) =>
+        uncached.evaluate({
+          ...inputs[i % inputs.length],
+          resource: `${inputs[i % inputs.length].resource}-${i}`,
+        }),
+      ),
     },
     // Agents repeat the same operation on the same resource; the engine remembers exact decisions.
-    { name: 'core.policy.cached_decisions_per_s', unit: 'decisions/s', value: rate((i) => cached.evaluate(inputs[i % inputs.length])) },
+    {
+      name: 'core.policy.cached_decisions_per_s',
+      unit: 'decisions/s',
+      value: rate((i) => cached.evaluate(inputs[i % inputs.length])),
+    },
     {
       name: 'core.session_policy.built_per_s',
       unit: 'policies/s',
@@ -69,7 +145,12 @@ export async function run(): Promise<BenchResult[]> {
           operation: 'dynamodb:ExportTableToPointInTime',
           resource: `arn:aws:dynamodb:eu-west-1:111122223333:table/orders-${i % 100}`,
           notAfter: '2026-11-24T10:15:00Z',
-          companions: [{ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [`arn:aws:s3:::exports/orders/${i}/*`] }],
+          companions: [
+            {
+              actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+              resources: [`arn:aws:s3:::exports/orders/${i}/*`],
+            },
+          ],
         });
         if (!built.ok) throw new Error(built.error.message);
       }),

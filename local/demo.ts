@@ -1,7 +1,13 @@
 import { IamDataReference } from '../lambdas/adapters/iam-reference';
 import { LocalSigner } from '../lambdas/adapters/local-signer';
 import { loadPolicySources } from '../lambdas/adapters/policy-files';
-import { approvers, castVote, initialApprovalState, type ApprovalRule, type ApprovalState } from '../lambdas/core/approval';
+import {
+  approvers,
+  castVote,
+  initialApprovalState,
+  type ApprovalRule,
+  type ApprovalState,
+} from '../lambdas/core/approval';
 import { appendRecords, verifyChain, type AuditEvent } from '../lambdas/core/audit';
 import { Directory } from '../lambdas/core/directory';
 import { PolicyEngine, type PolicyDecision } from '../lambdas/core/policy';
@@ -41,11 +47,22 @@ async function main(): Promise<void> {
     });
     console.log(`\n━━ ${request.requestId}: ${request.action.operation} on ${request.action.resource}`);
     print('decision', `${decision.outcome} — ${decision.reason}`);
-    const events = await decide(request, decision, directory.value.ownersOf(request.agentId) ?? [], now, signer);
+    const events = await decide(
+      request,
+      decision,
+      directory.value.ownersOf(request.agentId) ?? [],
+      now,
+      signer,
+    );
     const chain = appendRecords(undefined, events);
     const verified = verifyChain(chain);
     print('audit chain', chain.map((record) => record.type).join(' → '));
-    print('chain check', verified.ok ? `verified, ${verified.records} records, head ${chain.at(-1)?.hash.slice(0, 16)}…` : verified.reason);
+    print(
+      'chain check',
+      verified.ok
+        ? `verified, ${verified.records} records, head ${chain.at(-1)?.hash.slice(0, 16)}…`
+        : verified.reason,
+    );
   }
 }
 
@@ -59,10 +76,21 @@ async function decide(
   const at = now.toISOString();
   const base = { requestId: request.requestId, at, parametersHash: request.parametersHash };
   const events: AuditEvent[] = [
-    { ...base, type: 'requested', actor: { kind: 'agent', id: request.agentId }, details: { operation: request.action.operation } },
-    { ...base, type: 'policy-evaluated', actor: { kind: 'system', id: 'demo' }, details: { outcome: decision.outcome } },
+    {
+      ...base,
+      type: 'requested',
+      actor: { kind: 'agent', id: request.agentId },
+      details: { operation: request.action.operation },
+    },
+    {
+      ...base,
+      type: 'policy-evaluated',
+      actor: { kind: 'system', id: 'demo' },
+      details: { outcome: decision.outcome },
+    },
   ];
-  if (decision.outcome === 'deny') return [...events, { ...base, type: 'denied', actor: { kind: 'system', id: 'demo' } }];
+  if (decision.outcome === 'deny')
+    return [...events, { ...base, type: 'denied', actor: { kind: 'system', id: 'demo' } }];
 
   const expiresAt = new Date(now.getTime() + decision.ttlSeconds * 1000).toISOString();
   let reviewers = ['policy:auto-approve'];
@@ -76,17 +104,35 @@ async function decide(
     };
     let state: ApprovalState = initialApprovalState;
     for (const reviewer of ['owner@example.com', 'alice@example.com', 'bob@example.com']) {
-      const vote = { reviewer, groups: sampleDirectory.reviewers.find((r) => r.id === reviewer)?.groups ?? [], decision: 'approve' as const, at, channel: 'console' as const };
+      const vote = {
+        reviewer,
+        groups: sampleDirectory.reviewers.find((r) => r.id === reviewer)?.groups ?? [],
+        decision: 'approve' as const,
+        at,
+        channel: 'console' as const,
+      };
       const counted = castVote(state, vote, rule);
-      print(`vote ${reviewer}`, counted.ok ? `counted (${counted.value.status})` : `refused: ${counted.error.reason}`);
-      events.push({ ...base, type: 'vote', actor: { kind: 'reviewer', id: reviewer }, details: { counted: counted.ok } });
+      print(
+        `vote ${reviewer}`,
+        counted.ok ? `counted (${counted.value.status})` : `refused: ${counted.error.reason}`,
+      );
+      events.push({
+        ...base,
+        type: 'vote',
+        actor: { kind: 'reviewer', id: reviewer },
+        details: { counted: counted.ok },
+      });
       if (counted.ok) state = counted.value;
     }
     reviewers = approvers(state);
   }
   events.push({ ...base, type: 'approved', actor: { kind: 'system', id: 'demo' }, details: { reviewers } });
 
-  const policy = buildSessionPolicy({ operation: request.action.operation, resource: request.action.resource, notAfter: expiresAt });
+  const policy = buildSessionPolicy({
+    operation: request.action.operation,
+    resource: request.action.resource,
+    notAfter: expiresAt,
+  });
   if (!policy.ok) throw new Error(policy.error.message);
   print('session policy', JSON.stringify(policy.value, null, 2).replace(/\n/g, `\n${' '.repeat(26)}`));
   const receipt = await signReceipt(

@@ -20,7 +20,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -31,7 +33,11 @@ export async function freePort(): Promise<number> {
  */
 export async function startDynamoDbLocal(options: { path?: string } = {}): Promise<DynamoDbLocal> {
   const port = await freePort();
-  const child: ChildProcess = spawn({ port, ...(options.path ? { path: options.path } : {}), stdio: 'ignore' });
+  const child: ChildProcess = spawn({
+    port,
+    ...(options.path ? { path: options.path } : {}),
+    stdio: 'ignore',
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -41,7 +47,8 @@ export async function startDynamoDbLocal(options: { path?: string } = {}): Promi
       await client.send(new ListTablesCommand({}));
       break;
     } catch (error) {
-      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}; is Java installed?`);
+      if (child.exitCode !== null)
+        throw new Error(`DynamoDB Local exited with code ${child.exitCode}; is Java installed?`);
       if (Date.now() > deadline) {
         child.kill();
         throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`, { cause: error });

@@ -22,7 +22,12 @@ export const sampleDirectory: DirectoryConfig = {
 
 /** Three requests an agent might send: a harmless read, a data export, and a grab for standing credentials. */
 export function sampleRequests(now: Date): { account: string }[] {
-  const event = (requestId: string, action: object, justification: string, account: string = SAMPLE_ACCOUNTS.production) => ({
+  const event = (
+    requestId: string,
+    action: object,
+    justification: string,
+    account: string = SAMPLE_ACCOUNTS.production,
+  ) => ({
     version: '0',
     id: `sample-${requestId}`,
     'detail-type': 'Action Requested',
@@ -49,7 +54,11 @@ export function sampleRequests(now: Date): { account: string }[] {
       {
         operation: 'dynamodb:ExportTableToPointInTime',
         resource: `arn:aws:dynamodb:eu-west-1:${SAMPLE_ACCOUNTS.production}:table/orders`,
-        parameters: { S3Bucket: 'revenue-exports', S3Prefix: 'orders/2026-q3/', ExportFormat: 'DYNAMODB_JSON' },
+        parameters: {
+          S3Bucket: 'revenue-exports',
+          S3Prefix: 'orders/2026-q3/',
+          ExportFormat: 'DYNAMODB_JSON',
+        },
       },
       'Quarterly revenue report needs a consistent snapshot of orders.',
     ),

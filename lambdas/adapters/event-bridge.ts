@@ -17,7 +17,9 @@ export class EventBridgePublisher implements OutcomePublisher {
     // PutEvents answers 200 even when an entry was refused; the entry carries the error.
     if (result.FailedEntryCount) {
       const entry = result.Entries?.[0];
-      throw new ActionApprovalsError(`outcome event refused: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
+      throw new ActionApprovalsError(
+        `outcome event refused: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim(),
+      );
     }
   }
 }

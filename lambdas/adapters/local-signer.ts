@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Signer } from '../core/receipt';
 
@@ -22,7 +29,11 @@ export class LocalSigner implements Signer {
   }
 
   publicJwk(): JWK {
-    return { ...(createPublicKey(this.privateKey).export({ format: 'jwk' }) as JWK), kid: this.keyId, alg: 'ES256' };
+    return {
+      ...(createPublicKey(this.privateKey).export({ format: 'jwk' }) as JWK),
+      kid: this.keyId,
+      alg: 'ES256',
+    };
   }
 
   privateJwk(): JWK {

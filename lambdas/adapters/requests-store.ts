@@ -18,7 +18,11 @@ export interface RequestsStore {
    * Applies `changes` and appends `events` to the chain if nobody wrote the request since
    * `current` was read and the state change is allowed; throws ConflictError otherwise.
    */
-  save(current: RequestRecord, changes: RequestChanges, events?: readonly AuditEvent[]): Promise<RequestRecord>;
+  save(
+    current: RequestRecord,
+    changes: RequestChanges,
+    events?: readonly AuditEvent[],
+  ): Promise<RequestRecord>;
 }
 
 export class DynamoRequestsStore implements RequestsStore {
@@ -46,7 +50,11 @@ export class DynamoRequestsStore implements RequestsStore {
     return Item as RequestRecord | undefined;
   }
 
-  async save(current: RequestRecord, changes: RequestChanges, events: readonly AuditEvent[] = []): Promise<RequestRecord> {
+  async save(
+    current: RequestRecord,
+    changes: RequestChanges,
+    events: readonly AuditEvent[] = [],
+  ): Promise<RequestRecord> {
     const nextState: RequestState = changes.state ?? current.state;
     if (nextState !== current.state && !canTransition(current.state, nextState)) {
       throw new ConflictError(`request cannot go from ${current.state} to ${nextState}`, current.requestId);
@@ -84,7 +92,11 @@ export class DynamoRequestsStore implements RequestsStore {
             },
           },
           ...chain.map((record) => ({
-            Put: { TableName: this.auditTableName, Item: record, ConditionExpression: 'attribute_not_exists(requestId)' },
+            Put: {
+              TableName: this.auditTableName,
+              Item: record,
+              ConditionExpression: 'attribute_not_exists(requestId)',
+            },
           })),
         ],
       }),

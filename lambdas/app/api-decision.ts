@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { castBallot, type DecideDeps } from './decide';
 
-const bodySchema = z.strictObject({ decision: z.enum(['approve', 'deny'], { error: 'decision must be "approve" or "deny"' }) });
+const bodySchema = z.strictObject({
+  decision: z.enum(['approve', 'deny'], { error: 'decision must be "approve" or "deny"' }),
+});
 
 const reply = (statusCode: number, body: object): APIGatewayProxyResultV2 => ({
   statusCode,
@@ -27,7 +29,9 @@ export async function handleApiDecision(
 
   let body: unknown;
   try {
-    const raw = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    const raw = event.isBase64Encoded
+      ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+      : (event.body ?? '');
     body = JSON.parse(raw);
   } catch {
     body = undefined;
@@ -40,7 +44,13 @@ export async function handleApiDecision(
       at,
       type: 'rejected',
       actor: { kind: 'system', id: `api:${caller}` },
-      details: { kind: 'vote', refusal: 'malformed-decision', reasons, claimedRequestId: requestId, channel: 'api' },
+      details: {
+        kind: 'vote',
+        refusal: 'malformed-decision',
+        reasons,
+        claimedRequestId: requestId,
+        channel: 'api',
+      },
     });
     return reply(400, { error: 'malformed decision', reasons });
   }

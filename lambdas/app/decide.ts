@@ -44,9 +44,16 @@ export const DENIED_ERROR = 'ActionApprovals.Denied';
 export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<BallotResult> {
   const at = deps.clock.now().toISOString();
   const existing = await deps.requests.get(input.requestId);
-  if (!existing) return refuseOutsideChain(input, at, 'unknown-request', `no request ${input.requestId}`, deps);
+  if (!existing)
+    return refuseOutsideChain(input, at, 'unknown-request', `no request ${input.requestId}`, deps);
   if (!input.reviewer) {
-    return refuseOutsideChain(input, at, 'unknown-reviewer', `${input.caller} is not a registered reviewer`, deps);
+    return refuseOutsideChain(
+      input,
+      at,
+      'unknown-reviewer',
+      `${input.caller} is not a registered reviewer`,
+      deps,
+    );
   }
   const reviewer = input.reviewer;
 
@@ -54,7 +61,13 @@ export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<
     if (record.state !== 'awaiting-approval' || !record.rule || !record.taskToken) {
       return { record, refusal: { code: 'not-awaiting-approval', reason: `the request is ${record.state}` } };
     }
-    const vote = { reviewer: reviewer.id, groups: reviewer.groups, decision: input.decision, at, channel: input.channel };
+    const vote = {
+      reviewer: reviewer.id,
+      groups: reviewer.groups,
+      decision: input.decision,
+      at,
+      channel: input.channel,
+    };
     const counted = castVote(record.approval ?? initialApprovalState, vote, record.rule);
     const voteRecord = {
       requestId: record.requestId,
@@ -66,7 +79,9 @@ export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<
         decision: input.decision,
         channel: input.channel,
         caller: input.caller,
-        ...(counted.ok ? { counted: true } : { counted: false, refusal: counted.error.code, reason: counted.error.reason }),
+        ...(counted.ok
+          ? { counted: true }
+          : { counted: false, refusal: counted.error.code, reason: counted.error.reason }),
       },
     };
     if (!counted.ok) {
@@ -79,7 +94,11 @@ export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<
     const decidedBy = approval.status === 'approved' ? approvers(approval) : [reviewer.id];
     const decided = await deps.requests.save(
       record,
-      { approval, state: approval.status, ...(approval.status === 'denied' ? { outcomeReason: `denied by ${reviewer.id}` } : {}) },
+      {
+        approval,
+        state: approval.status,
+        ...(approval.status === 'denied' ? { outcomeReason: `denied by ${reviewer.id}` } : {}),
+      },
       [
         voteRecord,
         {
@@ -99,13 +118,17 @@ export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<
   if ('refusal' in outcome && outcome.refusal) {
     // A decided request's chain has ended; a late vote is recorded beside it, not after its end.
     if (outcome.refusal.code === 'not-awaiting-approval') {
-      return { ...(await refuseOutsideChain(input, at, outcome.refusal.code, outcome.refusal.reason, deps)), card };
+      return {
+        ...(await refuseOutsideChain(input, at, outcome.refusal.code, outcome.refusal.reason, deps)),
+        card,
+      };
     }
     return { kind: 'refused', ...outcome.refusal, card };
   }
 
   const cardOutcome = describeProgress(outcome.record);
-  if ('decidedBy' in outcome && outcome.decidedBy) await resumeWorkflow(outcome.record, outcome.decidedBy, deps);
+  if ('decidedBy' in outcome && outcome.decidedBy)
+    await resumeWorkflow(outcome.record, outcome.decidedBy, deps);
   await Promise.all(
     deps.notifiers.map(async (notifier) => {
       if (!outcome.record.messages?.[notifier.channel]) return;
@@ -126,10 +149,18 @@ function describeProgress(record: RequestRecord): CardOutcome {
   }
   const approved = votes.filter((v) => v.decision === 'approve').map((v) => v.reviewer);
   if (record.state === 'approved') return { status: 'approved', reviewers: approved };
-  return { status: 'pending', reviewers: approved, note: `${approved.length} of ${record.rule?.quorum ?? 1} approvals` };
+  return {
+    status: 'pending',
+    reviewers: approved,
+    note: `${approved.length} of ${record.rule?.quorum ?? 1} approvals`,
+  };
 }
 
-async function resumeWorkflow(record: RequestRecord, decidedBy: readonly string[], deps: DecideDeps): Promise<void> {
+async function resumeWorkflow(
+  record: RequestRecord,
+  decidedBy: readonly string[],
+  deps: DecideDeps,
+): Promise<void> {
   const taskToken = record.taskToken as string;
   const describe = {
     requestId: record.requestId,
@@ -140,10 +171,18 @@ async function resumeWorkflow(record: RequestRecord, decidedBy: readonly string[
   };
   try {
     if (record.state === 'approved') {
-      await deps.callbacks.approve(taskToken, { requestId: record.requestId, approvers: [...decidedBy], decidedAt: record.approval?.decidedAt ?? null });
+      await deps.callbacks.approve(taskToken, {
+        requestId: record.requestId,
+        approvers: [...decidedBy],
+        decidedAt: record.approval?.decidedAt ?? null,
+      });
       await deps.publisher.publish(outcomeEvent({ ...describe, outcome: 'approved' }));
     } else {
-      const cause = outcomeEvent({ ...describe, outcome: 'denied', reason: record.outcomeReason ?? 'denied by a reviewer' });
+      const cause = outcomeEvent({
+        ...describe,
+        outcome: 'denied',
+        reason: record.outcomeReason ?? 'denied by a reviewer',
+      });
       await deps.callbacks.deny(taskToken, JSON.stringify(cause));
     }
   } catch (error) {
@@ -168,8 +207,17 @@ async function refuseOutsideChain(
     requestId: `refused-vote-${randomUUID()}`,
     at,
     type: 'rejected',
-    actor: input.reviewer ? { kind: 'reviewer', id: input.reviewer.id } : { kind: 'system', id: `${input.channel}:${input.caller}` },
-    details: { kind: 'vote', refusal: code, reason, claimedRequestId: input.requestId, decision: input.decision, channel: input.channel },
+    actor: input.reviewer
+      ? { kind: 'reviewer', id: input.reviewer.id }
+      : { kind: 'system', id: `${input.channel}:${input.caller}` },
+    details: {
+      kind: 'vote',
+      refusal: code,
+      reason,
+      claimedRequestId: input.requestId,
+      decision: input.decision,
+      channel: input.channel,
+    },
   });
   return { kind: 'refused', code, reason };
 }

@@ -93,7 +93,12 @@ function resultOf(record: RequestRecord, decision: PolicyDecision): EvaluationRe
     case 'auto-approve':
       return { requestId: request.requestId, outcome: 'auto-approved', expiresAt };
     case 'require-approval':
-      return { requestId: request.requestId, outcome: 'needs-approval', ttlSeconds: decision.ttlSeconds, expiresAt };
+      return {
+        requestId: request.requestId,
+        outcome: 'needs-approval',
+        ttlSeconds: decision.ttlSeconds,
+        expiresAt,
+      };
   }
 }
 
@@ -126,7 +131,9 @@ function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: 
         outcome: decision.outcome,
         reason: decision.reason,
         policyIds: [...decision.policyIds],
-        ...(decision.outcome === 'deny' ? {} : { ttlSeconds: decision.ttlSeconds, expiresAt: record.expiresAt }),
+        ...(decision.outcome === 'deny'
+          ? {}
+          : { ttlSeconds: decision.ttlSeconds, expiresAt: record.expiresAt }),
         ...(decision.outcome === 'require-approval'
           ? { quorum: decision.quorum, approverGroups: [...decision.approverGroups] }
           : {}),
@@ -137,7 +144,12 @@ function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: 
     evaluated.push({ ...base, type: 'denied', actor: SYSTEM, details: { reason: decision.reason } });
   }
   if (decision.outcome === 'auto-approve') {
-    evaluated.push({ ...base, type: 'approved', actor: SYSTEM, details: { reason: decision.reason, expiresAt: record.expiresAt } });
+    evaluated.push({
+      ...base,
+      type: 'approved',
+      actor: SYSTEM,
+      details: { reason: decision.reason, expiresAt: record.expiresAt },
+    });
   }
   return evaluated;
 }
@@ -150,7 +162,9 @@ async function reject(
   // A rejected request still gets a chain of its own; when its id is unusable or already taken,
   // the event's own id names it, so a malformed event can never write into another request's chain.
   const eventId = idOf(event) ?? randomUUID();
-  const candidates = [rejection.requestId, `rejected-${eventId}`].filter((id): id is string => id !== undefined);
+  const candidates = [rejection.requestId, `rejected-${eventId}`].filter(
+    (id): id is string => id !== undefined,
+  );
   const at = deps.clock.now().toISOString();
   let requestId = candidates[candidates.length - 1];
   for (const candidate of candidates) {
@@ -158,8 +172,14 @@ async function reject(
       requestId: candidate,
       at,
       type: 'rejected',
-      actor: rejection.agentId ? { kind: 'agent', id: rejection.agentId } : { kind: 'system', id: 'evaluate' },
-      details: { reasons: [...rejection.reasons], eventId, ...(rejection.requestId ? { claimedRequestId: rejection.requestId } : {}) },
+      actor: rejection.agentId
+        ? { kind: 'agent', id: rejection.agentId }
+        : { kind: 'system', id: 'evaluate' },
+      details: {
+        reasons: [...rejection.reasons],
+        eventId,
+        ...(rejection.requestId ? { claimedRequestId: rejection.requestId } : {}),
+      },
     });
     if (started) {
       requestId = candidate;
@@ -197,6 +217,7 @@ function idOf(event: unknown): string | undefined {
 }
 
 function accountOf(event: unknown): string | undefined {
-  const account = typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
+  const account =
+    typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
   return typeof account === 'string' ? account : undefined;
 }

@@ -59,7 +59,11 @@ const sameIdentity = (a: string, b: string): boolean => a.trim().toLowerCase() =
  * Counts one vote. A single deny ends the request; approvals from distinct eligible reviewers
  * accumulate until the quorum is met. Refused votes change nothing.
  */
-export function castVote(state: ApprovalState, vote: Vote, rule: ApprovalRule): Result<ApprovalState, VoteRefusal> {
+export function castVote(
+  state: ApprovalState,
+  vote: Vote,
+  rule: ApprovalRule,
+): Result<ApprovalState, VoteRefusal> {
   const refuse = (code: RefusalCode, reason: string) => err({ code, reason });
   if (state.status !== APPROVAL_STATUS.pending) {
     return refuse(REFUSAL.alreadyDecided, `the request was already ${state.status}`);
@@ -71,7 +75,10 @@ export function castVote(state: ApprovalState, vote: Vote, rule: ApprovalRule): 
     return refuse(REFUSAL.selfApproval, 'the requester cannot approve its own request');
   }
   if (vote.decision === 'approve' && rule.ownerIds.some((owner) => sameIdentity(owner, vote.reviewer))) {
-    return refuse(REFUSAL.ownerApproval, `${vote.reviewer} owns the requesting agent and cannot approve for it`);
+    return refuse(
+      REFUSAL.ownerApproval,
+      `${vote.reviewer} owns the requesting agent and cannot approve for it`,
+    );
   }
   const isOwner = rule.ownerIds.some((owner) => sameIdentity(owner, vote.reviewer));
   if (!isOwner && !vote.groups.some((group) => rule.approverGroups.includes(group))) {

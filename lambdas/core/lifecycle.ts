@@ -37,7 +37,11 @@ export function isFinal(state: RequestState): boolean {
 /** Where a chat card for the request was posted, so it can be updated with the outcome. */
 export interface ChatMessageRefs {
   readonly slack?: { readonly channel: string; readonly ts: string };
-  readonly teams?: { readonly serviceUrl: string; readonly conversationId: string; readonly activityId: string };
+  readonly teams?: {
+    readonly serviceUrl: string;
+    readonly conversationId: string;
+    readonly activityId: string;
+  };
 }
 
 /** The server-side state of one request: the Requests table item. */
@@ -48,7 +52,11 @@ export interface RequestRecord {
   /** Bumped on every write; writes are conditional on the version they read. */
   readonly version: number;
   readonly request: ActionRequest;
-  readonly policy: { readonly outcome: string; readonly reason: string; readonly policyIds: readonly string[] };
+  readonly policy: {
+    readonly outcome: string;
+    readonly reason: string;
+    readonly policyIds: readonly string[];
+  };
   readonly createdAt: string;
   /** When approval, and the minted session, stop being valid. */
   readonly expiresAt: string;

@@ -34,5 +34,9 @@ export interface OutcomeEvent {
 }
 
 export function outcomeEvent(detail: OutcomeDetail): OutcomeEvent {
-  return { Source: OUTCOME_SOURCE, DetailType: OUTCOME_DETAIL_TYPES[detail.outcome], Detail: JSON.stringify(detail) };
+  return {
+    Source: OUTCOME_SOURCE,
+    DetailType: OUTCOME_DETAIL_TYPES[detail.outcome],
+    Detail: JSON.stringify(detail),
+  };
 }

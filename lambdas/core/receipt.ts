@@ -72,7 +72,9 @@ export async function verifyReceipt(jws: string, publicKey: JWK): Promise<Result
   }
   const parsed = receiptSchema.safeParse(claims);
   if (!parsed.success) {
-    return err(`payload is not a receipt: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+    return err(
+      `payload is not a receipt: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
+    );
   }
   const { iss: _issuer, ...receipt } = parsed.data;
   return ok(receipt);

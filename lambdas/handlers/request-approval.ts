@@ -4,5 +4,9 @@ import { runtime } from './runtime';
 /** Task state "RequestApproval" (`.waitForTaskToken`): store the token, post the cards. */
 export const handler = async (input: RequestApprovalInput) => {
   const rt = runtime();
-  await requestApproval(input, { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError });
+  await requestApproval(input, {
+    ...rt.requestPath(),
+    notifiers: await rt.notifiers(),
+    onNotifierError: rt.reportNotifierError,
+  });
 };

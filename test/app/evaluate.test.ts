@@ -53,7 +53,11 @@ describe('Function: evaluateRequest', () => {
     const result = await evaluateRequest({ ...event, account: STAGING_ACCOUNT }, deps);
 
     expect(result).toMatchObject({ outcome: 'auto-approved' });
-    expect((await deps.audit.read('eval-read')).map((r) => r.type)).toEqual(['requested', 'policy-evaluated', 'approved']);
+    expect((await deps.audit.read('eval-read')).map((r) => r.type)).toEqual([
+      'requested',
+      'policy-evaluated',
+      'approved',
+    ]);
     expect((await deps.requests.get('eval-read'))?.state).toBe('approved');
   });
 
@@ -61,11 +65,19 @@ describe('Function: evaluateRequest', () => {
     const deps = testDeps(tables).evaluate;
 
     const result = await evaluateRequest(
-      actionRequested({ requestId: 'eval-deny', operation: 'iam:CreateAccessKey', resource: 'arn:aws:iam::111122223333:user/ci', parameters: {} }),
+      actionRequested({
+        requestId: 'eval-deny',
+        operation: 'iam:CreateAccessKey',
+        resource: 'arn:aws:iam::111122223333:user/ci',
+        parameters: {},
+      }),
       deps,
     );
 
-    expect(result).toMatchObject({ outcome: 'denied', publish: { Source: 'action-approvals', DetailType: 'Action Denied' } });
+    expect(result).toMatchObject({
+      outcome: 'denied',
+      publish: { Source: 'action-approvals', DetailType: 'Action Denied' },
+    });
     const chain = await deps.audit.read('eval-deny');
     expect(chain.map((r) => r.type)).toEqual(['requested', 'policy-evaluated', 'denied']);
     expect(verifyChain(chain).ok).toBe(true);
@@ -75,7 +87,10 @@ describe('Function: evaluateRequest', () => {
     const deps = testDeps(tables).evaluate;
     await evaluateRequest(actionRequested({ requestId: 'eval-dup' }), deps);
 
-    const second = await evaluateRequest(actionRequested({ requestId: 'eval-dup', parameters: { S3Bucket: 'attacker' } }), deps);
+    const second = await evaluateRequest(
+      actionRequested({ requestId: 'eval-dup', parameters: { S3Bucket: 'attacker' } }),
+      deps,
+    );
 
     expect(second).toEqual({ requestId: 'eval-dup', outcome: 'duplicate' });
     expect(await deps.audit.read('eval-dup')).toHaveLength(2);
@@ -92,13 +107,21 @@ describe('Function: evaluateRequest', () => {
     expect(record).toMatchObject({
       type: 'rejected',
       actor: { kind: 'agent', id: 'reporting-bot' },
-      details: { reasons: ['action.resource: "arn:aws:s3:::not-a-table" is not a resource type that dynamodb:ExportTableToPointInTime accepts'] },
+      details: {
+        reasons: [
+          'action.resource: "arn:aws:s3:::not-a-table" is not a resource type that dynamodb:ExportTableToPointInTime accepts',
+        ],
+      },
     });
   });
 
   it('records a rejection under the event id when the request id is unusable', async () => {
     const deps = testDeps(tables).evaluate;
-    const event = { ...actionRequested({ requestId: 'x' }), id: 'evt-no-request-id', detail: { requestId: 'has spaces' } };
+    const event = {
+      ...actionRequested({ requestId: 'x' }),
+      id: 'evt-no-request-id',
+      detail: { requestId: 'has spaces' },
+    };
 
     const result = await evaluateRequest(event, deps);
 
@@ -109,7 +132,11 @@ describe('Function: evaluateRequest', () => {
   it('never writes a rejection into the chain of an existing request', async () => {
     const deps = testDeps(tables).evaluate;
     await evaluateRequest(actionRequested({ requestId: 'eval-taken' }), deps);
-    const malformed = { ...actionRequested({ requestId: 'eval-taken' }), id: 'evt-taken-2', detail: { requestId: 'eval-taken' } };
+    const malformed = {
+      ...actionRequested({ requestId: 'eval-taken' }),
+      id: 'evt-taken-2',
+      detail: { requestId: 'eval-taken' },
+    };
 
     const result = await evaluateRequest(malformed, deps);
 
@@ -120,9 +147,14 @@ describe('Function: evaluateRequest', () => {
   it('rejects an agent that is not registered', async () => {
     const deps = testDeps(tables).evaluate;
 
-    const result = await evaluateRequest(actionRequested({ requestId: 'eval-stranger' }, 'stranger-bot'), deps);
+    const result = await evaluateRequest(
+      actionRequested({ requestId: 'eval-stranger' }, 'stranger-bot'),
+      deps,
+    );
 
     expect(result).toMatchObject({ outcome: 'rejected' });
-    expect((await deps.audit.read('eval-stranger'))[0].details).toMatchObject({ reasons: ['agent "stranger-bot" is not registered'] });
+    expect((await deps.audit.read('eval-stranger'))[0].details).toMatchObject({
+      reasons: ['agent "stranger-bot" is not registered'],
+    });
   });
 });

@@ -24,7 +24,12 @@ describe('Function: requestApproval', () => {
     expect(record?.taskToken).toBe(TOKEN);
     expect(record?.messages).toEqual({ slack: { channel: 'C1', ts: '1.000' } });
     expect(deps.notifier.posted).toEqual([
-      expect.objectContaining({ requestId: 'ra-card', agentId: 'reporting-bot', quorum: 2, approverGroups: ['security'] }),
+      expect.objectContaining({
+        requestId: 'ra-card',
+        agentId: 'reporting-bot',
+        quorum: 2,
+        approverGroups: ['security'],
+      }),
     ]);
     expect(JSON.stringify(deps.notifier.posted)).not.toContain(TOKEN);
   });
@@ -36,7 +41,10 @@ describe('Function: requestApproval', () => {
     await requestApproval({ requestId: 'ra-audit', taskToken: TOKEN }, deps.decide);
 
     const chain = await deps.decide.audit.read('ra-audit');
-    expect(chain.at(-1)).toMatchObject({ type: 'approval-requested', details: { channels: ['slack'], quorum: 2 } });
+    expect(chain.at(-1)).toMatchObject({
+      type: 'approval-requested',
+      details: { channels: ['slack'], quorum: 2 },
+    });
     expect(JSON.stringify(chain)).not.toContain(TOKEN);
     expect(verifyChain(chain).ok).toBe(true);
   });
@@ -49,7 +57,9 @@ describe('Function: requestApproval', () => {
     await requestApproval({ requestId: 'ra-retry', taskToken: TOKEN }, deps.decide);
 
     expect(deps.notifier.posted).toHaveLength(1);
-    expect((await deps.decide.audit.read('ra-retry')).filter((r) => r.type === 'approval-requested')).toHaveLength(1);
+    expect(
+      (await deps.decide.audit.read('ra-retry')).filter((r) => r.type === 'approval-requested'),
+    ).toHaveLength(1);
   });
 
   it('keeps the request open when a chat channel cannot be reached', async () => {
@@ -61,7 +71,10 @@ describe('Function: requestApproval', () => {
     };
     await evaluateRequest(actionRequested({ requestId: 'ra-broken' }), deps.evaluate);
 
-    await requestApproval({ requestId: 'ra-broken', taskToken: TOKEN }, { ...deps.decide, notifiers: [broken, deps.notifier] });
+    await requestApproval(
+      { requestId: 'ra-broken', taskToken: TOKEN },
+      { ...deps.decide, notifiers: [broken, deps.notifier] },
+    );
 
     expect(deps.notifierErrors).toEqual(['teams']);
     expect((await deps.decide.requests.get('ra-broken'))?.state).toBe('awaiting-approval');
@@ -70,7 +83,12 @@ describe('Function: requestApproval', () => {
   it('refuses a request that is not awaiting approval', async () => {
     const deps = testDeps(tables);
     await evaluateRequest(
-      actionRequested({ requestId: 'ra-denied', operation: 'iam:CreateAccessKey', resource: 'arn:aws:iam::111122223333:user/ci', parameters: {} }),
+      actionRequested({
+        requestId: 'ra-denied',
+        operation: 'iam:CreateAccessKey',
+        resource: 'arn:aws:iam::111122223333:user/ci',
+        parameters: {},
+      }),
       deps.evaluate,
     );
 

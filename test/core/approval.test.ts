@@ -58,7 +58,10 @@ describe('Function: castVote', () => {
   it('refuses the requester approving its own request', () => {
     const result = castVote(initialApprovalState, vote('agent:reporting-bot'), rule);
 
-    expect(result).toEqual({ ok: false, error: { code: 'self-approval', reason: 'the requester cannot approve its own request' } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'self-approval', reason: 'the requester cannot approve its own request' },
+    });
   });
 
   it('refuses the agent’s owner approving, whatever the case of the address', () => {
@@ -68,7 +71,11 @@ describe('Function: castVote', () => {
   });
 
   it('lets the agent’s owner deny, even outside the approver groups', () => {
-    const result = castVote(initialApprovalState, vote('owner@example.com', { decision: 'deny', groups: [] }), rule);
+    const result = castVote(
+      initialApprovalState,
+      vote('owner@example.com', { decision: 'deny', groups: [] }),
+      rule,
+    );
 
     expect(result.ok && result.value.status).toBe('denied');
   });
@@ -76,7 +83,10 @@ describe('Function: castVote', () => {
   it('refuses a reviewer outside the approver groups', () => {
     const result = castVote(initialApprovalState, vote('eve@example.com', { groups: ['marketing'] }), rule);
 
-    expect(result).toEqual({ ok: false, error: { code: 'not-an-approver', reason: 'eve@example.com is not in security' } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'not-an-approver', reason: 'eve@example.com is not in security' },
+    });
   });
 
   it('refuses a second vote by the same reviewer', () => {
@@ -90,7 +100,10 @@ describe('Function: castVote', () => {
   it('refuses a vote at or after expiry', () => {
     const result = castVote(initialApprovalState, vote('alice@example.com', { at: rule.expiresAt }), rule);
 
-    expect(result).toEqual({ ok: false, error: { code: 'expired', reason: 'the request expired at 2026-11-24T11:00:00.000Z' } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'expired', reason: 'the request expired at 2026-11-24T11:00:00.000Z' },
+    });
   });
 
   it('refuses a vote after the decision', () => {
@@ -98,12 +111,20 @@ describe('Function: castVote', () => {
 
     const result = castVote(decided, vote('bob@example.com'), rule);
 
-    expect(result).toEqual({ ok: false, error: { code: 'already-decided', reason: 'the request was already denied' } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'already-decided', reason: 'the request was already denied' },
+    });
   });
 
   it('never reaches quorum with the requester or an owner among the approvals needed', () => {
     const reviewers = fc.constantFrom('alice@example.com', 'bob@example.com', 'carol@example.com');
-    const forbidden = fc.constantFrom('agent:reporting-bot', 'owner@example.com', 'OWNER@example.com', ' owner@example.com ');
+    const forbidden = fc.constantFrom(
+      'agent:reporting-bot',
+      'owner@example.com',
+      'OWNER@example.com',
+      ' owner@example.com ',
+    );
     const aVote = fc.record({
       reviewer: fc.oneof(reviewers, forbidden),
       groups: fc.constantFrom(['security'], ['security', 'operators']),

@@ -62,9 +62,16 @@ describe('Function: verifyChain', () => {
   });
 
   it('names the first edited record', () => {
-    const edited = happyPath.map((record, i) => (i === 3 ? { ...record, actor: { kind: 'reviewer' as const, id: 'mallory' } } : record));
+    const edited = happyPath.map((record, i) =>
+      i === 3 ? { ...record, actor: { kind: 'reviewer' as const, id: 'mallory' } } : record,
+    );
 
-    expect(verifyChain(edited)).toEqual({ ok: false, index: 3, seq: 3, reason: 'hash does not match the record’s content' });
+    expect(verifyChain(edited)).toEqual({
+      ok: false,
+      index: 3,
+      seq: 3,
+      reason: 'hash does not match the record’s content',
+    });
   });
 
   it('detects a deleted record', () => {
@@ -75,35 +82,65 @@ describe('Function: verifyChain', () => {
 
   it('detects a record re-sealed after an edit by its broken link', () => {
     const { hash: _hash, ...unsealed } = { ...happyPath[3], details: { decision: 'deny' } };
-    const resealed = [...happyPath.slice(0, 3), { ...unsealed, hash: hashRecord(unsealed) }, ...happyPath.slice(4)];
+    const resealed = [
+      ...happyPath.slice(0, 3),
+      { ...unsealed, hash: hashRecord(unsealed) },
+      ...happyPath.slice(4),
+    ];
 
-    expect(verifyChain(resealed)).toMatchObject({ ok: false, index: 4, reason: 'prevHash does not match the previous record’s hash' });
+    expect(verifyChain(resealed)).toMatchObject({
+      ok: false,
+      index: 4,
+      reason: 'prevHash does not match the previous record’s hash',
+    });
   });
 
   it('detects a record after the terminal one', () => {
     const extended = [...happyPath, appendRecord(happyPath.at(-1), event('vote'))];
 
-    expect(verifyChain(extended)).toMatchObject({ ok: false, index: 7, reason: 'follows the terminal record "executed"' });
+    expect(verifyChain(extended)).toMatchObject({
+      ok: false,
+      index: 7,
+      reason: 'follows the terminal record "executed"',
+    });
   });
 
   it('detects a record of another request spliced in', () => {
-    const other = chainOf([event('requested', { requestId: 'req-2' }), event('denied', { requestId: 'req-2' })]);
+    const other = chainOf([
+      event('requested', { requestId: 'req-2' }),
+      event('denied', { requestId: 'req-2' }),
+    ]);
     const spliced = [happyPath[0], { ...other[1], seq: 1, prevHash: happyPath[0].hash }];
     const { hash: _hash, ...unsealed } = spliced[1];
     spliced[1] = { ...unsealed, hash: hashRecord(unsealed) };
 
-    expect(verifyChain(spliced)).toMatchObject({ ok: false, index: 1, reason: 'belongs to request req-2, not req-1' });
+    expect(verifyChain(spliced)).toMatchObject({
+      ok: false,
+      index: 1,
+      reason: 'belongs to request req-2, not req-1',
+    });
   });
 
   const anEvent = fc.record({
-    type: fc.constantFrom(...AUDIT_RECORD_TYPES.filter((type) => !['rejected', 'denied', 'expired', 'executed', 'failed'].includes(type))),
-    at: fc.date({ min: new Date('2026-01-01'), max: new Date('2027-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
-    actor: fc.record({ kind: fc.constantFrom('agent' as const, 'reviewer' as const, 'system' as const), id: fc.string({ minLength: 1 }) }),
+    type: fc.constantFrom(
+      ...AUDIT_RECORD_TYPES.filter(
+        (type) => !['rejected', 'denied', 'expired', 'executed', 'failed'].includes(type),
+      ),
+    ),
+    at: fc
+      .date({ min: new Date('2026-01-01'), max: new Date('2027-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString()),
+    actor: fc.record({
+      kind: fc.constantFrom('agent' as const, 'reviewer' as const, 'system' as const),
+      id: fc.string({ minLength: 1 }),
+    }),
     details: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean())),
   });
   const aChain = fc
     .array(anEvent, { minLength: 2, maxLength: 12 })
-    .map((events) => chainOf(events.map((e) => ({ ...e, requestId: 'req-p', parametersHash: 'b'.repeat(64) }))));
+    .map((events) =>
+      chainOf(events.map((e) => ({ ...e, requestId: 'req-p', parametersHash: 'b'.repeat(64) }))),
+    );
 
   it('detects any edit of any field of any record', () => {
     fc.assert(
@@ -111,7 +148,9 @@ describe('Function: verifyChain', () => {
         const index = position % chain.length;
         const original = chain[index];
         fc.pre(original.actor.id !== text);
-        const tampered = chain.map((record, i) => (i === index ? { ...record, actor: { ...record.actor, id: text } } : record));
+        const tampered = chain.map((record, i) =>
+          i === index ? { ...record, actor: { ...record.actor, id: text } } : record,
+        );
         expect(verifyChain(tampered)).toMatchObject({ ok: false, index });
       }),
       { numRuns: 1000 },

@@ -31,7 +31,13 @@ describe('Function: signReceipt', () => {
 
   it('rejects a receipt whose payload was edited', async () => {
     const [header, , signature] = (await signReceipt(receipt, signer)).split('.');
-    const forged = Buffer.from(JSON.stringify({ iss: 'action-approvals', ...receipt, resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/users' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({
+        iss: 'action-approvals',
+        ...receipt,
+        resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/users',
+      }),
+    ).toString('base64url');
 
     const result = await verifyReceipt(`${header}.${forged}.${signature}`, signer.publicJwk());
 

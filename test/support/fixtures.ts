@@ -24,12 +24,32 @@ export const directoryConfig: DirectoryConfig = {
     'deploy-bot': { owners: ['platform-lead@example.com'] },
   },
   reviewers: [
-    { id: 'alice@example.com', groups: ['security'], slackUserId: 'UALICE', teamsAadObjectId: 'aad-alice', iamPrincipalArns: ['arn:aws:iam::111122223333:user/alice'] },
-    { id: 'bob@example.com', groups: ['security', 'operators'], slackUserId: 'UBOB', teamsAadObjectId: 'aad-bob' },
+    {
+      id: 'alice@example.com',
+      groups: ['security'],
+      slackUserId: 'UALICE',
+      teamsAadObjectId: 'aad-alice',
+      iamPrincipalArns: ['arn:aws:iam::111122223333:user/alice'],
+    },
+    {
+      id: 'bob@example.com',
+      groups: ['security', 'operators'],
+      slackUserId: 'UBOB',
+      teamsAadObjectId: 'aad-bob',
+    },
     { id: 'carol@example.com', groups: ['operators'], slackUserId: 'UCAROL' },
-    { id: 'owner@example.com', groups: ['security', 'operators'], slackUserId: 'UOWNER', teamsAadObjectId: 'aad-owner', iamPrincipalArns: ['arn:aws:iam::111122223333:user/owner'] },
+    {
+      id: 'owner@example.com',
+      groups: ['security', 'operators'],
+      slackUserId: 'UOWNER',
+      teamsAadObjectId: 'aad-owner',
+      iamPrincipalArns: ['arn:aws:iam::111122223333:user/owner'],
+    },
   ],
-  environments: { accounts: { [PRODUCTION_ACCOUNT]: 'production', [STAGING_ACCOUNT]: 'staging' }, default: 'production' },
+  environments: {
+    accounts: { [PRODUCTION_ACCOUNT]: 'production', [STAGING_ACCOUNT]: 'staging' },
+    default: 'production',
+  },
 };
 
 export const directory = (() => {
@@ -57,7 +77,13 @@ export class ManualClock implements Clock {
 
 /** An `Action Requested` event as an agent would put it on the bus. */
 export function actionRequested(
-  detail: { requestId: string; operation?: string; resource?: string; parameters?: Record<string, unknown>; ttlSeconds?: number },
+  detail: {
+    requestId: string;
+    operation?: string;
+    resource?: string;
+    parameters?: Record<string, unknown>;
+    ttlSeconds?: number;
+  },
   agentId = 'reporting-bot',
 ) {
   return {
@@ -74,7 +100,11 @@ export function actionRequested(
       action: {
         operation: detail.operation ?? 'dynamodb:ExportTableToPointInTime',
         resource: detail.resource ?? `arn:aws:dynamodb:eu-west-1:${PRODUCTION_ACCOUNT}:table/orders`,
-        parameters: detail.parameters ?? { S3Bucket: 'exports', S3Prefix: `orders/${detail.requestId}/`, ExportFormat: 'DYNAMODB_JSON' },
+        parameters: detail.parameters ?? {
+          S3Bucket: 'exports',
+          S3Prefix: `orders/${detail.requestId}/`,
+          ExportFormat: 'DYNAMODB_JSON',
+        },
       },
       justification: 'Quarterly revenue report.',
       ...(detail.ttlSeconds ? { ttlSeconds: detail.ttlSeconds } : {}),
@@ -91,7 +121,13 @@ export class RecordingNotifier implements ApprovalNotifier {
     this.posted.push(card);
     return this.channel === 'slack'
       ? { slack: { channel: 'C1', ts: `${this.posted.length}.000` } }
-      : { teams: { serviceUrl: 'https://smba.example', conversationId: 'conv', activityId: `act-${this.posted.length}` } };
+      : {
+          teams: {
+            serviceUrl: 'https://smba.example',
+            conversationId: 'conv',
+            activityId: `act-${this.posted.length}`,
+          },
+        };
   }
   async update(refs: ChatMessageRefs, card: ApprovalCard, outcome: CardOutcome): Promise<void> {
     this.updates.push({ refs, card, outcome });
@@ -107,7 +143,10 @@ export interface TestDeps {
 }
 
 /** The request path wired to DynamoDB Local tables and the given AWS clients (usually mocked). */
-export function testDeps(tables: TestTables, clients: { sfn?: SFNClient; events?: EventBridgeClient } = {}): TestDeps {
+export function testDeps(
+  tables: TestTables,
+  clients: { sfn?: SFNClient; events?: EventBridgeClient } = {},
+): TestDeps {
   const clock = new ManualClock();
   const notifier = new RecordingNotifier();
   const notifierErrors: string[] = [];
@@ -125,7 +164,10 @@ export function testDeps(tables: TestTables, clients: { sfn?: SFNClient; events?
     decide: {
       ...base,
       callbacks: new StepFunctionsCallbacks(clients.sfn ?? new SFNClient({ region: 'us-east-1' })),
-      publisher: new EventBridgePublisher(clients.events ?? new EventBridgeClient({ region: 'us-east-1' }), 'action-approvals'),
+      publisher: new EventBridgePublisher(
+        clients.events ?? new EventBridgeClient({ region: 'us-east-1' }),
+        'action-approvals',
+      ),
       notifiers: [notifier],
       onNotifierError: (channel) => notifierErrors.push(channel),
     },

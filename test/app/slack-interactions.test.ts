@@ -1,0 +1,735 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { createHash } from 'node:crypto';
+import { SlackNotifier, SlackWebWorkspace, slackWebClient } from '../../lambdas/adapters/slack';
+import { slackApprovalMessage } from '../../lambdas/adapters/slack-blocks';
+import { slackClickIdempotency } from '../../lambdas/adapters/slack-idempotency';
+import { slackSignature } from '../../lambdas/adapters/slack-signature';
+import type { DecideDeps } from '../../lambdas/app/decide';
+import type { EvaluateDeps } from '../../lambdas/app/evaluate';
+import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { requestApproval } from '../../lambdas/app/request-approval';
+import { handleSlackInteraction, type SlackInteractionDeps } from '../../lambdas/app/slack-interactions';
+import type { AuditRecord } from '../../lambdas/core/audit';
+import { verifyChain } from '../../lambdas/core/audit';
+import { approvalCard, type CardOutcome } from '../../lambdas/core/card';
+import { Directory } from '../../lambdas/core/directory';
+import { createTestTables, type TestTables } from '../support/dynamodb';
+import { actionRequested, directoryConfig, testDeps, type TestDeps } from '../support/fixtures';
+import {
+  startRecordingHttpServer,
+  type RecordedRequest,
+  type RecordingHttpServer,
+} from '../support/recording-http-server';
+
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+
+const SIGNING_SECRET = 'slack-signing-secret-for-tests';
+const CHANNEL = 'C0APPROVALS';
+const TOKEN = 'AQCEAAAAKgAAAA-task-token/with+chars=that-must-stay-server-side';
+
+// Dave is registered by e-mail only: the handler must ask Slack who UDAVE is.
+const directory = (() => {
+  const parsed = Directory.parse({
+    ...directoryConfig,
+    reviewers: [...directoryConfig.reviewers, { id: 'dave@example.com', groups: ['security'] }],
+  });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
+})();
+
+const slackUsers: Record<string, object> = {
+  UDAVE: { id: 'UDAVE', is_email_confirmed: true, profile: { email: 'dave@example.com' } },
+  UMALLORY: { id: 'UMALLORY', is_email_confirmed: true, profile: { email: 'mallory@example.com' } },
+};
+
+const lambdaContext: Context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'slack-interactions',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:slack-interactions',
+  memoryLimitInMB: '256',
+  awsRequestId: 'lambda-request',
+  logGroupName: '/aws/lambda/slack-interactions',
+  logStreamName: 'stream',
+  getRemainingTimeInMillis: () => 3_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+/** A Slack `block_actions` payload for a click on one of the card's buttons, form-encoded. */
+function clickBody(click: {
+  requestId: string;
+  userId: string;
+  action: 'approve' | 'deny';
+  actionTs?: string;
+}): string {
+  const payload = {
+    type: 'block_actions',
+    user: { id: click.userId, username: 'display-name-is-never-trusted', team_id: 'T0TEAM' },
+    api_app_id: 'A0APP',
+    token: 'legacy-verification-token',
+    container: { type: 'message', message_ts: '1764000000.000100', channel_id: CHANNEL, is_ephemeral: false },
+    trigger_id: '1.2.3',
+    team: { id: 'T0TEAM', domain: 'example' },
+    channel: { id: CHANNEL, name: 'approvals' },
+    response_url: 'https://hooks.slack.com/actions/T0TEAM/1/abc',
+    actions: [
+      {
+        action_id: click.action,
+        block_id: 'decision',
+        text: { type: 'plain_text', text: click.action === 'approve' ? 'Approve' : 'Deny' },
+        value: click.requestId,
+        type: 'button',
+        action_ts: click.actionTs ?? '1764000005.123456',
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+interface Delivery {
+  readonly headers?: Record<string, string>;
+  readonly signedBody?: string;
+  readonly timestamp?: number;
+  readonly base64?: boolean;
+}
+
+/** The HTTP API event of a Slack callback, signed as Slack signs it unless told otherwise. */
+function slackEvent(rawBody: string, at: Date, delivery: Delivery = {}): APIGatewayProxyEventV2 {
+  const timestamp = String(delivery.timestamp ?? Math.floor(at.getTime() / 1000));
+  const headers = delivery.headers ?? {
+    'content-type': 'application/x-www-form-urlencoded',
+    'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+    'x-slack-request-timestamp': timestamp,
+    'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, delivery.signedBody ?? rawBody),
+  };
+  return {
+    version: '2.0',
+    routeKey: 'POST /slack/interactions',
+    rawPath: '/slack/interactions',
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: '111122223333',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: {
+        method: 'POST',
+        path: '/slack/interactions',
+        protocol: 'HTTP/1.1',
+        sourceIp: '198.51.100.7',
+        userAgent: 'Slackbot',
+      },
+      requestId: 'apigw-request',
+      routeKey: 'POST /slack/interactions',
+      stage: '$default',
+      time: '24/Nov/2026:10:00:00 +0000',
+      timeEpoch: at.getTime(),
+    },
+    isBase64Encoded: delivery.base64 ?? false,
+    body: delivery.base64 ? Buffer.from(rawBody, 'utf8').toString('base64') : rawBody,
+  };
+}
+
+const form = (request: RecordedRequest): Record<string, string> =>
+  Object.fromEntries(new URLSearchParams(request.body));
+
+describe('Function: handleSlackInteraction', () => {
+  let tables: TestTables;
+  let slack: RecordingHttpServer;
+  let base: TestDeps;
+  let evaluate: EvaluateDeps;
+  let deps: SlackInteractionDeps;
+  let posted = 0;
+
+  beforeAll(async () => {
+    tables = await createTestTables();
+    slack = await startRecordingHttpServer((request) => {
+      switch (request.path) {
+        case '/api/chat.postMessage':
+          posted += 1;
+          return {
+            body: { ok: true, channel: CHANNEL, ts: `1764000000.${String(posted).padStart(6, '0')}` },
+          };
+        case '/api/users.info': {
+          const user = slackUsers[form(request).user];
+          return { body: user ? { ok: true, user } : { ok: false, error: 'user_not_found' } };
+        }
+        default:
+          return { body: { ok: true } };
+      }
+    });
+  });
+  afterAll(() => slack.close());
+
+  beforeEach(() => {
+    slack.clear();
+    sfn.reset();
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] });
+    base = testDeps(tables, {
+      sfn: new SFNClient({ region: 'us-east-1' }),
+      events: new EventBridgeClient({ region: 'us-east-1' }),
+    });
+    const client = slackWebClient({ botToken: 'xoxb-test', apiUrl: `${slack.url}/api/` });
+    const decide: DecideDeps = { ...base.decide, directory, notifiers: [new SlackNotifier(client, CHANNEL)] };
+    evaluate = { ...base.evaluate, directory };
+    const idempotency = slackClickIdempotency(tables.client, tables.idempotencyTable);
+    idempotency.config.registerLambdaContext(lambdaContext);
+    deps = {
+      ...decide,
+      signingSecret: SIGNING_SECRET,
+      workspace: new SlackWebWorkspace(client),
+      idempotency,
+    };
+  });
+
+  /** A request waiting for two security approvals, its card posted to Slack, the recorder cleared. */
+  async function awaitingApproval(requestId: string, justification?: string): Promise<void> {
+    const event = actionRequested({ requestId });
+    await evaluateRequest(
+      justification === undefined ? event : { ...event, detail: { ...event.detail, justification } },
+      evaluate,
+    );
+    await requestApproval({ requestId, taskToken: `${TOKEN}-${requestId}` }, deps);
+    slack.clear();
+  }
+
+  const deliver = (body: string, delivery?: Delivery) =>
+    handleSlackInteraction(slackEvent(body, deps.clock.now(), delivery), deps);
+
+  async function expectedUpdate(requestId: string, outcome: CardOutcome): Promise<Record<string, string>> {
+    const record = await deps.requests.get(requestId);
+    if (!record?.messages?.slack) throw new Error(`no card for ${requestId}`);
+    const message = slackApprovalMessage(approvalCard(record), outcome);
+    return {
+      channel: CHANNEL,
+      ts: record.messages.slack.ts,
+      text: message.text,
+      blocks: JSON.stringify(message.blocks),
+    };
+  }
+
+  /** Records of refused callbacks (chains of their own) written for this exact body. */
+  async function refusedCallbacks(rawBody: string): Promise<AuditRecord[]> {
+    const bodySha256 = createHash('sha256').update(rawBody).digest('hex');
+    const { Items = [] } = await tables.documents.send(
+      new ScanCommand({ TableName: tables.auditTable, ConsistentRead: true }),
+    );
+    return (Items as AuditRecord[]).filter(
+      (record) =>
+        record.requestId.startsWith('refused-callback-') && record.details?.bodySha256 === bodySha256,
+    );
+  }
+
+  async function refusedVotes(claimedRequestId: string): Promise<AuditRecord[]> {
+    const { Items = [] } = await tables.documents.send(
+      new ScanCommand({ TableName: tables.auditTable, ConsistentRead: true }),
+    );
+    return (Items as AuditRecord[]).filter(
+      (record) =>
+        record.requestId.startsWith('refused-vote-') && record.details?.claimedRequestId === claimedRequestId,
+    );
+  }
+
+  it('counts a valid approve click, shows the progress on the card, and answers 200 at once', async () => {
+    // Prepare
+    await awaitingApproval('slack-one');
+
+    // Act
+    const response = await deliver(
+      clickBody({ requestId: 'slack-one', userId: 'UALICE', action: 'approve' }),
+    );
+
+    // Assess
+    expect(response).toEqual({ statusCode: 200, body: '' });
+    const chain = await deps.audit.read('slack-one');
+    expect(chain.at(-1)).toMatchObject({
+      type: 'vote',
+      actor: { kind: 'reviewer', id: 'alice@example.com' },
+      details: { decision: 'approve', channel: 'slack', caller: 'UALICE', counted: true },
+    });
+    expect((await deps.requests.get('slack-one'))?.approval?.votes.map((vote) => vote.reviewer)).toEqual([
+      'alice@example.com',
+    ]);
+    // Alice's Slack user id is on file: Slack is not asked who she is.
+    expect(slack.requests.map((request) => request.path)).toEqual(['/api/chat.update']);
+    expect(form(slack.requests[0])).toEqual(
+      await expectedUpdate('slack-one', {
+        status: 'pending',
+        reviewers: ['alice@example.com'],
+        note: '1 of 2 approvals',
+      }),
+    );
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('resumes the workflow exactly once when two Slack users meet the quorum of two', async () => {
+    // Prepare
+    await awaitingApproval('slack-quorum');
+
+    // Act
+    await deliver(
+      clickBody({
+        requestId: 'slack-quorum',
+        userId: 'UALICE',
+        action: 'approve',
+        actionTs: '1764000005.000001',
+      }),
+    );
+    await deliver(
+      clickBody({
+        requestId: 'slack-quorum',
+        userId: 'UBOB',
+        action: 'approve',
+        actionTs: '1764000006.000002',
+      }),
+    );
+
+    // Assess
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, {
+      taskToken: `${TOKEN}-slack-quorum`,
+      output: JSON.stringify({
+        requestId: 'slack-quorum',
+        approvers: ['alice@example.com', 'bob@example.com'],
+        decidedAt: '2026-11-24T10:00:00.000Z',
+      }),
+    });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [
+        expect.objectContaining({
+          Source: 'action-approvals',
+          DetailType: 'Action Approved',
+          EventBusName: 'action-approvals',
+        }),
+      ],
+    });
+    const chain = await deps.audit.read('slack-quorum');
+    expect(chain.map((record) => record.type)).toEqual([
+      'requested',
+      'policy-evaluated',
+      'approval-requested',
+      'vote',
+      'vote',
+      'approved',
+    ]);
+    expect(verifyChain(chain).ok).toBe(true);
+    const updates = slack.requestsTo('/api/chat.update').map(form);
+    expect(updates.at(-1)).toEqual(
+      await expectedUpdate('slack-quorum', {
+        status: 'approved',
+        reviewers: ['alice@example.com', 'bob@example.com'],
+      }),
+    );
+  });
+
+  it('fails the paused task with ActionApprovals.Denied when a Slack user denies', async () => {
+    // Prepare
+    await awaitingApproval('slack-deny');
+
+    // Act
+    const response = await deliver(clickBody({ requestId: 'slack-deny', userId: 'UBOB', action: 'deny' }));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: `${TOKEN}-slack-deny`,
+      error: 'ActionApprovals.Denied',
+    });
+    const cause = JSON.parse(sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input.cause ?? '{}');
+    expect(cause).toMatchObject({ Source: 'action-approvals', DetailType: 'Action Denied' });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect((await deps.audit.read('slack-deny')).at(-1)).toMatchObject({
+      type: 'denied',
+      actor: { id: 'bob@example.com' },
+    });
+    expect(form(slack.requestsTo('/api/chat.update')[0])).toEqual(
+      await expectedUpdate('slack-deny', { status: 'denied', reviewers: ['bob@example.com'] }),
+    );
+  });
+
+  it('maps a Slack user registered by e-mail only through users.info and counts the vote', async () => {
+    // Prepare
+    await awaitingApproval('slack-email');
+
+    // Act
+    await deliver(clickBody({ requestId: 'slack-email', userId: 'UDAVE', action: 'approve' }));
+
+    // Assess
+    expect(slack.requestsTo('/api/users.info').map(form)).toEqual([{ user: 'UDAVE' }]);
+    expect((await deps.audit.read('slack-email')).at(-1)).toMatchObject({
+      type: 'vote',
+      actor: { kind: 'reviewer', id: 'dave@example.com' },
+      details: { caller: 'UDAVE', counted: true },
+    });
+  });
+
+  describe('callbacks that fail authentication', () => {
+    async function expectNothingChanged(requestId: string): Promise<void> {
+      const record = await deps.requests.get(requestId);
+      expect(record?.approval?.votes).toEqual([]);
+      expect((await deps.audit.read(requestId)).map((r) => r.type)).toEqual([
+        'requested',
+        'policy-evaluated',
+        'approval-requested',
+      ]);
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      expect(slack.requests).toEqual([]);
+    }
+
+    it('refuses a forged signature with 401, records the attempt, and counts no vote', async () => {
+      // Prepare
+      await awaitingApproval('slack-forged');
+      const body = clickBody({ requestId: 'slack-forged', userId: 'UALICE', action: 'approve' });
+      const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
+      const headers = {
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': slackSignature('a-guessed-secret', String(timestamp), body),
+      };
+
+      // Act
+      const response = await deliver(body, { headers });
+
+      // Assess
+      expect(response).toEqual({
+        statusCode: 401,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          error: 'signature-mismatch',
+          reason: 'the signature does not match the request',
+        }),
+      });
+      const [record, ...others] = await refusedCallbacks(body);
+      expect(others).toEqual([]);
+      expect(record).toMatchObject({
+        seq: 0,
+        type: 'rejected',
+        actor: { kind: 'system', id: 'slack-interactions' },
+        details: {
+          kind: 'slack-callback',
+          refusal: 'signature-mismatch',
+          reason: 'the signature does not match the request',
+          sourceIp: '198.51.100.7',
+          slackRequestTimestamp: String(timestamp),
+          bodyBytes: Buffer.byteLength(body),
+        },
+      });
+      await expectNothingChanged('slack-forged');
+    });
+
+    it('refuses a correctly signed request more than five minutes old', async () => {
+      // Prepare
+      await awaitingApproval('slack-stale');
+      const body = clickBody({ requestId: 'slack-stale', userId: 'UALICE', action: 'approve' });
+
+      // Act
+      const response = await deliver(body, {
+        timestamp: Math.floor(deps.clock.now().getTime() / 1000) - 301,
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(401);
+      expect(JSON.parse(response.body)).toEqual({
+        error: 'stale-timestamp',
+        reason: 'the request was signed 301 s away from now; at most 300 s are accepted',
+      });
+      expect(await refusedCallbacks(body)).toHaveLength(1);
+      await expectNothingChanged('slack-stale');
+    });
+
+    it('refuses a signed body modified in transit (another request id)', async () => {
+      // Prepare
+      await awaitingApproval('slack-modified');
+      const signed = clickBody({ requestId: 'slack-other', userId: 'UALICE', action: 'approve' });
+      const modified = clickBody({ requestId: 'slack-modified', userId: 'UALICE', action: 'approve' });
+
+      // Act
+      const response = await deliver(modified, { signedBody: signed });
+
+      // Assess
+      expect(response.statusCode).toBe(401);
+      expect(JSON.parse(response.body)).toMatchObject({ error: 'signature-mismatch' });
+      expect(await refusedCallbacks(modified)).toHaveLength(1);
+      await expectNothingChanged('slack-modified');
+    });
+
+    it.each<[string, Record<string, string>, string]>([
+      [
+        'missing-signature',
+        { 'x-slack-request-timestamp': '1795514400' },
+        'the X-Slack-Signature header is missing',
+      ],
+      [
+        'missing-timestamp',
+        { 'x-slack-signature': `v0=${'0'.repeat(64)}` },
+        'the X-Slack-Request-Timestamp header is missing',
+      ],
+    ])('refuses a callback with %s', async (code, headers, reason) => {
+      // Prepare
+      const requestId = `slack-${code}`;
+      await awaitingApproval(requestId);
+      const body = clickBody({ requestId, userId: 'UALICE', action: 'approve' });
+
+      // Act
+      const response = await deliver(body, { headers });
+
+      // Assess
+      expect(response.statusCode).toBe(401);
+      expect(JSON.parse(response.body)).toEqual({ error: code, reason });
+      expect(await refusedCallbacks(body)).toMatchObject([
+        {
+          details: {
+            refusal: code,
+            reason,
+            slackRequestTimestamp: headers['x-slack-request-timestamp'] ?? null,
+          },
+        },
+      ]);
+      await expectNothingChanged(requestId);
+    });
+  });
+
+  it('counts a click delivered twice (a Slack retry or a replay within the window) exactly once', async () => {
+    // Prepare
+    await awaitingApproval('slack-retry');
+    const body = clickBody({ requestId: 'slack-retry', userId: 'UALICE', action: 'approve' });
+
+    // Act
+    const first = await deliver(body);
+    const retried = await deliver(body, { timestamp: Math.floor(deps.clock.now().getTime() / 1000) + 2 });
+    const replayed = await deliver(body);
+
+    // Assess
+    expect([first, retried, replayed]).toEqual([
+      { statusCode: 200, body: '' },
+      { statusCode: 200, body: '' },
+      { statusCode: 200, body: '' },
+    ]);
+    const votes = (await deps.audit.read('slack-retry')).filter((record) => record.type === 'vote');
+    expect(votes).toHaveLength(1);
+    expect(slack.requestsTo('/api/chat.update')).toHaveLength(1);
+    expect(slack.requestsTo('/api/chat.postEphemeral')).toHaveLength(0);
+  });
+
+  it('counts a click delivered twice at the same moment exactly once', async () => {
+    // Prepare
+    await awaitingApproval('slack-concurrent');
+    const body = clickBody({ requestId: 'slack-concurrent', userId: 'UALICE', action: 'approve' });
+
+    // Act
+    const responses = await Promise.all([deliver(body), deliver(body), deliver(body)]);
+
+    // Assess
+    expect(responses.map((response) => response.statusCode)).toEqual([200, 200, 200]);
+    expect(
+      (await deps.audit.read('slack-concurrent')).filter((record) => record.type === 'vote'),
+    ).toHaveLength(1);
+  });
+
+  it('refuses self-approval by the agent’s owner, tells them why, and records the refused vote', async () => {
+    // Prepare
+    await awaitingApproval('slack-owner');
+
+    // Act
+    const response = await deliver(
+      clickBody({ requestId: 'slack-owner', userId: 'UOWNER', action: 'approve' }),
+    );
+
+    // Assess
+    expect(response).toEqual({ statusCode: 200, body: '' });
+    expect((await deps.audit.read('slack-owner')).at(-1)).toMatchObject({
+      type: 'vote',
+      actor: { kind: 'reviewer', id: 'owner@example.com' },
+      details: { counted: false, refusal: 'owner-approval', caller: 'UOWNER' },
+    });
+    expect((await deps.requests.get('slack-owner'))?.approval?.votes).toEqual([]);
+    expect(slack.requests.map((request) => [request.path, form(request)])).toEqual([
+      [
+        '/api/chat.postEphemeral',
+        {
+          channel: CHANNEL,
+          user: 'UOWNER',
+          text: 'Your approve was not counted: owner@example.com owns the requesting agent and cannot approve for it.',
+        },
+      ],
+    ]);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('refuses a Slack user who maps to no reviewer, in a chain of its own', async () => {
+    // Prepare
+    await awaitingApproval('slack-stranger');
+
+    // Act
+    await deliver(clickBody({ requestId: 'slack-stranger', userId: 'UMALLORY', action: 'approve' }));
+
+    // Assess
+    expect(slack.requestsTo('/api/users.info').map(form)).toEqual([{ user: 'UMALLORY' }]);
+    expect(await refusedVotes('slack-stranger')).toMatchObject([
+      {
+        type: 'rejected',
+        actor: { kind: 'system', id: 'slack:UMALLORY' },
+        details: {
+          refusal: 'unknown-reviewer',
+          reason: 'UMALLORY is not a registered reviewer',
+          channel: 'slack',
+        },
+      },
+    ]);
+    expect((await deps.audit.read('slack-stranger')).map((r) => r.type)).toEqual([
+      'requested',
+      'policy-evaluated',
+      'approval-requested',
+    ]);
+    expect(form(slack.requestsTo('/api/chat.postEphemeral')[0]).text).toBe(
+      'Your approve was not counted: UMALLORY is not a registered reviewer.',
+    );
+  });
+
+  it('refuses a vote on a request that does not exist', async () => {
+    // Act
+    const response = await deliver(
+      clickBody({ requestId: 'slack-nonexistent', userId: 'UALICE', action: 'approve' }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(await refusedVotes('slack-nonexistent')).toMatchObject([
+      {
+        type: 'rejected',
+        actor: { kind: 'reviewer', id: 'alice@example.com' },
+        details: { refusal: 'unknown-request' },
+      },
+    ]);
+    expect(await deps.requests.get('slack-nonexistent')).toBeUndefined();
+    expect(form(slack.requestsTo('/api/chat.postEphemeral')[0]).text).toBe(
+      'Your approve was not counted: no request slack-nonexistent.',
+    );
+  });
+
+  it('refuses a vote after the request expired', async () => {
+    // Prepare
+    await awaitingApproval('slack-late');
+    base.clock.advance(901);
+
+    // Act
+    await deliver(clickBody({ requestId: 'slack-late', userId: 'UALICE', action: 'approve' }));
+
+    // Assess
+    expect((await deps.audit.read('slack-late')).at(-1)).toMatchObject({
+      type: 'vote',
+      details: {
+        counted: false,
+        refusal: 'expired',
+        reason: 'the request expired at 2026-11-24T10:15:00.000Z',
+      },
+    });
+    expect((await deps.requests.get('slack-late'))?.approval?.votes).toEqual([]);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('refuses a signed payload that is not an Approve or Deny click with 400 and a record', async () => {
+    // Prepare
+    const body = new URLSearchParams({
+      payload: JSON.stringify({ type: 'view_submission', user: { id: 'UALICE' } }),
+    }).toString();
+
+    // Act
+    const response = await deliver(body);
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'malformed-payload' });
+    expect(await refusedCallbacks(body)).toMatchObject([{ details: { refusal: 'malformed-payload' } }]);
+  });
+
+  it('reads a base64-encoded body as API Gateway may deliver it', async () => {
+    // Prepare
+    await awaitingApproval('slack-base64');
+
+    // Act
+    const response = await deliver(
+      clickBody({ requestId: 'slack-base64', userId: 'UALICE', action: 'approve' }),
+      { base64: true },
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect((await deps.requests.get('slack-base64'))?.approval?.votes).toHaveLength(1);
+  });
+
+  it('never sends the task token to Slack: not in the card, the updates, the lookups or the replies', async () => {
+    // Prepare: everything that talks to Slack for one request, from posting to the decision
+    const event = actionRequested({ requestId: 'slack-token' });
+    await evaluateRequest(event, evaluate);
+    await requestApproval({ requestId: 'slack-token', taskToken: `${TOKEN}-slack-token` }, deps);
+
+    // Act
+    await deliver(clickBody({ requestId: 'slack-token', userId: 'UOWNER', action: 'approve' }));
+    await deliver(clickBody({ requestId: 'slack-token', userId: 'UDAVE', action: 'approve' }));
+    await deliver(clickBody({ requestId: 'slack-token', userId: 'UBOB', action: 'approve' }));
+
+    // Assess
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: `${TOKEN}-slack-token` });
+    expect(slack.requests.map((request) => request.path.replace(/^\/api\//, ''))).toEqual([
+      'chat.postMessage',
+      'chat.postEphemeral',
+      'users.info',
+      'chat.update',
+      'chat.update',
+    ]);
+    const wire = slack.requests.map(
+      (request) => `${request.path} ${JSON.stringify(request.headers)} ${decodeURIComponent(request.body)}`,
+    );
+    for (const sent of wire) {
+      expect(sent).not.toContain(TOKEN);
+      expect(sent).not.toContain('AQCEAAAAKgAAAA');
+    }
+  });
+
+  it('renders a prompt-injected justification inert on the posted card', async () => {
+    // Act
+    await evaluateRequest(
+      {
+        ...actionRequested({ requestId: 'slack-inject' }),
+        detail: {
+          ...actionRequested({ requestId: 'slack-inject' }).detail,
+          justification: 'Routine. <!channel> <https://evil.example|Approve> *bold* <@U0ADMIN>',
+        },
+      },
+      evaluate,
+    );
+    await requestApproval({ requestId: 'slack-inject', taskToken: `${TOKEN}-slack-inject` }, deps);
+
+    // Assess
+    const [post] = slack.requestsTo('/api/chat.postMessage');
+    const blocks = JSON.parse(form(post).blocks) as { type: string; text?: { type: string; text: string } }[];
+    const label = blocks.findIndex((block) =>
+      JSON.stringify(block).includes("Agent's justification (unverified)"),
+    );
+    expect(blocks[label + 1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'plain_text',
+        text: 'Routine. &lt;!channel&gt; &lt;https://evil.example|Approve&gt; *bold* &lt;@U0ADMIN&gt;',
+        emoji: false,
+      },
+    });
+    const sent = decodeURIComponent(post.body);
+    expect(sent).not.toContain('<!channel>');
+    expect(sent).not.toContain('<https://evil.example');
+    expect(sent).not.toContain('<@U0ADMIN>');
+  });
+});

@@ -1,0 +1,253 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { slackSignature } from '../../lambdas/adapters/slack-signature';
+import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { requestApproval } from '../../lambdas/app/request-approval';
+import { handler } from '../../lambdas/handlers/slack-interactions';
+import { runtime } from '../../lambdas/handlers/runtime';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
+import { createTestTables, type TestTables } from '../support/dynamodb';
+import { actionRequested, directoryConfig } from '../support/fixtures';
+import { startRecordingHttpServer, type RecordingHttpServer } from '../support/recording-http-server';
+
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+
+const SIGNING_SECRET = 'handler-test-signing-secret-0123456789';
+const BOT_TOKEN = 'xoxb-handler-test-bot-token-0123456789';
+const TOKEN = 'AQCEAAAAKgAAAA-handler-task-token/that+must=stay-server-side';
+const CHANNEL = 'C0APPROVALS';
+
+const lambdaContext: Context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'slack-interactions',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:slack-interactions',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c0ffee00-0000-4000-8000-000000000001',
+  logGroupName: '/aws/lambda/slack-interactions',
+  logStreamName: 'stream',
+  getRemainingTimeInMillis: () => 3_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+function signedClick(requestId: string, userId: string, secret = SIGNING_SECRET): APIGatewayProxyEventV2 {
+  const payload = {
+    type: 'block_actions',
+    user: { id: userId, team_id: 'T0TEAM' },
+    container: { type: 'message', message_ts: '1764000000.000100', channel_id: CHANNEL },
+    actions: [
+      {
+        action_id: 'approve',
+        block_id: 'decision',
+        value: requestId,
+        type: 'button',
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    version: '2.0',
+    routeKey: 'POST /slack/interactions',
+    rawPath: '/slack/interactions',
+    rawQueryString: '',
+    headers: {
+      'x-slack-request-timestamp': timestamp,
+      'x-slack-signature': slackSignature(secret, timestamp, body),
+    },
+    requestContext: {
+      accountId: '111122223333',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: {
+        method: 'POST',
+        path: '/slack/interactions',
+        protocol: 'HTTP/1.1',
+        sourceIp: '198.51.100.7',
+        userAgent: 'Slackbot',
+      },
+      requestId: 'apigw-request',
+      routeKey: 'POST /slack/interactions',
+      stage: '$default',
+      time: '24/Nov/2026:10:00:00 +0000',
+      timeEpoch: Date.now(),
+    },
+    isBase64Encoded: false,
+    body,
+  };
+}
+
+/** Everything the process writes while `act` runs: where the Powertools logger's lines go. */
+async function captureOutput(act: () => Promise<void>): Promise<string> {
+  const written: string[] = [];
+  const keep = (chunk: unknown): boolean => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    return true;
+  };
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(keep);
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(keep);
+  try {
+    await act();
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  return written.join('');
+}
+
+describe('Handler: slack-interactions', () => {
+  const savedEnvironment = { ...process.env };
+  let tables: TestTables;
+  let slack: RecordingHttpServer;
+
+  beforeAll(async () => {
+    tables = await createTestTables();
+    slack = await startRecordingHttpServer((request) =>
+      request.path === '/api/chat.postMessage'
+        ? { body: { ok: true, channel: CHANNEL, ts: '1764000000.000100' } }
+        : request.path === '/api/chat.update' && request.body.includes('Approved')
+          ? { status: 500, body: { ok: false, error: 'internal_error' } }
+          : { body: { ok: true } },
+    );
+    Object.assign(process.env, {
+      REQUESTS_TABLE_NAME: tables.requestsTable,
+      AUDIT_TABLE_NAME: tables.auditTable,
+      IDEMPOTENCY_TABLE_NAME: tables.idempotencyTable,
+      EVENT_BUS_NAME: 'action-approvals',
+      DIRECTORY_JSON: JSON.stringify(directoryConfig),
+      SLACK_CHANNEL_ID: CHANNEL,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: `${slack.url}/api/`,
+      AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNAMODB_LOCAL_ENDPOINT,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    });
+    delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+  });
+  afterAll(async () => {
+    process.env = savedEnvironment;
+    await slack.close();
+  });
+  beforeEach(() => {
+    slack.clear();
+    sfn.reset();
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] });
+  });
+
+  /** A request awaiting approval, set up through the same runtime the handler uses. */
+  async function awaitingApproval(requestId: string): Promise<void> {
+    const rt = runtime();
+    await evaluateRequest(actionRequested({ requestId }), rt.evaluation());
+    await requestApproval(
+      { requestId, taskToken: `${TOKEN}-${requestId}` },
+      { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError },
+    );
+  }
+
+  it('approves end to end from the environment, and no log line or Slack call holds a token or secret', async () => {
+    // Prepare
+    await awaitingApproval('handler-e2e');
+    let responses: unknown[] = [];
+
+    // Act: two approvals decide; Slack then fails the card update, which is logged
+    const logs = await captureOutput(async () => {
+      responses = [
+        await handler(signedClick('handler-e2e', 'UALICE'), lambdaContext),
+        await handler(signedClick('handler-e2e', 'UBOB'), lambdaContext),
+      ];
+    });
+
+    // Assess
+    expect(responses).toEqual([
+      { statusCode: 200, body: '' },
+      { statusCode: 200, body: '' },
+    ]);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: `${TOKEN}-handler-e2e` });
+    const lines = logs.split('\n').filter((line) => line.trim() !== '');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        message: 'slack click answered',
+        correlation_id: 'handler-e2e',
+        function_request_id: lambdaContext.awsRequestId,
+      }),
+    );
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'chat channel could not be updated',
+        channel: 'slack',
+      }),
+    );
+    for (const secret of [TOKEN, 'AQCEAAAAKgAAAA', SIGNING_SECRET, BOT_TOKEN]) {
+      expect(logs).not.toContain(secret);
+    }
+    for (const request of slack.requests) {
+      expect(decodeURIComponent(request.body)).not.toContain(TOKEN);
+    }
+  });
+
+  it('answers 401 to a callback signed with another secret, and records it', async () => {
+    // Prepare
+    await awaitingApproval('handler-forged');
+
+    // Act
+    const response = await handler(
+      signedClick('handler-forged', 'UALICE', 'not-the-signing-secret'),
+      lambdaContext,
+    );
+
+    // Assess
+    expect(response).toMatchObject({
+      statusCode: 401,
+      body: JSON.stringify({
+        error: 'signature-mismatch',
+        reason: 'the signature does not match the request',
+      }),
+    });
+    expect((await runtime().requestPath().requests.get('handler-forged'))?.approval?.votes).toEqual([]);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    const { Items = [] } = await tables.documents.send(
+      new ScanCommand({ TableName: tables.auditTable, ConsistentRead: true }),
+    );
+    expect(Items.filter((item) => String(item.requestId).startsWith('refused-callback-'))).toContainEqual(
+      expect.objectContaining({
+        type: 'rejected',
+        details: expect.objectContaining({ refusal: 'signature-mismatch' }),
+      }),
+    );
+  });
+
+  it('does not carry one click’s correlation id into the next invocation', async () => {
+    // Prepare
+    await awaitingApproval('handler-correlation');
+    await handler(signedClick('handler-correlation', 'UALICE'), lambdaContext);
+
+    // Act
+    const logs = await captureOutput(async () => {
+      await handler(signedClick('handler-correlation', 'UALICE', 'forged'), lambdaContext);
+    });
+
+    // Assess
+    const refused = logs
+      .split('\n')
+      .filter((line) => line.includes('slack callback refused'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(refused).toHaveLength(1);
+    expect(refused[0].correlation_id).toBeUndefined();
+  });
+});
