@@ -1,0 +1,339 @@
+import { z } from 'zod';
+import { ConflictError, StaleWriteError } from '../adapters/errors';
+import type { ActionExecutor, ExecutionFailure, ExecutionSummary } from '../adapters/executors';
+import { logger } from '../adapters/logger';
+import type { RequestChanges } from '../adapters/requests-store';
+import type { AssumeForActionInput, SessionCredentials } from '../adapters/sts';
+import { approvers } from '../core/approval';
+import type { AuditEvent } from '../core/audit';
+import { parametersHash } from '../core/canonical';
+import { planAction, sameRole, type ActionPlan, type RoleClass } from '../core/catalog';
+import type { RequestRecord } from '../core/lifecycle';
+import { outcomeEvent, type OutcomeDetail, type OutcomeEvent } from '../core/outcome';
+import { signReceipt, type ApprovalReceipt, type Signer } from '../core/receipt';
+import { buildSessionPolicy, serializeSessionPolicy } from '../core/session-policy';
+import type { RequestPathDeps } from './ports';
+import { onLatest } from './retry';
+
+/** Mints the session for one approved action (STS AssumeRole in AWS). */
+export interface CredentialIssuer {
+  assumeForAction(input: AssumeForActionInput): Promise<SessionCredentials>;
+}
+
+export interface ExecuteDeps extends Pick<RequestPathDeps, 'requests' | 'clock'> {
+  readonly credentials: CredentialIssuer;
+  readonly executor: ActionExecutor;
+  readonly signer: Signer;
+  /** The execution role ARN of each role class; an action whose class has none cannot run. */
+  readonly executionRoles: Readonly<Partial<Record<RoleClass, string>>>;
+}
+
+const executeInputSchema = z.object({
+  requestId: z.string().min(1),
+  /** The parameters as the workflow carried them from the request event. */
+  parameters: z.record(z.string(), z.unknown()),
+});
+export type ExecuteInput = z.infer<typeof executeInputSchema>;
+
+/** Reads the workflow's input to the execute step; throws on a shape the workflow never sends. */
+export function parseExecuteInput(event: unknown): ExecuteInput {
+  const parsed = executeInputSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new TypeError(
+      `execute input is malformed: ${parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+export interface ExecuteResult {
+  readonly requestId: string;
+  readonly outcome: 'executed' | 'failed' | 'denied' | 'expired';
+  readonly publish: OutcomeEvent;
+}
+
+/** The reviewer named in receipts and session tags of requests that policy approved on its own. */
+export const AUTO_APPROVER = 'policy:auto-approve';
+export const PARAMETERS_CHANGED = 'parameters changed after approval';
+
+const SYSTEM = { kind: 'system', id: 'execute' } as const;
+
+/**
+ * Runs an approved action: re-checks that what is about to run is what was approved and that the
+ * approval still holds, claims the execution (the conditional `approved → executing` write is what
+ * keeps a duplicate invocation from running it twice), mints a session that can make this one call
+ * until the approval expires, makes the call, and records the outcome with the signed receipt.
+ *
+ * @throws ConflictError when the request is not `approved`, e.g. because it already ran.
+ */
+export async function executeApproved(input: ExecuteInput, deps: ExecuteDeps): Promise<ExecuteResult> {
+  const gate = await onLatest(deps.requests, input.requestId, async (record) => {
+    if (record.state !== 'approved') {
+      throw new ConflictError(
+        `request ${record.requestId} is ${record.state}, not approved`,
+        record.requestId,
+      );
+    }
+    const at = deps.clock.now();
+    const base = {
+      requestId: record.requestId,
+      at: at.toISOString(),
+      actor: SYSTEM,
+      parametersHash: record.request.parametersHash,
+    };
+    const presented = parametersHash(input.parameters);
+    if (presented !== record.request.parametersHash) {
+      const denied = await deps.requests.save(
+        record,
+        { state: 'denied', outcomeReason: PARAMETERS_CHANGED },
+        [
+          {
+            ...base,
+            type: 'denied',
+            details: { reason: PARAMETERS_CHANGED, presentedParametersHash: presented },
+          },
+        ],
+      );
+      return { outcome: 'denied' as const, record: denied };
+    }
+    if (at.getTime() >= Date.parse(record.expiresAt)) {
+      const reason = `the approval expired at ${record.expiresAt}, before execution`;
+      const expired = await deps.requests.save(record, { state: 'expired', outcomeReason: reason }, [
+        { ...base, type: 'expired', details: { reason, expiresAt: record.expiresAt } },
+      ]);
+      return { outcome: 'expired' as const, record: expired };
+    }
+    return {
+      outcome: 'executing' as const,
+      record: await deps.requests.save(record, { state: 'executing' }),
+    };
+  });
+
+  if (gate.outcome !== 'executing') {
+    return result(gate.record, gate.outcome, { reason: gate.record.outcomeReason ?? gate.outcome });
+  }
+  return run(gate.record, input.parameters, deps);
+}
+
+/** Where a failed execution stopped: it tells an operator whether anything could have run. */
+type FailureStage = 'plan' | 'session-policy' | 'receipt' | 'credentials' | 'call' | 'internal';
+
+interface Failure extends ExecutionFailure {
+  readonly stage: FailureStage;
+}
+
+class StageError extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+    this.name = 'StageError';
+  }
+}
+
+async function run(
+  claimed: RequestRecord,
+  parameters: Readonly<Record<string, unknown>>,
+  deps: ExecuteDeps,
+): Promise<ExecuteResult> {
+  const { request } = claimed;
+  const reviewers = reviewersOf(claimed);
+  let record = claimed;
+  try {
+    const plan = planAction({
+      requestId: request.requestId,
+      operation: request.action.operation,
+      resource: request.action.resource,
+      parameters,
+    });
+    if (!plan.ok) fail('plan', plan.error.reason, plan.error.message);
+    const roleArn = executionRoleFor(plan.value, deps.executionRoles);
+    const policy = buildSessionPolicy({
+      operation: request.action.operation,
+      resource: request.action.resource,
+      notAfter: claimed.expiresAt,
+      companions: plan.value.companions,
+    });
+    if (!policy.ok) fail('session-policy', policy.error.reason, policy.error.message);
+    if (reviewers.length === 0) fail('receipt', 'NoApprovers', 'the approval names no approving reviewer');
+
+    // Signed before any credentials exist: if the receipt cannot be produced, nothing runs that
+    // could not be proven approved.
+    const receipt = await stage('receipt', () => signReceipt(receiptOf(claimed, reviewers), deps.signer));
+
+    // The credentials live only inside this call; nothing that outlives it holds them.
+    const called = await withSession(
+      {
+        roleArn,
+        requestId: request.requestId,
+        agentId: claimed.agentId,
+        approvers: reviewers,
+        sessionPolicy: policy.value,
+      },
+      deps,
+      async (credentials) => {
+        record = await saveExecuting(deps, record, {}, [
+          {
+            ...eventBase(record, deps),
+            type: 'credentials-issued',
+            details: {
+              accessKeyId: credentials.accessKeyId,
+              expiration: credentials.expiration.toISOString(),
+              roleArn,
+              roleClass: plan.value.roleClass,
+              sessionPolicy: serializeSessionPolicy(policy.value),
+            },
+          },
+        ]);
+        logger.info('credentials issued', {
+          requestId: request.requestId,
+          accessKeyId: credentials.accessKeyId,
+          expiration: credentials.expiration.toISOString(),
+        });
+        return deps.executor.run(plan.value, credentials);
+      },
+    );
+    if (!called.ok) fail('call', called.error.name, called.error.message, called.error.awsRequestId);
+
+    record = await saveExecuting(deps, record, { state: 'executed' }, [
+      { ...eventBase(record, deps), type: 'executed', details: { receipt, result: called.value } },
+    ]);
+    logger.info('action executed', { requestId: request.requestId, operation: request.action.operation });
+    return result(record, 'executed', { approvers: reviewers, receipt, result: called.value });
+  } catch (error) {
+    const failure: Failure =
+      error instanceof StageError
+        ? error.failure
+        : {
+            stage: 'internal',
+            name: error instanceof Error ? error.name : 'Error',
+            message: error instanceof Error ? error.message : String(error),
+          };
+    const reason = `${failure.name}: ${failure.message}`;
+    record = await saveExecuting(deps, record, { state: 'failed', outcomeReason: reason }, [
+      { ...eventBase(record, deps), type: 'failed', details: { ...failure } },
+    ]);
+    logger.warn('action failed', { requestId: request.requestId, stage: failure.stage, error: failure.name });
+    return result(record, 'failed', { approvers: reviewers, reason });
+  }
+}
+
+function fail(stageName: FailureStage, name: string, message: string, awsRequestId?: string): never {
+  throw new StageError({ stage: stageName, name, message, ...(awsRequestId ? { awsRequestId } : {}) });
+}
+
+/** Runs a step whose errors mean the execution failed at `stageName`. */
+async function stage<T>(stageName: FailureStage, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof StageError) throw error;
+    return fail(
+      stageName,
+      error instanceof Error ? error.name : 'Error',
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+}
+
+async function withSession<T>(
+  session: AssumeForActionInput,
+  deps: ExecuteDeps,
+  use: (credentials: SessionCredentials) => Promise<T>,
+): Promise<T> {
+  const credentials = await stage('credentials', () => deps.credentials.assumeForAction(session));
+  return use(credentials);
+}
+
+function executionRoleFor(plan: ActionPlan, roles: ExecuteDeps['executionRoles']): string {
+  const roleArn = roles[plan.roleClass];
+  if (!roleArn) {
+    fail('plan', 'NoExecutionRole', `no execution role is configured for role class ${plan.roleClass}`);
+  }
+  // A session that could change one of the execution roles could widen every later session.
+  if (Object.values(roles).some((role) => role !== undefined && sameRole(role, plan.resource))) {
+    fail(
+      'plan',
+      'ProtectedResource',
+      'the approved resource is one of the execution roles of action-approvals',
+    );
+  }
+  return roleArn;
+}
+
+/** Who approved: the reviewers whose votes decided, or the policy when it approved on its own. */
+function reviewersOf(record: RequestRecord): string[] {
+  if (record.rule) return approvers(record.approval ?? { status: 'pending', votes: [] });
+  return record.policy.outcome === 'auto-approve' ? [AUTO_APPROVER] : [];
+}
+
+function receiptOf(record: RequestRecord, reviewers: readonly string[]): ApprovalReceipt {
+  return {
+    requestId: record.requestId,
+    agentId: record.agentId,
+    operation: record.request.action.operation,
+    resource: record.request.action.resource,
+    parametersHash: record.request.parametersHash,
+    reviewers,
+    decision: 'approved',
+    // A request the policy approved was decided when it was evaluated, which is when it was created.
+    decidedAt: record.approval?.decidedAt ?? record.createdAt,
+    expiresAt: record.expiresAt,
+  };
+}
+
+function eventBase(
+  record: RequestRecord,
+  deps: ExecuteDeps,
+): Pick<AuditEvent, 'requestId' | 'at' | 'actor' | 'parametersHash'> {
+  return {
+    requestId: record.requestId,
+    at: deps.clock.now().toISOString(),
+    actor: SYSTEM,
+    parametersHash: record.request.parametersHash,
+  };
+}
+
+/**
+ * Writes to the request this invocation is executing. Nothing else should write to an executing
+ * request, but if something did (a chat card reference, say), the write is retried on the latest
+ * copy as long as it is still executing.
+ */
+async function saveExecuting(
+  deps: ExecuteDeps,
+  known: RequestRecord,
+  changes: RequestChanges,
+  events: readonly AuditEvent[],
+): Promise<RequestRecord> {
+  try {
+    return await deps.requests.save(known, changes, events);
+  } catch (error) {
+    if (!(error instanceof StaleWriteError)) throw error;
+  }
+  return onLatest(deps.requests, known.requestId, async (latest) => {
+    if (latest.state !== 'executing') {
+      throw new ConflictError(
+        `request ${latest.requestId} is ${latest.state}, no longer executing`,
+        latest.requestId,
+      );
+    }
+    return deps.requests.save(latest, changes, events);
+  });
+}
+
+function result(
+  record: RequestRecord,
+  outcome: ExecuteResult['outcome'],
+  detail: Pick<OutcomeDetail, 'reason' | 'approvers' | 'receipt'> & { readonly result?: ExecutionSummary },
+): ExecuteResult {
+  return {
+    requestId: record.requestId,
+    outcome,
+    publish: outcomeEvent({
+      requestId: record.requestId,
+      outcome,
+      agentId: record.agentId,
+      operation: record.request.action.operation,
+      resource: record.request.action.resource,
+      ...detail,
+    }),
+  };
+}

@@ -1,0 +1,73 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
+import { z } from 'zod';
+import { SdkActionExecutor } from '../adapters/executors';
+import { KmsSigner } from '../adapters/kms-signer';
+import { logger } from '../adapters/logger';
+import { StsCredentialIssuer } from '../adapters/sts';
+import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../app/execute';
+import { ROLE_CLASS } from '../core/catalog';
+import { runtime } from './runtime';
+
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+const executeSettingsSchema = z.object({
+  /** `{ "<role class>": "<execution role ARN>" }`; a class left out cannot run. */
+  EXECUTION_ROLES_JSON: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.partialRecord(z.enum(ROLE_CLASS), z.string().regex(ROLE_ARN, 'must be an IAM role ARN'))),
+  /** The KMS key (ARN or alias ARN) that signs approval receipts. */
+  RECEIPT_KEY_ID: z.string().min(1),
+  /** Set by Lambda; the region of calls whose ARN names none (S3 objects, IAM). */
+  AWS_REGION: z.string().min(1),
+});
+
+export interface ExecuteSettings {
+  readonly executionRoles: ExecuteDeps['executionRoles'];
+  readonly receiptKeyId: string;
+  readonly region: string;
+}
+
+export function readExecuteSettings(environment: NodeJS.ProcessEnv = process.env): ExecuteSettings {
+  const parsed = executeSettingsSchema.safeParse(environment);
+  if (!parsed.success) {
+    throw new Error(
+      `invalid settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`,
+    );
+  }
+  const { EXECUTION_ROLES_JSON, RECEIPT_KEY_ID, AWS_REGION } = parsed.data;
+  return { executionRoles: EXECUTION_ROLES_JSON, receiptKeyId: RECEIPT_KEY_ID, region: AWS_REGION };
+}
+
+let deps: ExecuteDeps | undefined;
+
+function executeDeps(): ExecuteDeps {
+  if (!deps) {
+    const settings = readExecuteSettings();
+    const { requests, clock } = runtime().requestPath();
+    deps = {
+      requests,
+      clock,
+      credentials: new StsCredentialIssuer(new STSClient({})),
+      executor: new SdkActionExecutor({ defaultRegion: settings.region }),
+      signer: new KmsSigner(new KMSClient({}), settings.receiptKeyId),
+      executionRoles: settings.executionRoles,
+    };
+  }
+  return deps;
+}
+
+/** Task state "MintAndExecute": re-check, mint a scoped session, run the one action, record it. */
+export const handler = async (event: unknown) => {
+  const input = parseExecuteInput(event);
+  logger.setCorrelationId(input.requestId);
+  return executeApproved(input, executeDeps());
+};
