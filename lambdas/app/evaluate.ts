@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../core/audit';
+import { planAction } from '../core/catalog';
 import type { RequestRecord } from '../core/lifecycle';
 import { outcomeEvent, type OutcomeEvent } from '../core/outcome';
 import type { PolicyDecision } from '../core/policy';
@@ -50,6 +51,13 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     environment: deps.directory.environmentOf(request.action.resource, accountOf(event)),
     ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
   });
+  if (decision.outcome !== 'deny') {
+    // A request that could never run is refused before any reviewer spends time on it.
+    const plan = planAction({ requestId: request.requestId, ...request.action });
+    if (!plan.ok) {
+      return reject(event, { requestId: request.requestId, agentId: request.agentId, reasons: [`action: ${plan.error.message}`] }, deps);
+    }
+  }
   const ttlSeconds = decision.outcome === 'deny' ? 0 : decision.ttlSeconds;
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
   const record: RequestRecord = {

@@ -144,6 +144,23 @@ describe('Function: evaluateRequest', () => {
     expect(verifyChain(await deps.audit.read('eval-taken'))).toEqual({ ok: true, records: 2 });
   });
 
+  it('rejects an action the catalog cannot execute before any reviewer sees it', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = actionRequested({
+      requestId: 'eval-uncatalogued',
+      operation: 'ec2:StopInstances',
+      resource: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0',
+      parameters: {},
+    });
+
+    const result = await evaluateRequest(event, deps);
+
+    expect(result).toMatchObject({ outcome: 'rejected' });
+    expect((await deps.audit.read('eval-uncatalogued'))[0].details).toMatchObject({
+      reasons: ['action: ec2:StopInstances is not in the action catalog, so it cannot be executed'],
+    });
+  });
+
   it('rejects an agent that is not registered', async () => {
     const deps = testDeps(tables).evaluate;
 
