@@ -23,7 +23,7 @@ import { parametersHash } from '../../lambdas/core/canonical';
 import type { RequestRecord } from '../../lambdas/core/lifecycle';
 import { verifyReceipt } from '../../lambdas/core/receipt';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { ALLOW_EVERYTHING, isAllowed } from '../support/iam-simulator';
+import { ALLOW_EVERYTHING, isAllowed } from '../../local/iam-simulator';
 
 const sts = mockClient(STSClient);
 const lambda = mockClient(LambdaClient);

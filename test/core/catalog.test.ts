@@ -8,7 +8,7 @@ import {
   type ActionPlan,
 } from '../../lambdas/core/catalog';
 import { buildSessionPolicy } from '../../lambdas/core/session-policy';
-import { ALLOW_EVERYTHING, isAllowed } from '../support/iam-simulator';
+import { ALLOW_EVERYTHING, isAllowed } from '../../local/iam-simulator';
 
 const TABLE = 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders';
 const OBJECT = 'arn:aws:s3:::reports-bucket/2026/q3/revenue.csv';

@@ -10,7 +10,7 @@ import {
   type SessionPolicyDocument,
   type SessionPolicyInput,
 } from '../../lambdas/core/session-policy';
-import { ALLOW_EVERYTHING, arnAccount, authorize, trustAccount } from '../support/iam-simulator';
+import { ALLOW_EVERYTHING, arnAccount, authorize, trustAccount } from '../../local/iam-simulator';
 
 const TABLE = 'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders';
 const EXPORT_PREFIX = 'arn:aws:s3:::orders-exports/exports/req-1/*';

@@ -1,8 +1,8 @@
 /**
- * IAM authorization for tests, backed by @cloud-copilot/iam-simulate.
+ * IAM authorization for tests and the local runtime, backed by @cloud-copilot/iam-simulate.
  *
- * iam-simulate is AGPL-licensed and a devDependency: import this module from test/ only, never
- * from lambdas/ or lib/.
+ * iam-simulate is AGPL-licensed and a devDependency: import this module from test/, bench/ and
+ * local/ only (run from a checkout), never from lambdas/ or lib/, which ship.
  *
  * How the session policy is applied: iam-simulate 0.1.173 takes it natively
  * (`Simulation.sessionPolicy`, although its README still lists session policies as "coming
