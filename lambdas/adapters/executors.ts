@@ -44,12 +44,19 @@ export interface SdkActionExecutorOptions {
    * the bucket's region) and IAM (a global service).
    */
   readonly defaultRegion: string;
+  /**
+   * Sends every call to this endpoint instead of AWS's: the local runtime's gateway, which
+   * authorizes each call against the minted session policy. S3 then uses path-style addresses.
+   * @default - AWS's endpoints
+   */
+  readonly endpoint?: string;
 }
 
 /** The client settings of one execution: its session's credentials and nothing cached. */
 interface ClientConfig {
   readonly region: string;
   readonly credentials: SessionCredentials;
+  readonly endpoint?: string;
 }
 
 /**
@@ -71,17 +78,18 @@ export class SdkActionExecutor implements ActionExecutor {
   }
 
   private call(plan: ActionPlan, credentials: SessionCredentials): Promise<ExecutionSummary> {
-    const { defaultRegion } = this.options;
+    const { defaultRegion, endpoint } = this.options;
+    const at = endpoint === undefined ? {} : { endpoint };
     switch (plan.operation) {
       case 'dynamodb:ExportTableToPointInTime':
-        return exportTable(plan, { region: plan.target.region, credentials });
+        return exportTable(plan, { region: plan.target.region, credentials, ...at });
       case 's3:GetObject':
-        return getObject(plan, { region: defaultRegion, credentials });
+        return getObject(plan, { region: defaultRegion, credentials, ...at });
       case 'iam:AttachRolePolicy':
       case 'iam:DetachRolePolicy':
-        return changeRolePolicy(plan, { region: defaultRegion, credentials });
+        return changeRolePolicy(plan, { region: defaultRegion, credentials, ...at });
       case 'lambda:UpdateFunctionConfiguration':
-        return updateFunctionConfiguration(plan, { region: plan.target.region, credentials });
+        return updateFunctionConfiguration(plan, { region: plan.target.region, credentials, ...at });
     }
   }
 }
@@ -127,7 +135,7 @@ async function getObject(
   plan: Plan<'s3:GetObject', ObjectTarget, GetObjectParameters>,
   config: ClientConfig,
 ): Promise<ExecutionSummary> {
-  const client = new S3Client({ ...config, followRegionRedirects: true });
+  const client = new S3Client({ ...config, followRegionRedirects: true, forcePathStyle: config.endpoint !== undefined });
   try {
     const object = await client.send(
       new GetObjectCommand({ ...plan.parameters, Bucket: plan.target.bucket, Key: plan.target.key }),
