@@ -16,6 +16,7 @@ export const sampleDirectory: DirectoryConfig = {
   ],
   environments: {
     accounts: { [SAMPLE_ACCOUNTS.production]: 'production', [SAMPLE_ACCOUNTS.staging]: 'staging' },
+    buckets: { 'staging-reports': 'staging' },
     default: 'production',
   },
 };

@@ -200,6 +200,7 @@ async function reject(
     publish: outcomeEvent({
       requestId,
       outcome: 'rejected',
+      eventId,
       reasons: rejection.reasons,
       ...(rejection.agentId ? { agentId: rejection.agentId } : {}),
     }),

@@ -23,6 +23,8 @@ const directorySchema = z.strictObject({
   ),
   environments: z.strictObject({
     accounts: z.record(z.string().regex(/^\d{12}$/), z.string().min(1)),
+    /** S3 bucket ARNs name no account, so buckets are placed by name. */
+    buckets: z.record(z.string().min(3), z.string().min(1)).optional(),
     /** Applies to accounts not listed; keep it 'production' so unknown means strict. */
     default: z.string().min(1),
   }),
@@ -49,10 +51,17 @@ export class Directory {
     return Object.hasOwn(this.config.agents, agentId) ? this.config.agents[agentId].owners : undefined;
   }
 
-  /** The environment of the account a resource lives in; ARNs without an account (S3) use `fallbackAccount`. */
+  /**
+   * The environment a resource lives in: by its account, or for S3 (whose ARNs name no account)
+   * by its bucket, else by `fallbackAccount`; anything unplaced is the default.
+   */
   environmentOf(resourceArn: string, fallbackAccount?: string): string {
-    const account = resourceArn.split(':')[4] || fallbackAccount;
-    return (account && this.config.environments.accounts[account]) || this.config.environments.default;
+    const [, , service, , arnAccount, path = ''] = resourceArn.split(':');
+    const { accounts, buckets = {}, default: fallback } = this.config.environments;
+    const bucket = path.split('/')[0];
+    if (service === 's3' && Object.hasOwn(buckets, bucket)) return buckets[bucket];
+    const account = arnAccount || fallbackAccount;
+    return (account && Object.hasOwn(accounts, account) && accounts[account]) || fallback;
   }
 
   reviewerById(id: string): Reviewer | undefined {

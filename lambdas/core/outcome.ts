@@ -14,6 +14,11 @@ export type OutcomeKind = keyof typeof OUTCOME_DETAIL_TYPES;
 export interface OutcomeDetail {
   readonly requestId: string;
   readonly outcome: OutcomeKind;
+  /**
+   * The id of the `Action Requested` event a rejection answers: a malformed request may have no
+   * usable request id, but its sender always has the event id PutEvents returned.
+   */
+  readonly eventId?: string;
   readonly agentId?: string;
   readonly operation?: string;
   readonly resource?: string;

@@ -28,12 +28,15 @@ const executeSettingsSchema = z.object({
   RECEIPT_KEY_ID: z.string().min(1),
   /** Set by Lambda; the region of calls whose ARN names none (S3 objects, IAM). */
   AWS_REGION: z.string().min(1),
+  /** Local mode only: the gateway that authorizes each action call against its session policy. */
+  ACTION_ENDPOINT_URL: z.url().optional(),
 });
 
 export interface ExecuteSettings {
   readonly executionRoles: ExecuteDeps['executionRoles'];
   readonly receiptKeyId: string;
   readonly region: string;
+  readonly actionEndpoint?: string;
 }
 
 export function readExecuteSettings(environment: NodeJS.ProcessEnv = process.env): ExecuteSettings {
@@ -43,8 +46,13 @@ export function readExecuteSettings(environment: NodeJS.ProcessEnv = process.env
       `invalid settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`,
     );
   }
-  const { EXECUTION_ROLES_JSON, RECEIPT_KEY_ID, AWS_REGION } = parsed.data;
-  return { executionRoles: EXECUTION_ROLES_JSON, receiptKeyId: RECEIPT_KEY_ID, region: AWS_REGION };
+  const { EXECUTION_ROLES_JSON, RECEIPT_KEY_ID, AWS_REGION, ACTION_ENDPOINT_URL } = parsed.data;
+  return {
+    executionRoles: EXECUTION_ROLES_JSON,
+    receiptKeyId: RECEIPT_KEY_ID,
+    region: AWS_REGION,
+    ...(ACTION_ENDPOINT_URL ? { actionEndpoint: ACTION_ENDPOINT_URL } : {}),
+  };
 }
 
 let deps: ExecuteDeps | undefined;
@@ -57,7 +65,10 @@ function executeDeps(): ExecuteDeps {
       requests,
       clock,
       credentials: new StsCredentialIssuer(new STSClient({})),
-      executor: new SdkActionExecutor({ defaultRegion: settings.region }),
+      executor: new SdkActionExecutor({
+        defaultRegion: settings.region,
+        ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint } : {}),
+      }),
       signer: new KmsSigner(new KMSClient({}), settings.receiptKeyId),
       executionRoles: settings.executionRoles,
     };

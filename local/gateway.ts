@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LocalEventBus, PutEventsEntry } from './event-bus';
+import type { LocalKms } from './local-kms';
+import { assumeRoleResponse, StsRequestError, stsErrorResponse, type LocalSts } from './local-sts';
+import type { LocalQueues } from './queues';
+import { TargetError, type LocalTargets } from './targets';
+import { TaskTokenError, type TaskTokens } from './task-tokens';
+
+export interface GatewayServices {
+  readonly bus: LocalEventBus;
+  readonly tokens: TaskTokens;
+  readonly sts: LocalSts;
+  readonly queues: LocalQueues;
+  readonly targets: LocalTargets;
+  readonly kms: LocalKms;
+  readonly now: () => Date;
+}
+
+/** An AWS JSON-protocol error: the SDK maps `__type` to its exception class. */
+class ProtocolError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * One loopback HTTP endpoint that speaks the AWS wire protocols the product and agents call:
+ * EventBridge PutEvents, Step Functions SendTask*, STS AssumeRole, KMS Sign for receipts, SQS
+ * for outcome queues, and the action targets an executor reaches. Clients are the real AWS SDK with only an endpoint override.
+ */
+export class LocalGateway {
+  private server: Server | undefined;
+  private address = '';
+
+  constructor(private readonly services: GatewayServices) {}
+
+  get url(): string {
+    return this.address;
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent) respondJson(response, 500, { __type: 'InternalFailure', message: String(error) });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    this.address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.address;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1];
+    const { services } = this;
+    try {
+      if (target.startsWith('AWSEvents.')) return respondJson(response, 200, this.events(target, parse(body)));
+      if (target.startsWith('AWSStepFunctions.')) return respondJson(response, 200, this.stepFunctions(target, parse(body)));
+      if (target.startsWith('AmazonSQS.')) return respondJson(response, 200, await this.sqs(target, parse(body), request));
+      if (target === 'TrentService.Sign') return respondJson(response, 200, services.kms.sign(parse(body)));
+      if (target === 'TrentService.GetPublicKey') return respondJson(response, 200, services.kms.getPublicKey(parse(body)));
+      if (target === 'DynamoDB_20120810.ExportTableToPointInTime') {
+        return respondJson(response, 200, await services.targets.exportTable(accessKeyId, parse(body), services.now()));
+      }
+      if (target) throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
+      const form = new URLSearchParams(body);
+      if (request.method === 'POST' && form.get('Action') === 'AssumeRole') return this.assumeRole(form, response);
+      if (request.method === 'GET') return await this.getObject(request, accessKeyId, response);
+      throw new ProtocolError(400, 'UnknownOperationException', `${request.method} ${request.url} is not available in local mode`);
+    } catch (error) {
+      if (error instanceof ProtocolError) return respondJson(response, error.status, { __type: error.type, message: error.message });
+      if (error instanceof TaskTokenError) return respondJson(response, 400, { __type: error.code, message: error.message });
+      if (error instanceof TargetError) return respondJson(response, error.status, { __type: error.code, message: error.message });
+      throw error;
+    }
+  }
+
+  private events(target: string, body: Record<string, unknown>) {
+    if (target !== 'AWSEvents.PutEvents') throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
+    const entries = this.services.bus.put((body.Entries ?? []) as PutEventsEntry[]);
+    return { FailedEntryCount: entries.filter((entry) => 'ErrorCode' in entry).length, Entries: entries };
+  }
+
+  private stepFunctions(target: string, body: Record<string, unknown>) {
+    const token = String(body.taskToken ?? '');
+    switch (target) {
+      case 'AWSStepFunctions.SendTaskSuccess':
+        this.services.tokens.succeed(token, String(body.output ?? ''));
+        return {};
+      case 'AWSStepFunctions.SendTaskFailure':
+        this.services.tokens.fail(token, String(body.error ?? ''), String(body.cause ?? ''));
+        return {};
+      default:
+        throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
+    }
+  }
+
+  private async sqs(target: string, body: Record<string, unknown>, request: IncomingMessage) {
+    const { queues } = this.services;
+    switch (target) {
+      case 'AmazonSQS.GetQueueUrl':
+        return { QueueUrl: queues.urlOf(String(body.QueueName ?? '')) };
+      case 'AmazonSQS.ReceiveMessage': {
+        const aborted = new AbortController();
+        request.once('close', () => aborted.abort());
+        const messages = await queues.receive(
+          String(body.QueueUrl ?? ''),
+          Number(body.MaxNumberOfMessages ?? 1),
+          Math.min(20, Number(body.WaitTimeSeconds ?? 0)),
+          aborted.signal,
+        );
+        return messages.length > 0 ? { Messages: messages } : {};
+      }
+      case 'AmazonSQS.ChangeMessageVisibility':
+        queues.changeVisibility(String(body.QueueUrl ?? ''), String(body.ReceiptHandle ?? ''), Number(body.VisibilityTimeout ?? 0));
+        return {};
+      case 'AmazonSQS.DeleteMessage':
+        queues.delete(String(body.QueueUrl ?? ''), String(body.ReceiptHandle ?? ''));
+        return {};
+      default:
+        throw new ProtocolError(400, 'UnsupportedOperation', `${target} is not available in local mode`);
+    }
+  }
+
+  private assumeRole(form: URLSearchParams, response: ServerResponse): void {
+    const requestId = randomUUID();
+    try {
+      const session = this.services.sts.assumeRole(form, this.services.now());
+      respond(response, 200, 'text/xml', assumeRoleResponse(session, requestId));
+    } catch (error) {
+      if (!(error instanceof StsRequestError)) throw error;
+      respond(response, 400, 'text/xml', stsErrorResponse(error, requestId));
+    }
+  }
+
+  private async getObject(request: IncomingMessage, accessKeyId: string | undefined, response: ServerResponse): Promise<void> {
+    const [bucket, ...key] = decodeURIComponent(new URL(request.url ?? '/', 'http://local').pathname).slice(1).split('/');
+    try {
+      const object = await this.services.targets.getObject(accessKeyId, bucket, key.join('/'), this.services.now());
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': object.length, etag: `"${object.length}"` });
+      response.end(object);
+    } catch (error) {
+      if (!(error instanceof TargetError)) throw error;
+      respond(response, error.status, 'application/xml', `<Error><Code>${error.code}</Code><Message>${error.message}</Message></Error>`);
+    }
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ProtocolError(413, 'RequestEntityTooLarge', 'request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parse(body: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(body || '{}');
+    if (typeof value === 'object' && value !== null) return value as Record<string, unknown>;
+  } catch {
+    // fall through to the protocol error below
+  }
+  throw new ProtocolError(400, 'SerializationException', 'request body is not a JSON object');
+}
+
+function respond(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': randomUUID() });
+  response.end(body);
+}
+
+function respondJson(response: ServerResponse, status: number, body: unknown): void {
+  respond(response, status, 'application/x-amz-json-1.1', JSON.stringify(body));
+}

@@ -1,0 +1,187 @@
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { auditLogTableDefinition, idempotencyTableDefinition, requestsTableDefinition } from '../lambdas/adapters/tables';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { castBallot, type BallotResult } from '../lambdas/app/decide';
+import type { VoteDecision } from '../lambdas/core/approval';
+import { verifyChain, type AuditRecord, type ChainVerification } from '../lambdas/core/audit';
+import type { RequestRecord } from '../lambdas/core/lifecycle';
+import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
+import { runtime } from '../lambdas/handlers/runtime';
+import * as evaluate from '../lambdas/handlers/evaluate';
+import * as execute from '../lambdas/handlers/execute';
+import * as expire from '../lambdas/handlers/expire';
+import * as requestApproval from '../lambdas/handlers/request-approval';
+import type { DirectoryConfig } from '../lambdas/core/directory';
+import { synthesizeWorkflowDefinition } from './definition';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { LocalEventBus, type BusEvent } from './event-bus';
+import { LocalGateway } from './gateway';
+import { LocalKms } from './local-kms';
+import { LocalSts } from './local-sts';
+import { LocalQueues } from './queues';
+import { SAMPLE_ACCOUNTS, sampleDirectory } from './samples';
+import { LocalTargets } from './targets';
+import { TaskTokens } from './task-tokens';
+import { LocalWorkflow, type ExecutionSummary } from './workflow';
+
+export const BUS_NAME = 'action-approvals';
+export const TABLES = { requests: 'action-approvals-requests', audit: 'action-approvals-audit-log', idempotency: 'action-approvals-idempotency' } as const;
+
+/** The queue an agent's outcome events are delivered to; the construct creates one per agent. */
+export const outcomeQueueName = (agentId: string) => `action-approvals-outcomes-${agentId}`;
+
+export interface LocalRuntimeOptions {
+  /** Keep DynamoDB Local's data and the action targets' files under this folder between runs. */
+  readonly dataDir?: string;
+  /** Keep the tables on disk (in `dataDir`) instead of in memory. */
+  readonly persist?: boolean;
+  readonly directory?: DirectoryConfig;
+  /** Called with each state change, for the terminal and the console. */
+  readonly onActivity?: (activity: Activity) => void;
+}
+
+export type Activity =
+  | { readonly kind: 'state'; readonly executionName: string; readonly state: string; readonly requestId?: string }
+  | { readonly kind: 'outcome'; readonly event: BusEvent }
+  | { readonly kind: 'execution'; readonly summary: ExecutionSummary };
+
+/**
+ * action-approvals on one machine: DynamoDB Local holding the real tables, the state machine
+ * synthesized from the CDK construct run by an ASL interpreter with its Task states bound to the
+ * real handler modules, and one loopback gateway speaking the AWS protocols the handlers and
+ * agents call (EventBridge, Step Functions callbacks, STS, KMS, SQS, and the action targets).
+ */
+export class LocalRuntime {
+  private constructor(
+    readonly gateway: LocalGateway,
+    readonly bus: LocalEventBus,
+    readonly workflow: LocalWorkflow,
+    readonly targets: LocalTargets,
+    private readonly dynamodb: DynamoDbLocal,
+  ) {}
+
+  static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+    const dataDir = options.dataDir ?? join(process.cwd(), '.local');
+    const report = options.onActivity ?? (() => undefined);
+    const dynamodb = await startDynamoDbLocal(options.persist ? { path: join(dataDir, 'dynamodb') } : {});
+    await createTables(dynamodb.endpoint);
+
+    const bus = new LocalEventBus(BUS_NAME, LOCAL_REGION);
+    const tokens = new TaskTokens();
+    const sts = new LocalSts();
+    let gatewayUrl = '';
+    const queues = new LocalQueues(() => gatewayUrl);
+    const targets = new LocalTargets(sts, dynamodb.endpoint, dataDir);
+    const gateway = new LocalGateway({ bus, tokens, sts, queues, targets, kms: new LocalKms(), now: () => new Date() });
+    gatewayUrl = await gateway.start();
+
+    configureHandlers({ dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory: options.directory ?? sampleDirectory });
+    const workflow = new LocalWorkflow(
+      synthesizeWorkflowDefinition(BUS_NAME),
+      // The handler modules read their settings on first use, which is after configureHandlers.
+      { evaluate: evaluate.handler, requestApproval: requestApproval.handler, expire: expire.handler, execute: execute.handler },
+      tokens,
+      bus,
+      (executionName, state) => report({ kind: 'state', executionName, state }),
+    );
+
+    // The two rules the construct deploys: requests start the workflow, outcomes reach the agent.
+    bus.on(
+      (event) => event['detail-type'] === 'Action Requested' && event.source.startsWith('agent.'),
+      (event) => void workflow.start(event).then((summary) => report({ kind: 'execution', summary })),
+    );
+    bus.on(
+      (event) => event.source === OUTCOME_SOURCE,
+      (event) => {
+        report({ kind: 'outcome', event });
+        const agentId = (event.detail as { agentId?: unknown }).agentId;
+        if (typeof agentId === 'string') queues.send(outcomeQueueName(agentId), JSON.stringify(event));
+      },
+    );
+    return new LocalRuntime(gateway, bus, workflow, targets, dynamodb);
+  }
+
+  get gatewayUrl(): string {
+    return this.gateway.url;
+  }
+
+  /**
+   * A reviewer's answer from the local console: the same decision path as Slack, Teams and the
+   * API. The console is a local tool; its reviewers are picked from the directory, not signed in.
+   */
+  async vote(requestId: string, reviewerId: string, decision: VoteDecision): Promise<BallotResult> {
+    const rt = runtime();
+    return castBallot(
+      { requestId, channel: 'console', caller: `console:${reviewerId}`, reviewer: rt.directory.reviewerById(reviewerId), decision },
+      rt.decisionPath(await rt.notifiers()),
+    );
+  }
+
+  /** Every request, newest first. */
+  async requests(): Promise<RequestRecord[]> {
+    const records: RequestRecord[] = [];
+    for await (const page of paginateScan({ client: runtime().documents }, { TableName: TABLES.requests })) {
+      records.push(...((page.Items ?? []) as RequestRecord[]));
+    }
+    return records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  /** A request's audit chain and whether it verifies. */
+  async timeline(requestId: string): Promise<{ records: AuditRecord[]; verification: ChainVerification }> {
+    const records = await runtime().requestPath().audit.read(requestId);
+    return { records, verification: verifyChain(records) };
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway.stop();
+    await this.dynamodb.stop();
+  }
+}
+
+/**
+ * The handler modules read their settings from the environment, as in Lambda: point them at the
+ * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides.
+ */
+function configureHandlers(local: { dynamodbEndpoint: string; gatewayUrl: string; directory: DirectoryConfig }): void {
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: local.dynamodbEndpoint,
+    AWS_ENDPOINT_URL_SFN: local.gatewayUrl,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: local.gatewayUrl,
+    AWS_ENDPOINT_URL_STS: local.gatewayUrl,
+    AWS_ENDPOINT_URL_KMS: local.gatewayUrl,
+    ACTION_ENDPOINT_URL: local.gatewayUrl,
+    REQUESTS_TABLE_NAME: TABLES.requests,
+    AUDIT_TABLE_NAME: TABLES.audit,
+    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
+    EVENT_BUS_NAME: BUS_NAME,
+    DIRECTORY_JSON: JSON.stringify(local.directory),
+    RECEIPT_KEY_ID: 'alias/action-approvals-receipts',
+    EXECUTION_ROLES_JSON: JSON.stringify(
+      Object.fromEntries(
+        ['data-export', 'data-read', 'iam-admin', 'lambda-config'].map((roleClass) => [
+          roleClass,
+          `arn:aws:iam::${SAMPLE_ACCOUNTS.production}:role/action-approvals-${roleClass}`,
+        ]),
+      ),
+    ),
+  });
+}
+
+async function createTables(endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    for (const definition of [requestsTableDefinition(TABLES.requests), auditLogTableDefinition(TABLES.audit), idempotencyTableDefinition(TABLES.idempotency)]) {
+      try {
+        await client.send(new CreateTableCommand(definition));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}

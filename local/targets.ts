@@ -1,0 +1,146 @@
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, normalize } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import { ALLOW_EVERYTHING, isAllowed, type PolicyDocument } from './iam-simulator';
+import type { LocalSts, MintedSession } from './local-sts';
+
+/** A refused or failed call, in the terms the service's protocol uses. */
+export class TargetError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/**
+ * What an executed action reaches in local mode. Every call must be made with keys the local STS
+ * minted, and is authorized by the IAM policy simulator against the execution role's policy and
+ * that session's policy before it runs: the same evaluation AWS would make. DynamoDB exports land
+ * in a folder, laid out as AWS lays them out in S3; S3 objects are read from a folder.
+ */
+export class LocalTargets {
+  constructor(
+    private readonly sts: LocalSts,
+    private readonly dynamodbEndpoint: string,
+    private readonly dataDir: string,
+    private readonly roleIdentityPolicy: PolicyDocument = ALLOW_EVERYTHING,
+  ) {}
+
+  async exportTable(accessKeyId: string | undefined, body: Record<string, unknown>, now: Date): Promise<unknown> {
+    const session = this.sessionOf(accessKeyId);
+    const tableArn = String(body.TableArn ?? '');
+    const bucket = String(body.S3Bucket ?? '');
+    const prefix = String(body.S3Prefix ?? '');
+    await this.authorize(session, 'dynamodb:ExportTableToPointInTime', tableArn, now);
+    const exportId = `${now.getTime()}-${randomUUID().slice(0, 8)}`;
+    const exportRoot = `${prefix}AWSDynamoDB/${exportId}`;
+    const dataKey = `${exportRoot}/data/${randomUUID()}.json.gz`;
+    await this.authorize(session, 's3:PutObject', `arn:aws:s3:::${bucket}/${dataKey}`, now);
+
+    const lines: string[] = [];
+    const client = new DynamoDBClient({ endpoint: this.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    try {
+      for await (const page of paginateScan({ client }, { TableName: tableArn.split('/').at(-1) })) {
+        for (const item of page.Items ?? []) lines.push(JSON.stringify({ Item: item }));
+      }
+    } catch (error) {
+      throw new TargetError(400, 'TableNotFoundException', `table ${tableArn} cannot be exported: ${(error as Error).message}`);
+    } finally {
+      client.destroy();
+    }
+    const data = gzipSync(lines.map((line) => `${line}\n`).join(''));
+    const exportArn = `${tableArn}/export/${exportId}`;
+    await this.write(bucket, dataKey, data);
+    await this.write(
+      bucket,
+      `${exportRoot}/manifest-files.json`,
+      `${JSON.stringify({ itemCount: lines.length, md5Checksum: createHash('md5').update(data).digest('base64'), etag: createHash('md5').update(data).digest('hex'), dataFileS3Key: dataKey })}\n`,
+    );
+    await this.write(
+      bucket,
+      `${exportRoot}/manifest-summary.json`,
+      JSON.stringify({
+        version: '2020-06-30',
+        exportArn,
+        startTime: now.toISOString(),
+        endTime: new Date().toISOString(),
+        tableArn,
+        exportTime: now.toISOString(),
+        s3Bucket: bucket,
+        s3Prefix: prefix,
+        s3SseAlgorithm: 'AES256',
+        manifestFilesS3Key: `${exportRoot}/manifest-files.json`,
+        billedSizeBytes: data.length,
+        itemCount: lines.length,
+        outputFormat: 'DYNAMODB_JSON',
+      }),
+    );
+    return {
+      ExportDescription: {
+        ExportArn: exportArn,
+        ExportStatus: 'COMPLETED',
+        TableArn: tableArn,
+        S3Bucket: bucket,
+        S3Prefix: prefix,
+        ExportFormat: 'DYNAMODB_JSON',
+        ItemCount: lines.length,
+        StartTime: now.getTime() / 1000,
+      },
+    };
+  }
+
+  async getObject(accessKeyId: string | undefined, bucket: string, key: string, now: Date): Promise<Buffer> {
+    const session = this.sessionOf(accessKeyId);
+    await this.authorize(session, 's3:GetObject', `arn:aws:s3:::${bucket}/${key}`, now);
+    try {
+      return await readFile(this.pathOf(bucket, key));
+    } catch {
+      throw new TargetError(404, 'NoSuchKey', 'The specified key does not exist.');
+    }
+  }
+
+  /** Where a local S3 object lives; the sample data is written here. */
+  pathOf(bucket: string, key: string): string {
+    const path = normalize(join(this.dataDir, 's3', bucket, key));
+    if (!path.startsWith(join(this.dataDir, 's3', bucket))) throw new TargetError(400, 'InvalidArgument', 'key escapes the bucket');
+    return path;
+  }
+
+  private async write(bucket: string, key: string, body: Buffer | string): Promise<void> {
+    const path = this.pathOf(bucket, key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, body);
+  }
+
+  private sessionOf(accessKeyId: string | undefined): MintedSession {
+    const session = accessKeyId ? this.sts.session(accessKeyId) : undefined;
+    if (!session) {
+      throw new TargetError(403, 'UnrecognizedClientException', 'only sessions minted by the local STS may call action targets');
+    }
+    return session;
+  }
+
+  private async authorize(session: MintedSession, action: string, resource: string, now: Date): Promise<void> {
+    if (now >= session.expiration) throw new TargetError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
+    const allowed = await isAllowed({
+      identityPolicy: this.roleIdentityPolicy,
+      ...(session.sessionPolicy ? { sessionPolicy: session.sessionPolicy } : {}),
+      action,
+      resource,
+      currentTime: now,
+      account: /::(\d{12}):/.exec(session.roleArn)?.[1] ?? '000000000000',
+      roleName: session.roleArn.split('/').at(-1) ?? 'ActionApprovalsExecution',
+      sessionName: session.sessionName,
+    });
+    if (!allowed) {
+      throw new TargetError(403, 'AccessDeniedException', `${session.roleArn}/${session.sessionName} is not authorized to perform ${action} on ${resource}`);
+    }
+  }
+}

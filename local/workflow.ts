@@ -1,0 +1,111 @@
+import './polyfills';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { randomUUID } from 'node:crypto';
+import type { BusEvent, LocalEventBus, PutEventsEntry } from './event-bus';
+import type { TaskTokens } from './task-tokens';
+
+/** The Lambda handlers the workflow's Task states invoke, as deployed. */
+export interface WorkflowHandlers {
+  readonly evaluate: (event: unknown) => Promise<unknown>;
+  readonly requestApproval: (input: { requestId: string; taskToken: string }) => Promise<unknown>;
+  readonly expire: (input: { requestId: string }) => Promise<unknown>;
+  readonly execute: (input: { requestId: string; parameters: unknown }) => Promise<unknown>;
+}
+
+export interface ExecutionSummary {
+  readonly executionName: string;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+type TaskInput = { readonly Payload?: unknown } & Record<string, unknown>;
+
+/**
+ * Runs the state machine definition synthesized from the CDK stack with an ASL interpreter, its
+ * Task states bound to the real handler modules and its PutEvents state to the local bus. The
+ * approval task really waits: until SendTaskSuccess/SendTaskFailure names its token, or until
+ * its TimeoutSecondsPath raises States.Timeout.
+ */
+export class LocalWorkflow {
+  private readonly machine: StateMachine;
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(
+    definition: object,
+    private readonly handlers: WorkflowHandlers,
+    private readonly tokens: TaskTokens,
+    private readonly bus: LocalEventBus,
+    private readonly onStateChange: (executionName: string, state: string) => void = () => undefined,
+  ) {
+    this.machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0], {
+      validationOptions: { checkArn: false },
+    });
+  }
+
+  /** Starts an execution for a delivered event, as the bus rule's target would. */
+  start(event: BusEvent): Promise<ExecutionSummary> {
+    const executionName = randomUUID();
+    const taskToken = this.tokens.issue();
+    const run = this.machine.run(event as never, {
+      context: { Task: { Token: taskToken } } as never,
+      overrides: { taskResourceLocalHandlers: this.bindings(executionName, taskToken) as never },
+    });
+    const finished = run.result.then(
+      (output: unknown): ExecutionSummary => ({ executionName, status: 'SUCCEEDED', output }),
+      (error: unknown): ExecutionSummary => {
+        const failure = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
+        return { executionName, status: 'FAILED', error: failure.name, cause: failure.message };
+      },
+    );
+    const tracked = finished.finally(() => {
+      this.tokens.forget(taskToken);
+      this.running.delete(tracked);
+    });
+    this.running.add(tracked);
+    return tracked;
+  }
+
+  /** Waits for every execution in flight to end (used on shutdown and by tests). */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private bindings(executionName: string, taskToken: string) {
+    const step =
+      <T>(state: string, call: (payload: T) => Promise<unknown>) =>
+      async (input: unknown) => {
+        this.onStateChange(executionName, state);
+        return { Payload: await call((input as TaskInput).Payload as T), StatusCode: 200 };
+      };
+    return {
+      Evaluate: step('Evaluate', this.handlers.evaluate),
+      Execute: step('Execute', this.handlers.execute),
+      Expire: step('Expire', async (payload: { requestId: string }) => {
+        // The approval task timed out: its token stops working, as in Step Functions.
+        this.tokens.forget(taskToken);
+        return this.handlers.expire(payload);
+      }),
+      RequestApproval: async (input: unknown) => {
+        this.onStateChange(executionName, 'RequestApproval');
+        const waiting = this.tokens.wait(taskToken);
+        await this.handlers.requestApproval((input as TaskInput).Payload as { requestId: string; taskToken: string });
+        return waiting;
+      },
+      Publish: async (input: unknown) => this.publish(input),
+      PublishFailure: async (input: unknown) => this.publish(input),
+    };
+  }
+
+  private publish(input: unknown) {
+    const entries = ((input as { Entries?: PutEventsEntry[] }).Entries ?? []).map((entry) => ({
+      ...entry,
+      Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+    }));
+    const results = this.bus.put(entries);
+    const failed = results.filter((result) => 'ErrorCode' in result).length;
+    if (failed > 0) throw Object.assign(new Error(JSON.stringify(results)), { name: 'EventBridge.FailedEntries' });
+    return { Entries: results, FailedEntryCount: 0 };
+  }
+}
