@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalEventBus, PutEventsEntry } from './event-bus';
@@ -154,7 +154,7 @@ export class LocalGateway {
     const [bucket, ...key] = decodeURIComponent(new URL(request.url ?? '/', 'http://local').pathname).slice(1).split('/');
     try {
       const object = await this.services.targets.getObject(accessKeyId, bucket, key.join('/'), this.services.now());
-      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': object.length, etag: `"${object.length}"` });
+      response.writeHead(200, { 'content-type': contentTypeOf(key.join('/')), 'content-length': object.length, etag: `"${createHash('md5').update(object).digest('hex')}"` });
       response.end(object);
     } catch (error) {
       if (!(error instanceof TargetError)) throw error;
@@ -191,4 +191,10 @@ function respond(response: ServerResponse, status: number, contentType: string, 
 
 function respondJson(response: ServerResponse, status: number, body: unknown): void {
   respond(response, status, 'application/x-amz-json-1.1', JSON.stringify(body));
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = { csv: 'text/csv', json: 'application/json', txt: 'text/plain' };
+
+function contentTypeOf(key: string): string {
+  return CONTENT_TYPES[key.split('.').at(-1) ?? ''] ?? 'application/octet-stream';
 }

@@ -37,12 +37,17 @@ export interface LocalRuntimeOptions {
   /** Keep the tables on disk (in `dataDir`) instead of in memory. */
   readonly persist?: boolean;
   readonly directory?: DirectoryConfig;
+  /**
+   * Ends every approval wait after this many seconds instead of the request's TTL (which is at
+   * least 60 s), so tests can watch requests expire. @default - each request's TTL
+   */
+  readonly approvalTimeoutSeconds?: number;
   /** Called with each state change, for the terminal and the console. */
   readonly onActivity?: (activity: Activity) => void;
 }
 
 export type Activity =
-  | { readonly kind: 'state'; readonly executionName: string; readonly state: string; readonly requestId?: string }
+  | { readonly kind: 'state'; readonly executionName: string; readonly state: string; readonly error?: string }
   | { readonly kind: 'outcome'; readonly event: BusEvent }
   | { readonly kind: 'execution'; readonly summary: ExecutionSummary };
 
@@ -83,7 +88,9 @@ export class LocalRuntime {
       { evaluate: evaluate.handler, requestApproval: requestApproval.handler, expire: expire.handler, execute: execute.handler },
       tokens,
       bus,
-      (executionName, state) => report({ kind: 'state', executionName, state }),
+      (executionName, state, error) =>
+        report({ kind: 'state', executionName, state, ...(error ? { error: error.stack ?? String(error) } : {}) }),
+      options.approvalTimeoutSeconds,
     );
 
     // The two rules the construct deploys: requests start the workflow, outcomes reach the agent.

@@ -37,9 +37,10 @@ export class LocalWorkflow {
     private readonly handlers: WorkflowHandlers,
     private readonly tokens: TaskTokens,
     private readonly bus: LocalEventBus,
-    private readonly onStateChange: (executionName: string, state: string) => void = () => undefined,
+    private readonly onStateChange: (executionName: string, state: string, error?: Error) => void = () => undefined,
+    approvalTimeoutSeconds?: number,
   ) {
-    this.machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0], {
+    this.machine = new StateMachine(carryTimeoutPaths(definition, approvalTimeoutSeconds) as ConstructorParameters<typeof StateMachine>[0], {
       validationOptions: { checkArn: false },
     });
   }
@@ -77,7 +78,13 @@ export class LocalWorkflow {
       <T>(state: string, call: (payload: T) => Promise<unknown>) =>
       async (input: unknown) => {
         this.onStateChange(executionName, state);
-        return { Payload: await call((input as TaskInput).Payload as T), StatusCode: 200 };
+        try {
+          return { Payload: await call((input as TaskInput).Payload as T), StatusCode: 200 };
+        } catch (error) {
+          // A Lambda's error reaches Step Functions by name only; the runtime's log keeps the rest.
+          this.onStateChange(executionName, state, error as Error);
+          throw error;
+        }
       };
     return {
       Evaluate: step('Evaluate', this.handlers.evaluate),
@@ -108,4 +115,29 @@ export class LocalWorkflow {
     if (failed > 0) throw Object.assign(new Error(JSON.stringify(results)), { name: 'EventBridge.FailedEntries' });
     return { Entries: results, FailedEntryCount: 0 };
   }
+}
+
+/**
+ * aws-local-stepfunctions 3.0.0 reads a Task's `TimeoutSecondsPath` from the input after
+ * `Parameters` is applied, where Step Functions reads it from the state's input. Copying each
+ * such path into the state's own `Parameters` makes both read the same value; the handlers never
+ * see the copy (they get `Payload`). The deployed definition is not changed.
+ */
+function carryTimeoutPaths(definition: object, fixedTimeoutSeconds: number | undefined): object {
+  // A JSON round trip, not structuredClone: under jest the latter makes objects of another realm,
+  // which the interpreter's plain-object checks do not recognize.
+  const copy = JSON.parse(JSON.stringify(definition)) as { States: Record<string, Record<string, unknown>> };
+  for (const state of Object.values(copy.States)) {
+    const path = state.TimeoutSecondsPath;
+    const parameters = state.Parameters as Record<string, unknown> | undefined;
+    if (typeof path !== 'string') continue;
+    if (fixedTimeoutSeconds !== undefined) {
+      // Tests shorten the approval wait; the request's own expiry still governs every vote.
+      delete state.TimeoutSecondsPath;
+      state.TimeoutSeconds = fixedTimeoutSeconds;
+    } else if (parameters && /^\$\.[A-Za-z0-9_]+$/.test(path)) {
+      parameters[`${path.slice(2)}.$`] = path;
+    }
+  }
+  return copy;
 }
