@@ -4,6 +4,9 @@ import type { BenchResult } from './harness';
 
 // Every bench/*.bench.ts exports `run(): Promise<BenchResult[]>`; an optional filter runs only
 // suites whose file name contains it (`npm run bench -- audit`).
+// stdout carries only results; the handlers' own logs would interleave with them.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+
 async function main(): Promise<void> {
   const filter = process.argv[2] ?? '';
   const suites = readdirSync(__dirname)

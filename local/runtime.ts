@@ -23,7 +23,7 @@ import { LocalQueues } from './queues';
 import { SAMPLE_ACCOUNTS, sampleDirectory } from './samples';
 import { LocalTargets } from './targets';
 import { TaskTokens } from './task-tokens';
-import { LocalWorkflow, type ExecutionSummary } from './workflow';
+import { LocalWorkflow, type ExecutionSummary, type StateChange } from './workflow';
 
 export const BUS_NAME = 'action-approvals';
 export const TABLES = { requests: 'action-approvals-requests', audit: 'action-approvals-audit-log', idempotency: 'action-approvals-idempotency' } as const;
@@ -47,7 +47,7 @@ export interface LocalRuntimeOptions {
 }
 
 export type Activity =
-  | { readonly kind: 'state'; readonly executionName: string; readonly state: string; readonly error?: string }
+  | ({ readonly kind: 'state' } & Omit<StateChange, 'error'> & { readonly error?: string })
   | { readonly kind: 'outcome'; readonly event: BusEvent }
   | { readonly kind: 'execution'; readonly summary: ExecutionSummary };
 
@@ -88,8 +88,7 @@ export class LocalRuntime {
       { evaluate: evaluate.handler, requestApproval: requestApproval.handler, expire: expire.handler, execute: execute.handler },
       tokens,
       bus,
-      (executionName, state, error) =>
-        report({ kind: 'state', executionName, state, ...(error ? { error: error.stack ?? String(error) } : {}) }),
+      ({ error, ...change }) => report({ kind: 'state', ...change, ...(error ? { error: error.stack ?? String(error) } : {}) }),
       options.approvalTimeoutSeconds,
     );
 

@@ -14,6 +14,10 @@ export interface WorkflowHandlers {
 
 export interface ExecutionSummary {
   readonly executionName: string;
+  /** The request id the event carried, when it carried a readable one. */
+  readonly requestId?: string;
+  /** States entered: what Step Functions bills a STANDARD execution by. */
+  readonly stateTransitions: number;
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly output?: unknown;
   readonly error?: string;
@@ -21,6 +25,26 @@ export interface ExecutionSummary {
 }
 
 type TaskInput = { readonly Payload?: unknown } & Record<string, unknown>;
+
+/** A Task state starting, failing, or (for the approval task) posting its cards and waiting. */
+export interface StateChange {
+  readonly executionName: string;
+  readonly requestId: string | undefined;
+  readonly state: string;
+  readonly error?: Error;
+  readonly waiting?: true;
+}
+
+function requestIdOf(event: BusEvent): string | undefined {
+  const id = (event.detail as { requestId?: unknown }).requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+async function countStatesEntered(logs: AsyncGenerator<{ type: string }>): Promise<number> {
+  let entered = 0;
+  for await (const log of logs) if (log.type === 'StateEntered') entered += 1;
+  return entered;
+}
 
 /**
  * Runs the state machine definition synthesized from the CDK stack with an ASL interpreter, its
@@ -37,7 +61,7 @@ export class LocalWorkflow {
     private readonly handlers: WorkflowHandlers,
     private readonly tokens: TaskTokens,
     private readonly bus: LocalEventBus,
-    private readonly onStateChange: (executionName: string, state: string, error?: Error) => void = () => undefined,
+    private readonly onStateChange: (change: StateChange) => void = () => undefined,
     approvalTimeoutSeconds?: number,
   ) {
     this.machine = new StateMachine(carryTimeoutPaths(definition, approvalTimeoutSeconds) as ConstructorParameters<typeof StateMachine>[0], {
@@ -48,16 +72,24 @@ export class LocalWorkflow {
   /** Starts an execution for a delivered event, as the bus rule's target would. */
   start(event: BusEvent): Promise<ExecutionSummary> {
     const executionName = randomUUID();
+    const requestId = requestIdOf(event);
     const taskToken = this.tokens.issue();
     const run = this.machine.run(event as never, {
       context: { Task: { Token: taskToken } } as never,
-      overrides: { taskResourceLocalHandlers: this.bindings(executionName, taskToken) as never },
+      overrides: { taskResourceLocalHandlers: this.bindings({ executionName, requestId }, taskToken) as never },
     });
+    const transitions = countStatesEntered(run.eventLogs);
     const finished = run.result.then(
-      (output: unknown): ExecutionSummary => ({ executionName, status: 'SUCCEEDED', output }),
-      (error: unknown): ExecutionSummary => {
+      async (output: unknown): Promise<ExecutionSummary> => ({
+        executionName,
+        requestId,
+        stateTransitions: await transitions,
+        status: 'SUCCEEDED',
+        output,
+      }),
+      async (error: unknown): Promise<ExecutionSummary> => {
         const failure = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
-        return { executionName, status: 'FAILED', error: failure.name, cause: failure.message };
+        return { executionName, requestId, stateTransitions: await transitions, status: 'FAILED', error: failure.name, cause: failure.message };
       },
     );
     const tracked = finished.finally(() => {
@@ -73,16 +105,16 @@ export class LocalWorkflow {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  private bindings(executionName: string, taskToken: string) {
+  private bindings(execution: { executionName: string; requestId: string | undefined }, taskToken: string) {
     const step =
       <T>(state: string, call: (payload: T) => Promise<unknown>) =>
       async (input: unknown) => {
-        this.onStateChange(executionName, state);
+        this.onStateChange({ ...execution, state });
         try {
           return { Payload: await call((input as TaskInput).Payload as T), StatusCode: 200 };
         } catch (error) {
           // A Lambda's error reaches Step Functions by name only; the runtime's log keeps the rest.
-          this.onStateChange(executionName, state, error as Error);
+          this.onStateChange({ ...execution, state, error: error as Error });
           throw error;
         }
       };
@@ -95,9 +127,10 @@ export class LocalWorkflow {
         return this.handlers.expire(payload);
       }),
       RequestApproval: async (input: unknown) => {
-        this.onStateChange(executionName, 'RequestApproval');
+        this.onStateChange({ ...execution, state: 'RequestApproval' });
         const waiting = this.tokens.wait(taskToken);
         await this.handlers.requestApproval((input as TaskInput).Payload as { requestId: string; taskToken: string });
+        this.onStateChange({ ...execution, state: 'RequestApproval', waiting: true });
         return waiting;
       },
       Publish: async (input: unknown) => this.publish(input),

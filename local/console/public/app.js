@@ -13,9 +13,8 @@ const STATE_LABELS = {
 };
 
 const POLICY_LABELS = {
-  'auto-approve': 'auto-approved by policy',
-  'require-approval': 'needs approval',
-  deny: 'denied by policy',
+  'auto-approve': 'not needed: approved by policy',
+  deny: 'not possible: denied by policy',
 };
 
 const view = {
@@ -94,14 +93,13 @@ function fact(label, ...value) {
 }
 
 function approversNeeded(request) {
-  if (request.policyOutcome !== 'require-approval') return POLICY_LABELS[request.policyOutcome] ?? request.policyOutcome;
   const groups = request.approverGroups.join(' or ');
   return `${request.quorum} ${request.quorum === 1 ? 'approval' : 'approvals'} from ${groups}`;
 }
 
 function votesSoFar(request) {
   const approvals = request.votes.filter((vote) => vote.decision === 'approve').length;
-  const tally = request.policyOutcome === 'require-approval' ? h('p', { className: 'tally' }, `${approvals} of ${request.quorum} approvals`) : null;
+  const tally = h('p', { className: 'tally' }, `${approvals} of ${request.quorum} approvals`);
   if (request.votes.length === 0) return [tally, h('p', { className: 'muted' }, 'No votes yet')];
   return [
     tally,
@@ -231,7 +229,9 @@ function renderCard(request) {
         { className: 'facts' },
         fact('Agent', request.agentId),
         fact('Resource', h('code', {}, request.resource)),
-        pending ? null : fact('Outcome', request.outcomeReason ?? STATE_LABELS[request.state] ?? request.state),
+        pending || request.outcomeReason === request.policyReason
+          ? null
+          : fact('Outcome', request.outcomeReason ?? STATE_LABELS[request.state] ?? request.state),
         fact(
           'Parameters',
           request.parameterSummary.length === 0
@@ -243,8 +243,9 @@ function renderCard(request) {
           h('code', { title: 'SHA-256 of the canonical parameters: what runs must hash to this' }, `${request.parametersHashPrefix}…`),
         ),
         fact('Policy', request.policyReason),
-        fact('Approvers needed', approversNeeded(request)),
-        fact('Votes', votesSoFar(request)),
+        ...(request.policyOutcome === 'require-approval'
+          ? [fact('Approvers needed', approversNeeded(request)), fact('Votes', votesSoFar(request))]
+          : [fact('Approval', POLICY_LABELS[request.policyOutcome] ?? request.policyOutcome)]),
         fact('Request id', h('code', {}, id)),
       ),
       justification(request, headingId),
