@@ -32,6 +32,14 @@ export async function freePort(): Promise<number> {
  * loopback port, in memory unless a folder is given, and waits until it answers.
  */
 export async function startDynamoDbLocal(options: { path?: string } = {}): Promise<DynamoDbLocal> {
+  return (await launchDynamoDbLocal(options)).ready;
+}
+
+/**
+ * Spawns DynamoDB Local and returns at once, so the caller can do other work while the JVM boots;
+ * `ready` settles when it answers.
+ */
+export async function launchDynamoDbLocal(options: { path?: string } = {}): Promise<{ ready: Promise<DynamoDbLocal> }> {
   const port = await freePort();
   const child: ChildProcess = spawn({
     port,
@@ -40,6 +48,10 @@ export async function startDynamoDbLocal(options: { path?: string } = {}): Promi
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { ready: whenAnswering(child, endpoint, exited) };
+}
+
+async function whenAnswering(child: ChildProcess, endpoint: string, exited: Promise<void>): Promise<DynamoDbLocal> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -14,7 +14,7 @@ import * as expire from '../lambdas/handlers/expire';
 import * as requestApproval from '../lambdas/handlers/request-approval';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import { synthesizeWorkflowDefinition } from './definition';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { launchDynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, type DynamoDbLocal } from './dynamodb-local';
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGateway } from './gateway';
 import { LocalKms } from './local-kms';
@@ -69,7 +69,10 @@ export class LocalRuntime {
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
     const dataDir = options.dataDir ?? join(process.cwd(), '.local');
     const report = options.onActivity ?? (() => undefined);
-    const dynamodb = await startDynamoDbLocal(options.persist ? { path: join(dataDir, 'dynamodb') } : {});
+    // DynamoDB Local boots in its own process while this one synthesizes the workflow.
+    const launched = await launchDynamoDbLocal(options.persist ? { path: join(dataDir, 'dynamodb') } : {});
+    const definition = synthesizeWorkflowDefinition(BUS_NAME);
+    const dynamodb = await launched.ready;
     await createTables(dynamodb.endpoint);
 
     const bus = new LocalEventBus(BUS_NAME, LOCAL_REGION);
@@ -83,7 +86,7 @@ export class LocalRuntime {
 
     configureHandlers({ dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory: options.directory ?? sampleDirectory });
     const workflow = new LocalWorkflow(
-      synthesizeWorkflowDefinition(BUS_NAME),
+      definition,
       // The handler modules read their settings on first use, which is after configureHandlers.
       { evaluate: evaluate.handler, requestApproval: requestApproval.handler, expire: expire.handler, execute: execute.handler },
       tokens,

@@ -45,7 +45,8 @@ export function sampleRequests(now: Date): { account: string }[] {
       {
         operation: 's3:GetObject',
         resource: 'arn:aws:s3:::staging-reports/2026/q3/summary.csv',
-        parameters: { Bucket: 'staging-reports', Key: '2026/q3/summary.csv' },
+        // The bucket and key come from the approved ARN; the catalog refuses them as parameters.
+        parameters: {},
       },
       'Compare the staging report with last quarter.',
       SAMPLE_ACCOUNTS.staging,

@@ -1,0 +1,119 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ActionApprovalsClient, type ActionOutcome } from '../client';
+import { logger } from '../lambdas/adapters/logger';
+import { ActivityFeed } from './console/activity';
+import { startConsole } from './console/server';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import { BUS_NAME, LocalRuntime, outcomeQueueName, type Activity } from './runtime';
+import { sampleRequests } from './samples';
+
+const USAGE = `Usage: npm start [-- --persist] [--port 4280] [--no-samples]
+
+Runs action-approvals on this machine: DynamoDB Local, the workflow synthesized from the CDK
+construct, the local AWS gateway and the reviewer console. Ctrl-C stops everything.
+
+  --persist      keep tables and action outputs under .local/ between runs
+  --port N       the console's port (a busy port falls back to a free one); default 4280
+  --no-samples   do not submit the three sample requests`;
+
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(6);
+const say = (text: string) => process.stdout.write(`${elapsed()}  ${text}\n`);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      persist: { type: 'boolean', default: false },
+      port: { type: 'string', default: '4280' },
+      'no-samples': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  // The handlers' JSON logs are for CloudWatch; here the terminal tells the story instead.
+  logger.setLogLevel('WARN');
+
+  const dataDir = join(process.cwd(), '.local');
+  const feed = new ActivityFeed();
+  feed.subscribe(describe);
+  say(`starting DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'} and synthesizing the workflow from the CDK construct…`);
+  const local = await LocalRuntime.start({ dataDir, persist: values.persist, onActivity: feed.publish });
+  say(`gateway for EventBridge, Step Functions, STS, KMS, SQS and action targets on ${local.gatewayUrl}`);
+  const console = await startConsole(local, {
+    port: Number(values.port),
+    modeLabels: { sts: 'local STS + IAM policy simulator', channels: ['console'] },
+    activity: feed.subscribe,
+  });
+  say(`console ready: ${console.url}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await console.stop();
+    await local.stop();
+    say('stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+
+  if (!values['no-samples']) await submitSamples(local, dataDir);
+}
+
+/** The sample agent: three requests, one auto-approved, one needing approval, one denied. */
+async function submitSamples(local: LocalRuntime, dataDir: string): Promise<void> {
+  const report = join(dataDir, 's3', 'staging-reports', '2026/q3/summary.csv');
+  await mkdir(dirname(report), { recursive: true });
+  await writeFile(report, 'quarter,revenue\nQ3,1200000\n');
+  const config = { endpoint: local.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const agent = new ActionApprovalsClient({
+    events: new EventBridgeClient(config),
+    sqs: new SQSClient(config),
+    eventBusName: BUS_NAME,
+    outcomeQueueUrl: `${local.gatewayUrl}/queues/${outcomeQueueName('reporting-bot')}`,
+  });
+  const run = `${Date.now().toString(36)}`;
+  say('sample agent "reporting-bot" submits three requests:');
+  await Promise.all(
+    sampleRequests(new Date()).map(async (event) => {
+      const { requestId, action, justification } = (event as unknown as { detail: { requestId: string; action: { operation: string; resource: string; parameters: Record<string, unknown> }; justification: string } }).detail;
+      const outcome = await agent.requestAction({ agentId: 'reporting-bot', requestId: `${requestId}-${run}`, ...action, justification }, 60 * 60_000);
+      say(`agent learned: ${outcome.requestId} ${describeOutcome(outcome)}`);
+    }),
+  );
+}
+
+function describeOutcome(outcome: ActionOutcome): string {
+  if (outcome.outcome === 'timed-out') return 'timed out waiting';
+  const { reason, approvers } = outcome.detail as { reason?: string; approvers?: string[] };
+  return `${outcome.outcome}${approvers ? ` (approved by ${approvers.join(', ')})` : ''}${reason ? ` — ${reason}` : ''}`;
+}
+
+function describe(activity: Activity): void {
+  switch (activity.kind) {
+    case 'state':
+      if (activity.error) say(`${activity.requestId ?? activity.executionName}  ${activity.state} failed: ${activity.error.split('\n')[0]}`);
+      else if (activity.waiting) say(`${activity.requestId}  waiting for reviewers in the console`);
+      else say(`${activity.requestId ?? activity.executionName}  → ${activity.state}`);
+      return;
+    case 'outcome':
+      say(`${(activity.event.detail as { requestId?: string }).requestId}  ⇒ ${activity.event['detail-type']}`);
+      return;
+    case 'execution':
+      return;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
