@@ -9,6 +9,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   collectCoverageFrom: ['lambdas/**/*.ts'],
+  coverageReporters: ['text-summary', 'lcov'],
   coverageThreshold: {
     './lambdas/core/': { lines: 90 },
   },
