@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ActionApprovalsClient, type ActionOutcome } from '../client';
 import { logger } from '../lambdas/adapters/logger';
+import { startChatCallbacks } from './chat-callbacks';
 import { ActivityFeed } from './console/activity';
 import { startConsole } from './console/server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
@@ -48,10 +49,13 @@ async function main(): Promise<void> {
   say(`gateway for EventBridge, Step Functions, STS, KMS, SQS and action targets on ${local.gatewayUrl}`);
   const console = await startConsole(local, {
     port: Number(values.port),
-    modeLabels: { sts: 'local STS + IAM policy simulator', channels: ['console'] },
+    modeLabels: { sts: 'local STS + IAM policy simulator', channels: ['console', ...chatChannels()] },
     activity: feed.subscribe,
   });
   say(`console ready: ${console.url}`);
+  const chat = chatChannels();
+  const callbacks = chat.length > 0 ? await startChatCallbacks() : undefined;
+  if (callbacks) say(`${chat.join(' and ')} configured: expose ${callbacks.url} (/slack/interactions, /teams/messages) to receive clicks`);
 
   let stopping = false;
   const stop = async () => {
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping…');
     await console.stop();
+    await callbacks?.stop();
     await local.stop();
     say('stopped');
     process.exit(0);
@@ -67,6 +72,11 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 
   if (!values['no-samples']) await submitSamples(local, dataDir);
+}
+
+/** Real Slack and Teams are used when their settings are in the environment; the console always. */
+function chatChannels(): string[] {
+  return [...(process.env.SLACK_CHANNEL_ID ? ['Slack'] : []), ...(process.env.TEAMS_APP_ID ? ['Teams'] : [])];
 }
 
 /** The sample agent: three requests, one auto-approved, one needing approval, one denied. */

@@ -4,6 +4,7 @@ import { mkdtemp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ActionApprovalsClient, type ActionRequestInput } from '../../client';
+import { requestCommand, type RequestIo } from '../../client/cli';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { BUS_NAME, LocalRuntime, outcomeQueueName } from '../../local/runtime';
 import { SAMPLE_ACCOUNTS } from '../../local/samples';
@@ -152,4 +153,26 @@ test('an executor failure ends the request as failed, with the reason', async ()
 
   await expect(waiting).resolves.toMatchObject({ outcome: 'failed', detail: { reason: expect.stringContaining('no-such-table') } });
   await expectVerifiedChain('e2e-failure', 'failed');
+});
+
+test('the request command asks as an agent from a shell and exits with the outcome', async () => {
+  let printed = '';
+  const io = { stdout: { write: (text: string) => (printed += text) }, stderr: { write: () => true } } as unknown as RequestIo;
+
+  const code = await requestCommand(
+    [
+      '--agent', 'reporting-bot',
+      '--operation', 'iam:CreateAccessKey',
+      '--resource', `arn:aws:iam::${SAMPLE_ACCOUNTS.production}:user/reporting-bot`,
+      '--parameters', '{"UserName":"reporting-bot"}',
+      '--justification', 'A permanent key would be simpler.',
+      '--request-id', 'e2e-cli',
+      '--endpoint', local.gatewayUrl,
+      '--timeout', '30',
+    ],
+    io,
+  );
+
+  expect(code).toBe(1);
+  expect(JSON.parse(printed)).toMatchObject({ requestId: 'e2e-cli', outcome: 'denied' });
 });

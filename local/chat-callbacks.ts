@@ -1,0 +1,95 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handler as slackInteractions } from '../lambdas/handlers/slack-interactions';
+import { handler as teamsMessages } from '../lambdas/handlers/teams-messages';
+
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+/** The HTTP API's chat routes, as the construct deploys them. */
+export const CHAT_ROUTES: Readonly<Record<string, HttpHandler>> = {
+  'POST /slack/interactions': slackInteractions,
+  'POST /teams/messages': teamsMessages,
+};
+
+const MAX_BODY_BYTES = 256 * 1024;
+
+/**
+ * Serves the chat callback routes of the HTTP API on loopback with the real handler modules, each
+ * request turned into the API Gateway (payload format 2.0) event Lambda would receive. Only
+ * started when Slack or Teams is configured: their callbacks need this address exposed (a tunnel).
+ */
+export async function startChatCallbacks(port = 0): Promise<{ url: string; stop(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const routeKey = `${request.method} ${new URL(request.url ?? '/', 'http://local').pathname}`;
+      const handler = Object.hasOwn(CHAT_ROUTES, routeKey) ? CHAT_ROUTES[routeKey] : undefined;
+      if (!handler) {
+        response.writeHead(404).end();
+        return;
+      }
+      const result = await handler(await apiGatewayEvent(request, routeKey), lambdaContext(routeKey));
+      const { statusCode = 200, headers = {}, body = '' } = typeof result === 'string' ? { body: result } : result;
+      response.writeHead(statusCode, headers as Record<string, string>).end(body);
+    })().catch(() => {
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function apiGatewayEvent(request: IncomingMessage, routeKey: string): Promise<APIGatewayProxyEventV2> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const url = new URL(request.url ?? '/', 'http://local');
+  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    body: Buffer.concat(chunks).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: String(request.headers.host ?? '127.0.0.1'),
+      domainPrefix: 'local',
+      http: { method: request.method ?? 'POST', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userAgent: String(request.headers['user-agent'] ?? '') },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+  };
+}
+
+function lambdaContext(functionName: string): Context {
+  const deadline = Date.now() + 10_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: 'local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
