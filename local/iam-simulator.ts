@@ -51,6 +51,8 @@ export interface AuthorizationQuery {
   readonly roleName?: string;
   /** @default 'session' */
   readonly sessionName?: string;
+  /** Request context keys beyond `aws:CurrentTime`, e.g. `iam:PolicyARN` for AttachRolePolicy. */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 export type Decision = EvaluationResult;
@@ -116,7 +118,7 @@ export async function authorize(query: AuthorizationQuery): Promise<Decision> {
         // iam-simulate trusts this accountId over the ARN's own, so it is derived from the ARN;
         // resources whose ARN has no account (S3) are taken to be in the role's account.
         resource: { resource: query.resource, accountId: arnAccount(query.resource) || account },
-        contextVariables: { 'aws:CurrentTime': query.currentTime.toISOString() },
+        contextVariables: { ...query.context, 'aws:CurrentTime': query.currentTime.toISOString() },
       },
       identityPolicies: [{ name: 'RoleIdentityPolicy', policy: query.identityPolicy }],
       ...(query.sessionPolicy ? { sessionPolicy: query.sessionPolicy } : {}),

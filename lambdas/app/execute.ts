@@ -151,6 +151,7 @@ async function run(
       resource: request.action.resource,
       notAfter: claimed.expiresAt,
       companions: plan.value.companions,
+      ...(plan.value.approvedCallConditions ? { approvedCallConditions: plan.value.approvedCallConditions } : {}),
     });
     if (!policy.ok) fail('session-policy', policy.error.reason, policy.error.message);
     if (reviewers.length === 0) fail('receipt', 'NoApprovers', 'the approval names no approving reviewer');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { err, ok, type Result } from './result';
-import type { CompanionStatement } from './session-policy';
+import type { ApprovedCallConditions, CompanionStatement } from './session-policy';
 
 /**
  * Which execution role runs an action. Each class is its own IAM role with its own ceiling, so a
@@ -45,6 +45,8 @@ export interface Plan<Operation extends string, Target, Parameters> {
   /** The parameters after validation: only the fields the action allows. */
   readonly parameters: Parameters;
   readonly companions: readonly CompanionStatement[];
+  /** Conditions that pin the approved call to its parameters, where IAM has a key for them. */
+  readonly approvedCallConditions?: ApprovedCallConditions;
 }
 
 interface EntrySpec<Target, Schema extends z.ZodType> {
@@ -60,6 +62,7 @@ interface EntrySpec<Target, Schema extends z.ZodType> {
    */
   readonly forbidden: Readonly<Record<string, string>>;
   readonly companions: (parameters: z.output<Schema>, target: Target) => CompanionStatement[];
+  readonly approvedCallConditions?: (parameters: z.output<Schema>) => ApprovedCallConditions;
 }
 
 export interface CatalogEntry<Operation extends string, Target, Parameters> {
@@ -108,6 +111,7 @@ function entry<const Operation extends string, Target, Schema extends z.ZodType>
         target,
         parameters: parsed.data,
         companions: spec.companions(parsed.data, target),
+        ...(spec.approvedCallConditions ? { approvedCallConditions: spec.approvedCallConditions(parsed.data) } : {}),
       });
     },
   };
@@ -289,7 +293,9 @@ const roleSpec = {
   parameters: rolePolicyParameters,
   forbidden: { RoleName: 'the role is the approved resource, not a parameter' },
   companions: () => [],
-} as const;
+  // Without it, the session could attach any managed policy to the approved role until expiry.
+  approvedCallConditions: (parameters: RolePolicyParameters) => ({ ArnEquals: { 'iam:PolicyARN': parameters.PolicyArn } }),
+};
 
 const attachRolePolicy = entry('iam:AttachRolePolicy', roleSpec);
 const detachRolePolicy = entry('iam:DetachRolePolicy', roleSpec);

@@ -36,7 +36,18 @@ export interface SessionPolicyInput {
    */
   readonly notAfter: Date | string;
   readonly companions?: readonly CompanionStatement[];
+  /**
+   * Narrows the approved call by what it is called with, where IAM has a condition key for it:
+   * e.g. `{ ArnEquals: { 'iam:PolicyARN': '<the approved policy>' } }`, so an approved
+   * AttachRolePolicy can attach that one policy. Chosen by the action catalog, never the agent.
+   */
+  readonly approvedCallConditions?: ApprovedCallConditions;
 }
+
+/** Condition operators that can only narrow the approved call further. */
+export type ApprovedCallConditions = Readonly<
+  Partial<Record<'ArnEquals' | 'StringEquals', Readonly<Record<string, string>>>>
+>;
 
 export interface ExpiryCondition {
   readonly DateLessThan: { readonly 'aws:CurrentTime': string };
@@ -47,7 +58,7 @@ export interface ApprovedActionStatement {
   readonly Effect: 'Allow';
   readonly Action: string;
   readonly Resource: string;
-  readonly Condition: ExpiryCondition;
+  readonly Condition: ExpiryCondition & ApprovedCallConditions;
 }
 
 export interface CompanionPolicyStatement {
@@ -135,7 +146,8 @@ export function buildSessionPolicy(
         Effect: 'Allow',
         Action: input.operation,
         Resource: input.resource,
-        Condition,
+        // The expiry goes last so no supplied condition can replace it.
+        Condition: { ...input.approvedCallConditions, ...Condition },
       },
       ...companions,
     ],

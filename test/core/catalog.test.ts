@@ -223,6 +223,32 @@ describe('Function: planAction', () => {
       });
     });
 
+    it('mints a session that can use only the approved policy on the approved role', async () => {
+      const approvedPolicy = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+      const plan = planOf(input(operation, ROLE, { PolicyArn: approvedPolicy }));
+      const policy = buildSessionPolicy({
+        operation,
+        resource: ROLE,
+        notAfter: '2030-01-01T00:00:00Z',
+        ...(plan.approvedCallConditions ? { approvedCallConditions: plan.approvedCallConditions } : {}),
+      });
+      if (!policy.ok) throw new Error(policy.error.message);
+      const ask = (policyArn: string) =>
+        isAllowed({
+          identityPolicy: ALLOW_EVERYTHING,
+          sessionPolicy: policy.value,
+          action: operation,
+          resource: ROLE,
+          currentTime: new Date('2029-06-01T00:00:00Z'),
+          context: { 'iam:PolicyARN': policyArn },
+        });
+
+      await expect(Promise.all([ask(approvedPolicy), ask('arn:aws:iam::aws:policy/AdministratorAccess')])).resolves.toEqual([
+        true,
+        false,
+      ]);
+    });
+
     it('refuses a role name parameter and a policy that is not a managed policy ARN', () => {
       const planned = planAction(
         input(operation, ROLE, { RoleName: 'admin', PolicyArn: 'AdministratorAccess' }),
