@@ -36,7 +36,14 @@ export async function run(): Promise<BenchResult[]> {
   const work = mkdtempSync(join(tmpdir(), 'audit-verify-bench-'));
   try {
     const bundle = join(work, 'bench.cjs');
-    buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+    buildSync({
+      entryPoints: [__filename],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'error',
+    });
     const step = async <T>(name: Step): Promise<T> => {
       const { stdout } = await promisify(execFile)(process.execPath, [bundle, name, join(work, 'trail')], {
         maxBuffer: 1024 * 1024,
@@ -50,14 +57,19 @@ export async function run(): Promise<BenchResult[]> {
     const verifyRate = verify.recordsRead / verify.seconds;
     const hashRate = hash.records / hash.seconds;
     const peakMiB = verify.maxRssKiB / 1024;
-    if (peakMiB > RSS_BUDGET_MIB) process.stderr.write(`audit verify peaked at ${peakMiB.toFixed(0)} MiB, over ${RSS_BUDGET_MIB} MiB\n`);
+    if (peakMiB > RSS_BUDGET_MIB)
+      process.stderr.write(`audit verify peaked at ${peakMiB.toFixed(0)} MiB, over ${RSS_BUDGET_MIB} MiB\n`);
     return [
       { name: 'audit.verify.records', unit: 'records', value: verify.recordsRead },
       { name: 'audit.verify.records_per_s', unit: 'records/s', value: Math.round(verifyRate) },
       { name: 'audit.verify.peak_rss', unit: 'MiB', value: Math.round(peakMiB) },
       { name: 'audit.sha256.records_per_s', unit: 'records/s', value: Math.round(hashRate) },
       { name: 'audit.sha256.mb_per_s', unit: 'MB/s', value: Math.round(hash.bytes / 1e6 / hash.seconds) },
-      { name: 'audit.verify.share_of_sha256_rate', unit: '%', value: Math.round((verifyRate / hashRate) * 1000) / 10 },
+      {
+        name: 'audit.verify.share_of_sha256_rate',
+        unit: '%',
+        value: Math.round((verifyRate / hashRate) * 1000) / 10,
+      },
     ];
   } finally {
     rmSync(work, { recursive: true, force: true });

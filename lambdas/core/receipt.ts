@@ -52,6 +52,19 @@ export async function signReceipt(receipt: ApprovalReceipt, signer: Signer): Pro
   return `${signingInput}.${base64url(signature)}`;
 }
 
+// Importing a JWK costs far more than checking one signature; an audit checks thousands of
+// receipts against one key, so each key object is imported once.
+const importedKeys = new WeakMap<JWK, ReturnType<typeof importJWK>>();
+
+function imported(publicKey: JWK): ReturnType<typeof importJWK> {
+  let key = importedKeys.get(publicKey);
+  if (!key) {
+    key = importJWK(publicKey, 'ES256');
+    importedKeys.set(publicKey, key);
+  }
+  return key;
+}
+
 /**
  * Checks a receipt offline with the public key alone: the signature, the algorithm, and that the
  * payload is a well-formed receipt. Returns the receipt or why it is not one.
@@ -59,7 +72,7 @@ export async function signReceipt(receipt: ApprovalReceipt, signer: Signer): Pro
 export async function verifyReceipt(jws: string, publicKey: JWK): Promise<Result<ApprovalReceipt, string>> {
   let payload: Uint8Array;
   try {
-    const key = await importJWK(publicKey, 'ES256');
+    const key = await imported(publicKey);
     ({ payload } = await compactVerify(jws, key, { algorithms: ['ES256'] }));
   } catch (error) {
     return err(`signature check failed: ${(error as Error).message}`);

@@ -1,0 +1,120 @@
+import { createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { decodeProtectedHeader, type JWK } from 'jose';
+import type { AuditRecord } from '../core/audit';
+import { type ApprovalReceipt, verifyReceipt } from '../core/receipt';
+import { err, ok, type Result } from '../core/result';
+
+/** Checks one compact JWS with the trusted keys; the receipt, or why it is not a valid one. */
+export type ReceiptCheck = (jws: string) => Promise<Result<ApprovalReceipt, string>>;
+
+const isJwk = (value: unknown): value is JWK =>
+  typeof value === 'object' && value !== null && typeof (value as { kty?: unknown }).kty === 'string';
+
+/** Reads a public JWK, or a JWK set (`{"keys": […]}`) so receipts signed before a key rotation still verify. */
+export async function readJwkFile(path: string): Promise<Result<JWK[], string>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    return err(`${path}: ${(error as Error).message}`);
+  }
+  if (isJwk(value)) return ok([value]);
+  const keys = (value as { keys?: unknown } | null)?.keys;
+  if (Array.isArray(keys) && keys.length > 0 && keys.every(isJwk)) return ok(keys);
+  return err(`${path}: expected a JWK or a JWK set`);
+}
+
+/**
+ * Fetches the public half of the KMS signing key, so receipts verify offline from then on. Only a
+ * P-256 signing key can have produced ES256 receipts; anything else is refused before it could make
+ * every receipt look forged.
+ */
+export async function kmsPublicJwk(kms: KMSClient, keyId: string): Promise<Result<JWK, string>> {
+  // Loaded only here: most verifications use a key file and never need the KMS SDK.
+  const { GetPublicKeyCommand } = await import('@aws-sdk/client-kms');
+  try {
+    const key = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    if (key.KeySpec !== 'ECC_NIST_P256' || key.KeyUsage !== 'SIGN_VERIFY' || !key.PublicKey) {
+      return err(
+        `KMS key ${keyId} is ${key.KeySpec ?? 'of unknown spec'} for ${key.KeyUsage ?? 'unknown use'}; receipts need an ECC_NIST_P256 SIGN_VERIFY key`,
+      );
+    }
+    const jwk = createPublicKey({ key: Buffer.from(key.PublicKey), format: 'der', type: 'spki' }).export({
+      format: 'jwk',
+    });
+    return ok({ ...(jwk as JWK), kid: key.KeyId ?? keyId, alg: 'ES256' });
+  } catch (error) {
+    return err(`KMS key ${keyId}: ${(error as Error).message}`);
+  }
+}
+
+/** A check that tries the key the receipt names (`kid`) first, then every other trusted key. */
+export function receiptChecker(keys: readonly JWK[]): ReceiptCheck {
+  return async (jws) => {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(jws).kid;
+    } catch {
+      return err('not a compact JWS');
+    }
+    const named = keys.filter((key) => key.kid !== undefined && key.kid === kid);
+    const candidates = [...named, ...keys.filter((key) => !named.includes(key))];
+    let last: Result<ApprovalReceipt, string> = err('no trusted key');
+    for (const key of candidates) {
+      last = await verifyReceipt(jws, key);
+      if (last.ok) return last;
+    }
+    return last;
+  };
+}
+
+/** What the chain says was asked for: a receipt must bind exactly this. */
+export interface ReceiptBinding {
+  readonly agentId: string | undefined;
+  readonly operation: string | undefined;
+  readonly resource: string | undefined;
+  readonly parametersHash: string | undefined;
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The binding a `requested` record establishes: its agent, `details.operation`, `details.resource` and parameters hash. */
+export function bindingOf(requested: AuditRecord): ReceiptBinding {
+  return {
+    agentId: requested.actor.kind === 'agent' ? requested.actor.id : undefined,
+    operation: text(requested.details?.operation),
+    resource: text(requested.details?.resource),
+    parametersHash: requested.parametersHash,
+  };
+}
+
+/** Every way a genuine receipt differs from what the chain requested; empty when it matches. */
+export function bindingMismatches(receipt: ApprovalReceipt, binding: ReceiptBinding): string[] {
+  const fields = ['agentId', 'operation', 'resource', 'parametersHash'] as const;
+  return fields
+    .filter((field) => receipt[field] !== binding[field])
+    .map(
+      (field) =>
+        `${field} is ${JSON.stringify(receipt[field])} in the receipt but ${JSON.stringify(binding[field] ?? null)} in the requested record`,
+    );
+}
+
+/** How a genuine receipt disagrees with the `executed` record that carries it; empty when it matches. */
+export function executionMismatches(receipt: ApprovalReceipt, executed: AuditRecord): string[] {
+  const problems: string[] = [];
+  if (receipt.requestId !== executed.requestId)
+    problems.push(`the receipt is for request ${receipt.requestId}`);
+  if (receipt.parametersHash !== executed.parametersHash) {
+    problems.push(
+      `parametersHash is ${receipt.parametersHash} in the receipt but ${executed.parametersHash ?? 'absent'} in the executed record`,
+    );
+  }
+  const at = Date.parse(executed.at);
+  if (at < Date.parse(receipt.decidedAt))
+    problems.push(`executed at ${executed.at}, before the approval at ${receipt.decidedAt}`);
+  if (at > Date.parse(receipt.expiresAt))
+    problems.push(`executed at ${executed.at}, after the approval expired at ${receipt.expiresAt}`);
+  return problems;
+}

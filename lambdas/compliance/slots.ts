@@ -1,0 +1,119 @@
+import type { TrailSource } from './types';
+
+/**
+ * What verification remembers about each distinct record, packed into 51 bytes so that millions
+ * of them fit in the CLI's memory budget (JS objects and arrays per record or request would cost
+ * several times as much): the content hash (32), flags (1), seq (2), the request's previous slot
+ * (4), where the record was first read (file index 4, line 4) and its time (4, seconds since the
+ * epoch). A request's records form a list through `next`, newest first.
+ */
+const SLOT_BYTES = 51;
+const FLAGS = 32;
+const SEQ = 33;
+const NEXT = 35;
+const FILE = 39;
+const LINE = 43;
+const AT = 47;
+const SLOTS_PER_CHUNK = 1 << 16;
+
+export const SLOT_FLAG = {
+  archive: 1,
+  export: 2,
+  terminal: 4,
+  /** The record's own `hash` field equals the hash of its content. */
+  sealed: 8,
+} as const;
+
+export const sourceFlag = (source: TrailSource): number =>
+  source === 'archive' ? SLOT_FLAG.archive : SLOT_FLAG.export;
+
+/** Marks the end of a request's list; slot indexes are stored + 1 so that it can be 0. */
+export const NO_SLOT = -1;
+
+export interface NewSlot {
+  readonly contentHash: string;
+  readonly flags: number;
+  readonly seq: number;
+  /** The request's newest slot so far, or NO_SLOT. */
+  readonly next: number;
+  readonly file: number;
+  readonly line: number;
+  readonly atMs: number;
+}
+
+/** A growing array of fixed-size slots, allocated in chunks so growth never copies what is there. */
+export class SlotArena {
+  private readonly chunks: Buffer[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(slot: NewSlot): number {
+    const index = this.count;
+    if (index % SLOTS_PER_CHUNK === 0) this.chunks.push(Buffer.allocUnsafe(SLOTS_PER_CHUNK * SLOT_BYTES));
+    this.count += 1;
+    const [chunk, offset] = this.locate(index);
+    chunk.write(slot.contentHash, offset, 32, 'hex');
+    chunk.writeUInt8(slot.flags, offset + FLAGS);
+    chunk.writeUInt16LE(slot.seq, offset + SEQ);
+    chunk.writeUInt32LE(slot.next + 1, offset + NEXT);
+    chunk.writeUInt32LE(slot.file, offset + FILE);
+    chunk.writeUInt32LE(slot.line, offset + LINE);
+    chunk.writeUInt32LE(Math.floor(slot.atMs / 1000), offset + AT);
+    return index;
+  }
+
+  /** The slot of `seq` in the list starting at `head`, or NO_SLOT. */
+  find(head: number, seq: number): number {
+    for (let slot = head; slot !== NO_SLOT; slot = this.next(slot)) {
+      if (this.seq(slot) === seq) return slot;
+    }
+    return NO_SLOT;
+  }
+
+  hasContentHash(index: number, hash: string): boolean {
+    const [chunk, offset] = this.locate(index);
+    return chunk.toString('hex', offset, offset + 32) === hash;
+  }
+
+  flags(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt8(offset + FLAGS);
+  }
+
+  addFlags(index: number, flags: number): void {
+    const [chunk, offset] = this.locate(index);
+    chunk.writeUInt8(chunk.readUInt8(offset + FLAGS) | flags, offset + FLAGS);
+  }
+
+  seq(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt16LE(offset + SEQ);
+  }
+
+  next(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt32LE(offset + NEXT) - 1;
+  }
+
+  file(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt32LE(offset + FILE);
+  }
+
+  line(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt32LE(offset + LINE);
+  }
+
+  atMs(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt32LE(offset + AT) * 1000;
+  }
+
+  private locate(index: number): [Buffer, number] {
+    return [this.chunks[Math.floor(index / SLOTS_PER_CHUNK)], (index % SLOTS_PER_CHUNK) * SLOT_BYTES];
+  }
+}

@@ -1,0 +1,456 @@
+import { createHash, type Hash } from 'node:crypto';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { AuditRecord } from '../core/audit';
+import { err, ok, type Result } from '../core/result';
+import { type LineBatch, lineBatches, LineStreamError, MAX_LINE_CHARS, OVERSIZED_LINE } from './lines';
+import { parseArchiveLine, parseExportLine } from './record';
+import type { ObjectStore, StoredObject } from './stores';
+import { FINDING, type InputFinding, type TrailSource } from './types';
+
+/** Receives what `readTrail` reads, in input order (which is not chain order). */
+export interface TrailVisitor {
+  /** May return a promise to hold reading back, e.g. while receipt checks catch up. */
+  record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void>;
+  problem(finding: InputFinding): void;
+  /** Called with an export's point in time before any of its records. */
+  exportStarted?(exportTime: string): void;
+}
+
+export interface TrailStats {
+  readonly archiveObjects: number;
+  readonly exports: number;
+  readonly dataFiles: number;
+}
+
+export interface ReadOptions {
+  /** Receives the size of each raw chunk read, for a progress bar. */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+const MANIFEST_SUMMARY = 'manifest-summary.json';
+const ARCHIVE_SUFFIX = '.jsonl.gz';
+/** Manifests are a few kilobytes; anything much larger is not a manifest. */
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/**
+ * Archive objects are small batches, thousands of them: fetching and unzipping the next few while
+ * this one is parsed hides the latency of each (an S3 round trip, a thread-pool hop), which
+ * otherwise costs more than the parsing.
+ */
+const READ_AHEAD = 4;
+/** Objects up to this size are read ahead whole; larger ones are streamed, so memory stays bounded. */
+const READ_AHEAD_MAX_BYTES = 512 * 1024;
+
+const gunzipBuffer = promisify(gunzip);
+
+const isExportSummary = (key: string): boolean => posix.basename(key) === MANIFEST_SUMMARY;
+const isArchiveObject = (key: string): boolean => key.endsWith(ARCHIVE_SUFFIX);
+
+const problem = (file: string, reason: string, line?: number): InputFinding =>
+  line === undefined
+    ? { kind: FINDING.inputError, file, reason }
+    : { kind: FINDING.inputError, file, line, reason };
+
+/**
+ * An archive object made ready ahead of its turn. Only the compressed bytes wait in memory: they
+ * are a fraction of the text, and text that waits outlives the young generation and bloats the heap.
+ */
+type PreparedObject =
+  | { readonly kind: 'whole'; readonly compressed: Buffer }
+  | { readonly kind: 'stream'; readonly raw: Readable }
+  | { readonly kind: 'unreadable'; readonly reason: string };
+
+type Upcoming =
+  | { readonly kind: 'archive'; readonly key: string; readonly prepared: Promise<PreparedObject> }
+  | { readonly kind: 'export'; readonly key: string };
+
+/**
+ * Reads every stream-archive object (`*.jsonl.gz`) and every DynamoDB export (found by its
+ * `manifest-summary.json`) under the stores, in listing order. Whatever cannot be read is reported
+ * to the visitor with its file and line, and reading goes on with the next line or file.
+ */
+export async function readTrail(
+  stores: readonly ObjectStore[],
+  visitor: TrailVisitor,
+  options: ReadOptions = {},
+): Promise<TrailStats> {
+  const stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
+  for (const store of stores) {
+    const reader = new StoreReader(store, visitor, options);
+    const { archiveObjects, exports, dataFiles } = await reader.read();
+    stats.archiveObjects += archiveObjects;
+    stats.exports += exports;
+    stats.dataFiles += dataFiles;
+  }
+  return stats;
+}
+
+/** Total size of everything under the stores: the 100 % of a progress bar. */
+export async function totalBytes(stores: readonly ObjectStore[]): Promise<number> {
+  let total = 0;
+  for (const store of stores) {
+    try {
+      for await (const { size } of store.list()) total += size;
+    } catch {
+      // readTrail reports the same listing failure where it belongs.
+    }
+  }
+  return total;
+}
+
+class StoreReader {
+  private readonly stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
+  private listingFailed = false;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly visitor: TrailVisitor,
+    private readonly options: ReadOptions,
+  ) {}
+
+  async read(): Promise<TrailStats> {
+    const listing = this.store.list()[Symbol.asyncIterator]();
+    const upcoming: Upcoming[] = [];
+    let listed = true;
+    for (;;) {
+      while (listed && upcoming.filter((next) => next.kind === 'archive').length < READ_AHEAD) {
+        const next = await this.nextListed(listing);
+        if (next === undefined) listed = false;
+        else if (isArchiveObject(next.key))
+          upcoming.push({ kind: 'archive', key: next.key, prepared: this.prepare(next) });
+        else if (isExportSummary(next.key)) upcoming.push({ kind: 'export', key: next.key });
+        // Everything else (export data files, checksums, _started) is read through a manifest or not at all.
+      }
+      const next = upcoming.shift();
+      if (next === undefined) break;
+      if (next.kind === 'archive') {
+        this.stats.archiveObjects += 1;
+        await this.readArchiveObject(next.key, await next.prepared);
+      } else {
+        this.stats.exports += 1;
+        this.stats.dataFiles += await this.readExport(next.key);
+      }
+    }
+    if (!this.listingFailed && this.stats.archiveObjects + this.stats.exports === 0) {
+      this.problem(
+        this.store.location,
+        `no stream-archive objects (*${ARCHIVE_SUFFIX}) or export manifests (${MANIFEST_SUMMARY})`,
+      );
+    }
+    return this.stats;
+  }
+
+  /** The next listed object; undefined at the end, or once listing failed (which is reported). */
+  private async nextListed(listing: AsyncIterator<StoredObject>): Promise<StoredObject | undefined> {
+    try {
+      const next = await listing.next();
+      return next.done ? undefined : next.value;
+    } catch (error) {
+      this.listingFailed = true;
+      this.problem(this.store.location, `cannot list: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private problem(file: string, reason: string, line?: number): void {
+    this.visitor.problem(problem(file, reason, line));
+  }
+
+  private async open(key: string): Promise<Result<Readable, string>> {
+    try {
+      return ok(await this.store.open(key));
+    } catch (error) {
+      return err((error as Error).message);
+    }
+  }
+
+  /** Never rejects: whatever goes wrong is part of the result, reported when the object's turn comes. */
+  private async prepare(object: StoredObject): Promise<PreparedObject> {
+    const raw = await this.open(object.key);
+    if (!raw.ok) return { kind: 'unreadable', reason: raw.error };
+    if (object.size > READ_AHEAD_MAX_BYTES) return { kind: 'stream', raw: raw.value };
+    const compressed = await this.collect(raw.value, READ_AHEAD_MAX_BYTES * 2);
+    return compressed.ok
+      ? { kind: 'whole', compressed: compressed.value }
+      : { kind: 'unreadable', reason: compressed.error };
+  }
+
+  private async collect(raw: Readable, limit: number): Promise<Result<Buffer, string>> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of raw) {
+        const bytes = chunk as Buffer;
+        size += bytes.length;
+        this.options.onBytes?.(bytes.length);
+        if (size > limit) {
+          raw.destroy();
+          return err(`larger than ${limit} bytes`);
+        }
+        chunks.push(bytes);
+      }
+    } catch (error) {
+      return err((error as Error).message);
+    }
+    return ok(Buffer.concat(chunks));
+  }
+
+  private async readArchiveObject(key: string, prepared: PreparedObject): Promise<void> {
+    const file = this.store.displayName(key);
+    switch (prepared.kind) {
+      case 'unreadable':
+        this.problem(file, prepared.reason);
+        return;
+      case 'whole': {
+        let text: string;
+        try {
+          text = (await gunzipBuffer(prepared.compressed)).toString('utf8');
+        } catch {
+          // Streamed again, so the lines before the damage still count and the error names its line.
+          await this.readStream(Readable.from([prepared.compressed]), file, 'archive', parseArchiveLine, {
+            gzip: true,
+          });
+          return;
+        }
+        await this.readLines(splitText(text), file, 'archive', parseArchiveLine);
+        return;
+      }
+      case 'stream':
+        await this.readStream(prepared.raw, file, 'archive', parseArchiveLine, {
+          gzip: true,
+          onBytes: this.options.onBytes,
+        });
+        return;
+    }
+  }
+
+  /** Feeds each line to the visitor, counting non-blank lines (parsed or not) in `counter`. */
+  private async readLines(
+    batches: AsyncIterable<LineBatch> | Iterable<LineBatch>,
+    file: string,
+    source: TrailSource,
+    parse: (line: string) => Result<AuditRecord, string>,
+    counter = { items: 0 },
+  ): Promise<void> {
+    for await (const { firstLine, lines } of batches) {
+      for (const [index, line] of lines.entries()) {
+        const lineNumber = firstLine + index;
+        if (line === OVERSIZED_LINE) {
+          counter.items += 1;
+          this.problem(file, 'line is longer than 1 MiB; skipped', lineNumber);
+          continue;
+        }
+        if (line.trim() === '') continue;
+        counter.items += 1;
+        const parsed = parse(line);
+        if (!parsed.ok) {
+          this.problem(file, parsed.error, lineNumber);
+          continue;
+        }
+        const held = this.visitor.record(parsed.value, source, file, lineNumber);
+        if (held) await held;
+      }
+    }
+  }
+
+  /** readLines over a stream; `complete` is false when the stream broke off (which is reported). */
+  private async readStream(
+    raw: Readable,
+    file: string,
+    source: TrailSource,
+    parse: (line: string) => Result<AuditRecord, string>,
+    options: { readonly gzip: boolean; readonly onBytes?: (bytes: number) => void; readonly digest?: Hash },
+  ): Promise<DataFileRead> {
+    const counter = { items: 0 };
+    try {
+      await this.readLines(lineBatches(raw, options), file, source, parse, counter);
+    } catch (error) {
+      if (!(error instanceof LineStreamError)) throw error;
+      this.problem(
+        file,
+        `unreadable from this line on (${error.message}); the rest of the file is skipped`,
+        error.line,
+      );
+      return { items: counter.items, complete: false };
+    }
+    return { items: counter.items, complete: true };
+  }
+
+  private async readExport(summaryKey: string): Promise<number> {
+    const summaryFile = this.store.displayName(summaryKey);
+    const raw = await this.open(summaryKey);
+    const text = raw.ok ? await this.collect(raw.value, MAX_MANIFEST_BYTES) : raw;
+    const summary = text.ok ? parseSummary(text.value.toString('utf8')) : text;
+    if (!summary.ok) {
+      this.problem(summaryFile, `not a usable export manifest: ${summary.error}`);
+      return 0;
+    }
+    this.visitor.exportStarted?.(summary.value.exportTime);
+    const resolve = exportKeyResolver(summaryKey);
+    const manifestKey = resolve(summary.value.manifestFilesS3Key);
+    const manifestFile = this.store.displayName(manifestKey);
+    const manifest = await this.open(manifestKey);
+    if (!manifest.ok) {
+      this.problem(summaryFile, `manifestFilesS3Key ${manifestFile}: ${manifest.error}`);
+      return 0;
+    }
+
+    let dataFiles = 0;
+    let items = 0;
+    // The summary's itemCount is only worth comparing when every data file was read to its end.
+    let complete = true;
+    try {
+      for await (const { firstLine, lines } of lineBatches(manifest.value, {
+        gzip: false,
+        onBytes: this.options.onBytes,
+      })) {
+        for (const [index, line] of lines.entries()) {
+          const lineNumber = firstLine + index;
+          if (line === OVERSIZED_LINE) {
+            complete = false;
+            this.problem(manifestFile, 'line is longer than 1 MiB; skipped', lineNumber);
+            continue;
+          }
+          if (line.trim() === '') continue;
+          const entry = parseDataFileEntry(line);
+          if (!entry.ok) {
+            complete = false;
+            this.problem(manifestFile, `not a data file entry: ${entry.error}`, lineNumber);
+            continue;
+          }
+          dataFiles += 1;
+          const read = await this.readDataFile(
+            resolve(entry.value.dataFileS3Key),
+            entry.value,
+            manifestFile,
+            lineNumber,
+          );
+          items += read.items;
+          complete &&= read.complete;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof LineStreamError)) throw error;
+      complete = false;
+      this.problem(manifestFile, `unreadable from this line on (${error.message})`, error.line);
+    }
+    if (complete && summary.value.itemCount !== undefined && items !== summary.value.itemCount) {
+      this.problem(
+        summaryFile,
+        `itemCount is ${summary.value.itemCount} but the data files hold ${items} items`,
+      );
+    }
+    return dataFiles;
+  }
+
+  private async readDataFile(
+    key: string,
+    entry: DataFileEntry,
+    manifestFile: string,
+    lineNumber: number,
+  ): Promise<DataFileRead> {
+    const file = this.store.displayName(key);
+    const raw = await this.open(key);
+    if (!raw.ok) {
+      this.problem(manifestFile, `data file ${file}: ${raw.error}`, lineNumber);
+      return { items: 0, complete: false };
+    }
+    const md5 = createHash('md5');
+    const read = await this.readStream(raw.value, file, 'export', parseExportLine, {
+      gzip: true,
+      onBytes: this.options.onBytes,
+      digest: md5,
+    });
+    // A file that broke off is already reported; its count and checksum cannot match.
+    if (!read.complete) return read;
+    const listedAt = `${manifestFile}:${lineNumber}`;
+    if (read.items !== entry.itemCount)
+      this.problem(file, `holds ${read.items} items but ${listedAt} lists ${entry.itemCount}`);
+    const actual = md5.digest('base64');
+    if (entry.md5Checksum !== undefined && actual !== entry.md5Checksum) {
+      this.problem(file, `MD5 is ${actual} but ${listedAt} lists ${entry.md5Checksum}`);
+    }
+    return read;
+  }
+}
+
+interface DataFileRead {
+  /** Non-blank lines, whether they parsed or not: what a manifest counts as items. */
+  readonly items: number;
+  /** False when the file could not be read to its end. */
+  readonly complete: boolean;
+}
+
+/** The lines of a whole decompressed object, as one batch, with the same rules as lineBatches. */
+function splitText(text: string): LineBatch[] {
+  const parts = text.split('\n');
+  if (parts.at(-1) === '') parts.pop();
+  const lines = parts.map((part) =>
+    part.length > MAX_LINE_CHARS ? OVERSIZED_LINE : part.endsWith('\r') ? part.slice(0, -1) : part,
+  );
+  return lines.length > 0 ? [{ firstLine: 1, lines }] : [];
+}
+
+interface ExportSummary {
+  readonly exportTime: string;
+  readonly manifestFilesS3Key: string;
+  readonly itemCount: number | undefined;
+}
+
+function parseSummary(text: string): Result<ExportSummary, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return err(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return err('expected a JSON object');
+  const { outputFormat, manifestFilesS3Key, exportTime, itemCount } = value as Record<string, unknown>;
+  if (outputFormat !== 'DYNAMODB_JSON') {
+    return err(`outputFormat is ${JSON.stringify(outputFormat)}; only DYNAMODB_JSON exports can be read`);
+  }
+  if (typeof manifestFilesS3Key !== 'string' || manifestFilesS3Key === '')
+    return err('manifestFilesS3Key is missing');
+  if (typeof exportTime !== 'string' || Number.isNaN(Date.parse(exportTime)))
+    return err('exportTime is missing or not a time');
+  if (itemCount !== undefined && typeof itemCount !== 'number') return err('itemCount is not a number');
+  return ok({ exportTime, manifestFilesS3Key, itemCount });
+}
+
+interface DataFileEntry {
+  readonly dataFileS3Key: string;
+  readonly itemCount: number;
+  readonly md5Checksum: string | undefined;
+}
+
+function parseDataFileEntry(line: string): Result<DataFileEntry, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    return err(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null) return err('expected a JSON object');
+  const { dataFileS3Key, itemCount, md5Checksum } = value as Record<string, unknown>;
+  if (typeof dataFileS3Key !== 'string' || dataFileS3Key === '') return err('dataFileS3Key is missing');
+  if (typeof itemCount !== 'number' || !Number.isSafeInteger(itemCount)) return err('itemCount is missing');
+  if (md5Checksum !== undefined && typeof md5Checksum !== 'string') return err('md5Checksum is not a string');
+  return ok({ dataFileS3Key, itemCount, md5Checksum });
+}
+
+/**
+ * Manifests name objects by their full S3 key. Resolving the part after `AWSDynamoDB/<exportId>/`
+ * against the folder the summary was found in lets an export be verified where it was copied to
+ * (another bucket, a local folder) as well as where it was written.
+ */
+function exportKeyResolver(summaryKey: string): (s3Key: string) => string {
+  const exportFolder = posix.dirname(summaryKey);
+  return (s3Key) => {
+    const inExport = /(?:^|\/)AWSDynamoDB\/[^/]+\/(.+)$/.exec(s3Key);
+    if (!inExport) return s3Key;
+    return exportFolder === '.' ? inExport[1] : `${exportFolder}/${inExport[1]}`;
+  };
+}

@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { main } from '../../bin/cli';
+import type { VerifyReport } from '../../lambdas/compliance/verify';
+import type { Fixture } from './fixtures/generator';
+import { capturedIo, copyOf, removeTempDirs, smallFixture } from './helpers';
+
+let clean: Fixture;
+let forged: Fixture;
+
+beforeAll(async () => {
+  clean = await smallFixture();
+  forged = await smallFixture({ tamper: 'forged-receipt' });
+});
+
+afterAll(removeTempDirs);
+
+describe('Command: action-approvals audit verify', () => {
+  it('exits 0 and says OK when nothing is found', async () => {
+    const io = capturedIo();
+
+    const code = await main(['audit', 'verify', clean.dir, '--public-key', clean.publicKeyFile], io);
+
+    expect(code).toBe(0);
+    expect(io.out()).toContain('OK: every chain is intact');
+    expect(io.err()).toBe('');
+  });
+
+  it('exits 1 and names the request and record of each finding', async () => {
+    const io = capturedIo();
+
+    const code = await main(['audit', 'verify', forged.dir, '--public-key', forged.publicKeyFile], io);
+
+    expect(code).toBe(1);
+    expect(io.out()).toContain(
+      `receipt-invalid     ${forged.tampered?.requestId} seq ${forged.tampered?.seq}`,
+    );
+    expect(io.out()).toContain(
+      'FAILED: 0 broken chains, 1 execution without a valid receipt, 0 missing or extra records, 0 input errors',
+    );
+  });
+
+  it('prints the report as JSON with --json', async () => {
+    const io = capturedIo();
+
+    const code = await main(
+      ['audit', 'verify', forged.dir, '--public-key', forged.publicKeyFile, '--json'],
+      io,
+    );
+
+    const report = JSON.parse(io.out()) as VerifyReport;
+    expect(code).toBe(1);
+    expect(report).toMatchObject({ ok: false, requests: forged.requests, counts: { 'receipt-invalid': 1 } });
+    expect(report.findings).toEqual([
+      expect.objectContaining({ kind: 'receipt-invalid', requestId: forged.tampered?.requestId }),
+    ]);
+  });
+
+  it('exits 1 when an input cannot be read, naming the file and line', async () => {
+    // Prepare: an archive object that is not gzip
+    const copy = copyOf(clean);
+    const damaged = copy.path(clean.archiveFiles[0]);
+    writeFileSync(damaged, 'not gzip');
+    const io = capturedIo();
+
+    // Act
+    const code = await main(['audit', 'verify', copy.dir, '--public-key', clean.publicKeyFile], io);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(io.out()).toContain(
+      `input-error         ${damaged}:1: unreadable from this line on (incorrect header check)`,
+    );
+  });
+
+  it('draws a progress bar on stderr only when stderr is a terminal', async () => {
+    const piped = capturedIo();
+    const terminal = { ...capturedIo(), stderrIsTerminal: true };
+
+    await main(['audit', 'verify', clean.dir, '--public-key', clean.publicKeyFile], piped);
+    await main(['audit', 'verify', clean.dir, '--public-key', clean.publicKeyFile], terminal);
+
+    expect(piped.err()).toBe('');
+    expect(terminal.err().startsWith('\r\u001b[Kverify ')).toBe(true);
+    expect(terminal.err()).toMatch(/verify [█░]+ \d+% /);
+    expect(terminal.out()).toBe(piped.out());
+  });
+
+  it('verifies an export given by its manifest-summary.json alone', async () => {
+    const io = capturedIo();
+
+    expect(await main(['audit', 'verify', clean.export.summaryFile, '--skip-receipts'], io)).toBe(0);
+  });
+
+  it('exits 2 for an input that does not exist', async () => {
+    const io = capturedIo();
+    const missing = join(clean.dir, 'nothing-here');
+
+    expect(await main(['audit', 'verify', missing, '--skip-receipts'], io)).toBe(2);
+    expect(io.err()).toContain(`${missing}: no such file or folder`);
+  });
+
+  it.each([
+    [['audit', 'verify', '--skip-receipts'], 'give at least one input'],
+    [['audit', 'verify', 'somewhere'], 'receipts are checked with --public-key FILE or --kms-key-id ID'],
+    [
+      ['audit', 'verify', 'somewhere', '--skip-receipts', '--public-key', 'key.json'],
+      'receipts are checked with',
+    ],
+    [
+      ['audit', 'verify', 'somewhere', '--skip-receipts', '--max-findings', 'lots'],
+      '--max-findings must be a positive number',
+    ],
+    [['audit', 'verify', 'somewhere', '--colour'], "Unknown option '--colour'"],
+    [['audit', 'explain'], 'unknown audit command "explain"'],
+  ])('exits 2 with a usage error for %j', async (argv, message) => {
+    const io = capturedIo();
+
+    const code = await main(argv, io);
+
+    expect(code).toBe(2);
+    expect(io.err()).toContain(message);
+  });
+
+  it('exits 2 when the public key file is not a key', async () => {
+    const io = capturedIo();
+
+    const code = await main(['audit', 'verify', clean.dir, '--public-key', clean.export.summaryFile], io);
+
+    expect(code).toBe(2);
+    expect(io.err()).toContain('expected a JWK or a JWK set');
+  });
+});
+
+describe('Command: action-approvals audit query', () => {
+  it('prints a table with a header and a count', async () => {
+    const io = capturedIo();
+
+    const code = await main(['audit', 'query', clean.dir, '--outcome', 'denied,expired'], io);
+
+    expect(code).toBe(0);
+    const lines = io.out().trim().split('\n');
+    expect(lines[0]).toMatch(/^REQUESTED AT\s+REQUEST\s+AGENT\s+OPERATION\s+RESOURCE\s+OUTCOME\s+VOTES$/);
+    expect(lines.slice(1, -1).every((line) => / (denied|expired) /.test(line))).toBe(true);
+    expect(lines.at(-1)).toBe(`${lines.length - 2} requests`);
+  });
+
+  it('prints JSON lines with --format jsonl', async () => {
+    const io = capturedIo();
+
+    const code = await main(
+      ['audit', 'query', clean.dir, '--agent', 'etl-pipeline', '--format', 'jsonl'],
+      io,
+    );
+
+    const rows = io
+      .out()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { agent: string });
+    expect(code).toBe(0);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((row) => row.agent === 'etl-pipeline')).toBe(true);
+  });
+
+  it.each([
+    [['--outcome', 'approved'], '--outcome must be one of'],
+    [['--since', 'yesterday'], '--since must be a date'],
+    [['--format', 'csv'], '--format must be table or jsonl'],
+  ])('exits 2 for %j', async (flags, message) => {
+    const io = capturedIo();
+
+    expect(await main(['audit', 'query', clean.dir, ...flags], io)).toBe(2);
+    expect(io.err()).toContain(message);
+  });
+});
+
+describe('Command: action-approvals', () => {
+  it('lists its commands and exits 2 without one', async () => {
+    const io = capturedIo();
+
+    expect(await main([], io)).toBe(2);
+    expect(io.out()).toContain('audit      verify or query the audit trail');
+  });
+
+  it('exits 2 for an unknown command', async () => {
+    const io = capturedIo();
+
+    expect(await main(['deploy'], io)).toBe(2);
+    expect(io.err()).toContain('unknown command "deploy"');
+  });
+
+  it('sets the process exit code when run as a program', async () => {
+    const run = promisify(execFile);
+    const cli = join(__dirname, '..', '..', 'bin', 'cli.ts');
+    const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+
+    const failed = await run(tsx, [
+      cli,
+      'audit',
+      'verify',
+      forged.dir,
+      '--public-key',
+      forged.publicKeyFile,
+    ]).catch((error: { code: number; stdout: string }) => error);
+
+    expect(failed).toMatchObject({ code: 1, stdout: expect.stringContaining('receipt-invalid') });
+  });
+});
