@@ -15,10 +15,14 @@ const IN_FLIGHT = 100;
 /** When each request reached each milestone, from the runtime's own activity reports. */
 class Milestones {
   private readonly waiting = new Map<string, () => void>();
-  private readonly ended = new Map<string, (summary: { status: string; stateTransitions: number; at: number }) => void>();
+  private readonly ended = new Map<
+    string,
+    (summary: { status: string; stateTransitions: number; at: number }) => void
+  >();
 
   observe = (activity: Activity): void => {
-    if (activity.kind === 'state' && activity.waiting && activity.requestId) this.waiting.get(activity.requestId)?.();
+    if (activity.kind === 'state' && activity.waiting && activity.requestId)
+      this.waiting.get(activity.requestId)?.();
     if (activity.kind === 'execution' && activity.summary.requestId) {
       this.ended.get(activity.summary.requestId)?.({ ...activity.summary, at: performance.now() });
     }
@@ -64,7 +68,11 @@ export async function run(): Promise<BenchResult[]> {
     await local.vote(requestId, 'bob@example.com', 'approve');
     const end = await ended;
     if (end.status !== 'SUCCEEDED') throw new Error(`${requestId} ended ${end.status}`);
-    return { toCard: cardPostedAt - accepted, toExecuted: end.at - decidedAt, stateTransitions: end.stateTransitions };
+    return {
+      toCard: cardPostedAt - accepted,
+      toExecuted: end.at - decidedAt,
+      stateTransitions: end.stateTransitions,
+    };
   }
 
   try {
@@ -84,7 +92,11 @@ export async function run(): Promise<BenchResult[]> {
       { name: 'local.accepted_to_card_posted.p99', unit: 'ms', value: round(percentile(toCard, 99)) },
       { name: 'local.decision_to_executed.p50', unit: 'ms', value: round(percentile(toExecuted, 50)) },
       { name: 'local.decision_to_executed.p99', unit: 'ms', value: round(percentile(toExecuted, 99)) },
-      { name: 'local.approved_actions_per_s_100_in_flight', unit: 'actions/s', value: Number((IN_FLIGHT / seconds).toFixed(1)) },
+      {
+        name: 'local.approved_actions_per_s_100_in_flight',
+        unit: 'actions/s',
+        value: Number((IN_FLIGHT / seconds).toFixed(1)),
+      },
       { name: 'local.happy_path_state_transitions', unit: 'transitions', value: samples[0].stateTransitions },
     ];
   } finally {

@@ -59,7 +59,9 @@ export async function requestCommand(argv: readonly string[], io: RequestIo): Pr
     ...(operation ? [] : ['--operation is required']),
     ...(resource ? [] : ['--resource is required']),
     ...(justification ? [] : ['--justification is required']),
-    ...(typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters) ? [] : ['--parameters must be a JSON object']),
+    ...(typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)
+      ? []
+      : ['--parameters must be a JSON object']),
   ];
   if (problems.length > 0 || !agent || !operation || !resource || !justification) {
     io.stderr.write(`${problems.join('\n')}\n\n${REQUEST_USAGE}\n`);
@@ -69,8 +71,15 @@ export async function requestCommand(argv: readonly string[], io: RequestIo): Pr
   const config = values.endpoint ? { endpoint: values.endpoint } : {};
   const sqs = new SQSClient(config);
   const queueUrl =
-    values['queue-url'] ?? (await sqs.send(new GetQueueUrlCommand({ QueueName: `action-approvals-outcomes-${agent}` }))).QueueUrl ?? '';
-  const client = new ActionApprovalsClient({ events: new EventBridgeClient(config), sqs, eventBusName: values.bus, outcomeQueueUrl: queueUrl });
+    values['queue-url'] ??
+    (await sqs.send(new GetQueueUrlCommand({ QueueName: `action-approvals-outcomes-${agent}` }))).QueueUrl ??
+    '';
+  const client = new ActionApprovalsClient({
+    events: new EventBridgeClient(config),
+    sqs,
+    eventBusName: values.bus,
+    outcomeQueueUrl: queueUrl,
+  });
   const outcome = await client.requestAction(
     {
       agentId: agent,

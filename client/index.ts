@@ -1,5 +1,10 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -81,23 +86,40 @@ export class ActionApprovalsClient {
       }),
     );
     const entry = result.Entries?.[0];
-    if (!entry?.EventId) throw new ActionRejectedByBusError(`${entry?.ErrorCode ?? 'unknown'}: ${entry?.ErrorMessage ?? 'no event id'}`);
+    if (!entry?.EventId)
+      throw new ActionRejectedByBusError(
+        `${entry?.ErrorCode ?? 'unknown'}: ${entry?.ErrorMessage ?? 'no event id'}`,
+      );
     return entry.EventId;
   }
 
   /** Reads the agent's outcome queue until the request's final outcome arrives. */
-  async waitForOutcome(ids: { requestId: string; eventId?: string }, timeoutMs: number): Promise<ActionOutcome> {
+  async waitForOutcome(
+    ids: { requestId: string; eventId?: string },
+    timeoutMs: number,
+  ): Promise<ActionOutcome> {
     const deadline = Date.now() + timeoutMs;
     const { sqs, outcomeQueueUrl: QueueUrl } = this.options;
     while (Date.now() < deadline) {
       const waitSeconds = Math.max(0, Math.min(20, Math.floor((deadline - Date.now()) / 1000)));
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds }));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds }),
+      );
       for (const message of Messages) {
         const detail = detailOf(message.Body);
-        const mine = detail && (detail.requestId === ids.requestId || (ids.eventId !== undefined && detail.eventId === ids.eventId));
+        const mine =
+          detail &&
+          (detail.requestId === ids.requestId ||
+            (ids.eventId !== undefined && detail.eventId === ids.eventId));
         if (!mine) {
           // Another request's outcome: hand it straight back for whoever waits on it.
-          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+          await sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl,
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: 0,
+            }),
+          );
           continue;
         }
         await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
@@ -114,7 +136,9 @@ export class ActionApprovalsClient {
 function detailOf(body: string | undefined): Record<string, unknown> | undefined {
   try {
     const event = JSON.parse(body ?? '') as { detail?: unknown };
-    return typeof event.detail === 'object' && event.detail !== null ? (event.detail as Record<string, unknown>) : undefined;
+    return typeof event.detail === 'object' && event.detail !== null
+      ? (event.detail as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -30,7 +30,11 @@ export async function startChatCallbacks(port = 0): Promise<{ url: string; stop(
         return;
       }
       const result = await handler(await apiGatewayEvent(request, routeKey), lambdaContext(routeKey));
-      const { statusCode = 200, headers = {}, body = '' } = typeof result === 'string' ? { body: result } : result;
+      const {
+        statusCode = 200,
+        headers = {},
+        body = '',
+      } = typeof result === 'string' ? { body: result } : result;
       response.writeHead(statusCode, headers as Record<string, string>).end(body);
     })().catch(() => {
       if (!response.headersSent) response.writeHead(500).end();
@@ -52,7 +56,12 @@ async function apiGatewayEvent(request: IncomingMessage, routeKey: string): Prom
     chunks.push(chunk as Buffer);
   }
   const url = new URL(request.url ?? '/', 'http://local');
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.join(',') : (value ?? ''),
+    ]),
+  );
   return {
     version: '2.0',
     routeKey,
@@ -66,7 +75,13 @@ async function apiGatewayEvent(request: IncomingMessage, routeKey: string): Prom
       apiId: 'local',
       domainName: String(request.headers.host ?? '127.0.0.1'),
       domainPrefix: 'local',
-      http: { method: request.method ?? 'POST', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userAgent: String(request.headers['user-agent'] ?? '') },
+      http: {
+        method: request.method ?? 'POST',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: String(request.headers['user-agent'] ?? ''),
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',

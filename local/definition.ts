@@ -16,18 +16,33 @@ type TemplateValue = string | number | boolean | null | TemplateValue[] | { [key
  */
 export function synthesizeWorkflowDefinition(busName = 'action-approvals'): Record<string, unknown> {
   const app = new App();
-  const stack = new Stack(app, 'LocalWorkflow', { env: { account: LOCAL_WORKFLOW_ACCOUNT, region: LOCAL_WORKFLOW_REGION } });
+  const stack = new Stack(app, 'LocalWorkflow', {
+    env: { account: LOCAL_WORKFLOW_ACCOUNT, region: LOCAL_WORKFLOW_REGION },
+  });
   const fn = (name: string) =>
-    lambda.Function.fromFunctionArn(stack, name, `arn:aws:lambda:${LOCAL_WORKFLOW_REGION}:${LOCAL_WORKFLOW_ACCOUNT}:function:${name}`);
+    lambda.Function.fromFunctionArn(
+      stack,
+      name,
+      `arn:aws:lambda:${LOCAL_WORKFLOW_REGION}:${LOCAL_WORKFLOW_ACCOUNT}:function:${name}`,
+    );
   new ApprovalWorkflow(stack, 'Workflow', {
-    functions: { evaluate: fn('evaluate'), requestApproval: fn('request-approval'), expire: fn('expire'), execute: fn('execute') },
+    functions: {
+      evaluate: fn('evaluate'),
+      requestApproval: fn('request-approval'),
+      expire: fn('expire'),
+      execute: fn('execute'),
+    },
     eventBus: events.EventBus.fromEventBusName(stack, 'Bus', busName),
     timeout: Duration.hours(2),
     logRetention: logs.RetentionDays.ONE_WEEK,
     removalPolicy: RemovalPolicy.DESTROY,
   });
-  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, TemplateValue> }> };
-  const machine = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine');
+  const template = app.synth().getStackByName(stack.stackName).template as {
+    Resources: Record<string, { Type: string; Properties: Record<string, TemplateValue> }>;
+  };
+  const machine = Object.values(template.Resources).find(
+    (resource) => resource.Type === 'AWS::StepFunctions::StateMachine',
+  );
   if (!machine) throw new Error('the workflow construct synthesized no state machine');
   return JSON.parse(resolve(machine.Properties.DefinitionString)) as Record<string, unknown>;
 }
@@ -41,7 +56,12 @@ function resolve(value: TemplateValue): string {
       return parts.map(resolve).join(separator);
     }
     if ('Ref' in value) {
-      const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': LOCAL_WORKFLOW_REGION, 'AWS::AccountId': LOCAL_WORKFLOW_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+      const pseudo: Record<string, string> = {
+        'AWS::Partition': 'aws',
+        'AWS::Region': LOCAL_WORKFLOW_REGION,
+        'AWS::AccountId': LOCAL_WORKFLOW_ACCOUNT,
+        'AWS::URLSuffix': 'amazonaws.com',
+      };
       const name = String(value.Ref);
       if (pseudo[name]) return pseudo[name];
     }

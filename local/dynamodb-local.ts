@@ -39,7 +39,9 @@ export async function startDynamoDbLocal(options: { path?: string } = {}): Promi
  * Spawns DynamoDB Local and returns at once, so the caller can do other work while the JVM boots;
  * `ready` settles when it answers.
  */
-export async function launchDynamoDbLocal(options: { path?: string } = {}): Promise<{ ready: Promise<DynamoDbLocal> }> {
+export async function launchDynamoDbLocal(
+  options: { path?: string } = {},
+): Promise<{ ready: Promise<DynamoDbLocal> }> {
   const port = await freePort();
   const child: ChildProcess = spawn({
     port,
@@ -51,7 +53,11 @@ export async function launchDynamoDbLocal(options: { path?: string } = {}): Prom
   return { ready: whenAnswering(child, endpoint, exited) };
 }
 
-async function whenAnswering(child: ChildProcess, endpoint: string, exited: Promise<void>): Promise<DynamoDbLocal> {
+async function whenAnswering(
+  child: ChildProcess,
+  endpoint: string,
+  exited: Promise<void>,
+): Promise<DynamoDbLocal> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const deadline = Date.now() + 30_000;
   for (;;) {

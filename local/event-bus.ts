@@ -50,11 +50,21 @@ export class LocalEventBus {
 
   put(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
     return entries.map((entry) => {
-      if (entry.EventBusName && entry.EventBusName !== this.name && !entry.EventBusName.endsWith(`:event-bus/${this.name}`)) {
-        return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${entry.EventBusName} does not exist.` };
+      if (
+        entry.EventBusName &&
+        entry.EventBusName !== this.name &&
+        !entry.EventBusName.endsWith(`:event-bus/${this.name}`)
+      ) {
+        return {
+          ErrorCode: 'ResourceNotFoundException',
+          ErrorMessage: `Event bus ${entry.EventBusName} does not exist.`,
+        };
       }
       if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
-        return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameters Source, DetailType and Detail are required.' };
+        return {
+          ErrorCode: 'InvalidArgument',
+          ErrorMessage: 'Parameters Source, DetailType and Detail are required.',
+        };
       }
       let detail: unknown;
       try {

@@ -49,7 +49,8 @@ export class LocalGateway {
   async start(): Promise<string> {
     const server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
-        if (!response.headersSent) respondJson(response, 500, { __type: 'InternalFailure', message: String(error) });
+        if (!response.headersSent)
+          respondJson(response, 500, { __type: 'InternalFailure', message: String(error) });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -71,29 +72,47 @@ export class LocalGateway {
     const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1];
     const { services } = this;
     try {
-      if (target.startsWith('AWSEvents.')) return respondJson(response, 200, this.events(target, parse(body)));
-      if (target.startsWith('AWSStepFunctions.')) return respondJson(response, 200, this.stepFunctions(target, parse(body)));
-      if (target.startsWith('AmazonSQS.')) return respondJson(response, 200, await this.sqs(target, parse(body), request));
+      if (target.startsWith('AWSEvents.'))
+        return respondJson(response, 200, this.events(target, parse(body)));
+      if (target.startsWith('AWSStepFunctions.'))
+        return respondJson(response, 200, this.stepFunctions(target, parse(body)));
+      if (target.startsWith('AmazonSQS.'))
+        return respondJson(response, 200, await this.sqs(target, parse(body), request));
       if (target === 'TrentService.Sign') return respondJson(response, 200, services.kms.sign(parse(body)));
-      if (target === 'TrentService.GetPublicKey') return respondJson(response, 200, services.kms.getPublicKey(parse(body)));
+      if (target === 'TrentService.GetPublicKey')
+        return respondJson(response, 200, services.kms.getPublicKey(parse(body)));
       if (target === 'DynamoDB_20120810.ExportTableToPointInTime') {
-        return respondJson(response, 200, await services.targets.exportTable(accessKeyId, parse(body), services.now()));
+        return respondJson(
+          response,
+          200,
+          await services.targets.exportTable(accessKeyId, parse(body), services.now()),
+        );
       }
-      if (target) throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
+      if (target)
+        throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
       const form = new URLSearchParams(body);
-      if (request.method === 'POST' && form.get('Action') === 'AssumeRole') return this.assumeRole(form, response);
+      if (request.method === 'POST' && form.get('Action') === 'AssumeRole')
+        return this.assumeRole(form, response);
       if (request.method === 'GET') return await this.getObject(request, accessKeyId, response);
-      throw new ProtocolError(400, 'UnknownOperationException', `${request.method} ${request.url} is not available in local mode`);
+      throw new ProtocolError(
+        400,
+        'UnknownOperationException',
+        `${request.method} ${request.url} is not available in local mode`,
+      );
     } catch (error) {
-      if (error instanceof ProtocolError) return respondJson(response, error.status, { __type: error.type, message: error.message });
-      if (error instanceof TaskTokenError) return respondJson(response, 400, { __type: error.code, message: error.message });
-      if (error instanceof TargetError) return respondJson(response, error.status, { __type: error.code, message: error.message });
+      if (error instanceof ProtocolError)
+        return respondJson(response, error.status, { __type: error.type, message: error.message });
+      if (error instanceof TaskTokenError)
+        return respondJson(response, 400, { __type: error.code, message: error.message });
+      if (error instanceof TargetError)
+        return respondJson(response, error.status, { __type: error.code, message: error.message });
       throw error;
     }
   }
 
   private events(target: string, body: Record<string, unknown>) {
-    if (target !== 'AWSEvents.PutEvents') throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
+    if (target !== 'AWSEvents.PutEvents')
+      throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
     const entries = this.services.bus.put((body.Entries ?? []) as PutEventsEntry[]);
     return { FailedEntryCount: entries.filter((entry) => 'ErrorCode' in entry).length, Entries: entries };
   }
@@ -129,7 +148,11 @@ export class LocalGateway {
         return messages.length > 0 ? { Messages: messages } : {};
       }
       case 'AmazonSQS.ChangeMessageVisibility':
-        queues.changeVisibility(String(body.QueueUrl ?? ''), String(body.ReceiptHandle ?? ''), Number(body.VisibilityTimeout ?? 0));
+        queues.changeVisibility(
+          String(body.QueueUrl ?? ''),
+          String(body.ReceiptHandle ?? ''),
+          Number(body.VisibilityTimeout ?? 0),
+        );
         return {};
       case 'AmazonSQS.DeleteMessage':
         queues.delete(String(body.QueueUrl ?? ''), String(body.ReceiptHandle ?? ''));
@@ -150,15 +173,35 @@ export class LocalGateway {
     }
   }
 
-  private async getObject(request: IncomingMessage, accessKeyId: string | undefined, response: ServerResponse): Promise<void> {
-    const [bucket, ...key] = decodeURIComponent(new URL(request.url ?? '/', 'http://local').pathname).slice(1).split('/');
+  private async getObject(
+    request: IncomingMessage,
+    accessKeyId: string | undefined,
+    response: ServerResponse,
+  ): Promise<void> {
+    const [bucket, ...key] = decodeURIComponent(new URL(request.url ?? '/', 'http://local').pathname)
+      .slice(1)
+      .split('/');
     try {
-      const object = await this.services.targets.getObject(accessKeyId, bucket, key.join('/'), this.services.now());
-      response.writeHead(200, { 'content-type': contentTypeOf(key.join('/')), 'content-length': object.length, etag: `"${createHash('md5').update(object).digest('hex')}"` });
+      const object = await this.services.targets.getObject(
+        accessKeyId,
+        bucket,
+        key.join('/'),
+        this.services.now(),
+      );
+      response.writeHead(200, {
+        'content-type': contentTypeOf(key.join('/')),
+        'content-length': object.length,
+        etag: `"${createHash('md5').update(object).digest('hex')}"`,
+      });
       response.end(object);
     } catch (error) {
       if (!(error instanceof TargetError)) throw error;
-      respond(response, error.status, 'application/xml', `<Error><Code>${error.code}</Code><Message>${error.message}</Message></Error>`);
+      respond(
+        response,
+        error.status,
+        'application/xml',
+        `<Error><Code>${error.code}</Code><Message>${error.message}</Message></Error>`,
+      );
     }
   }
 }
@@ -168,7 +211,8 @@ async function readBody(request: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ProtocolError(413, 'RequestEntityTooLarge', 'request body too large');
+    if (size > MAX_BODY_BYTES)
+      throw new ProtocolError(413, 'RequestEntityTooLarge', 'request body too large');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -193,7 +237,11 @@ function respondJson(response: ServerResponse, status: number, body: unknown): v
   respond(response, status, 'application/x-amz-json-1.1', JSON.stringify(body));
 }
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = { csv: 'text/csv', json: 'application/json', txt: 'text/plain' };
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  csv: 'text/csv',
+  json: 'application/json',
+  txt: 'text/plain',
+};
 
 function contentTypeOf(key: string): string {
   return CONTENT_TYPES[key.split('.').at(-1) ?? ''] ?? 'application/octet-stream';

@@ -37,8 +37,10 @@ export class LocalSts {
   assumeRole(form: URLSearchParams, now: Date): MintedSession {
     const roleArn = form.get('RoleArn') ?? '';
     const sessionName = form.get('RoleSessionName') ?? '';
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) throw new StsRequestError('ValidationError', 'RoleArn must be a role ARN');
-    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) throw new StsRequestError('ValidationError', 'RoleSessionName is invalid');
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn))
+      throw new StsRequestError('ValidationError', 'RoleArn must be a role ARN');
+    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName))
+      throw new StsRequestError('ValidationError', 'RoleSessionName is invalid');
     const duration = Number(form.get('DurationSeconds') ?? 3600);
     if (!Number.isInteger(duration) || duration < MIN_DURATION_SECONDS || duration > 43_200) {
       throw new StsRequestError('ValidationError', 'DurationSeconds must be between 900 and 43200');

@@ -38,7 +38,9 @@ export class LocalQueues {
     const deadline = Date.now() + waitSeconds * 1000;
     for (;;) {
       const now = Date.now();
-      const visible = this.queue(name).filter((message) => message.invisibleUntil <= now).slice(0, Math.max(1, Math.min(10, max)));
+      const visible = this.queue(name)
+        .filter((message) => message.invisibleUntil <= now)
+        .slice(0, Math.max(1, Math.min(10, max)));
       if (visible.length > 0 || now >= deadline || signal.aborted) {
         return visible.map((message) => {
           message.receiptHandle = randomUUID();

@@ -1,6 +1,10 @@
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
-import { auditLogTableDefinition, idempotencyTableDefinition, requestsTableDefinition } from '../lambdas/adapters/tables';
+import {
+  auditLogTableDefinition,
+  idempotencyTableDefinition,
+  requestsTableDefinition,
+} from '../lambdas/adapters/tables';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { castBallot, type BallotResult } from '../lambdas/app/decide';
 import type { VoteDecision } from '../lambdas/core/approval';
@@ -26,7 +30,11 @@ import { TaskTokens } from './task-tokens';
 import { LocalWorkflow, type ExecutionSummary, type StateChange } from './workflow';
 
 export const BUS_NAME = 'action-approvals';
-export const TABLES = { requests: 'action-approvals-requests', audit: 'action-approvals-audit-log', idempotency: 'action-approvals-idempotency' } as const;
+export const TABLES = {
+  requests: 'action-approvals-requests',
+  audit: 'action-approvals-audit-log',
+  idempotency: 'action-approvals-idempotency',
+} as const;
 
 /** The queue an agent's outcome events are delivered to; the construct creates one per agent. */
 export const outcomeQueueName = (agentId: string) => `action-approvals-outcomes-${agentId}`;
@@ -81,17 +89,35 @@ export class LocalRuntime {
     let gatewayUrl = '';
     const queues = new LocalQueues(() => gatewayUrl);
     const targets = new LocalTargets(sts, dynamodb.endpoint, dataDir);
-    const gateway = new LocalGateway({ bus, tokens, sts, queues, targets, kms: new LocalKms(), now: () => new Date() });
+    const gateway = new LocalGateway({
+      bus,
+      tokens,
+      sts,
+      queues,
+      targets,
+      kms: new LocalKms(),
+      now: () => new Date(),
+    });
     gatewayUrl = await gateway.start();
 
-    configureHandlers({ dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory: options.directory ?? sampleDirectory });
+    configureHandlers({
+      dynamodbEndpoint: dynamodb.endpoint,
+      gatewayUrl,
+      directory: options.directory ?? sampleDirectory,
+    });
     const workflow = new LocalWorkflow(
       definition,
       // The handler modules read their settings on first use, which is after configureHandlers.
-      { evaluate: evaluate.handler, requestApproval: requestApproval.handler, expire: expire.handler, execute: execute.handler },
+      {
+        evaluate: evaluate.handler,
+        requestApproval: requestApproval.handler,
+        expire: expire.handler,
+        execute: execute.handler,
+      },
       tokens,
       bus,
-      ({ error, ...change }) => report({ kind: 'state', ...change, ...(error ? { error: error.stack ?? String(error) } : {}) }),
+      ({ error, ...change }) =>
+        report({ kind: 'state', ...change, ...(error ? { error: error.stack ?? String(error) } : {}) }),
       options.approvalTimeoutSeconds,
     );
 
@@ -122,7 +148,13 @@ export class LocalRuntime {
   async vote(requestId: string, reviewerId: string, decision: VoteDecision): Promise<BallotResult> {
     const rt = runtime();
     return castBallot(
-      { requestId, channel: 'console', caller: `console:${reviewerId}`, reviewer: rt.directory.reviewerById(reviewerId), decision },
+      {
+        requestId,
+        channel: 'console',
+        caller: `console:${reviewerId}`,
+        reviewer: rt.directory.reviewerById(reviewerId),
+        decision,
+      },
       rt.decisionPath(await rt.notifiers()),
     );
   }
@@ -152,7 +184,11 @@ export class LocalRuntime {
  * The handler modules read their settings from the environment, as in Lambda: point them at the
  * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides.
  */
-function configureHandlers(local: { dynamodbEndpoint: string; gatewayUrl: string; directory: DirectoryConfig }): void {
+function configureHandlers(local: {
+  dynamodbEndpoint: string;
+  gatewayUrl: string;
+  directory: DirectoryConfig;
+}): void {
   Object.assign(process.env, {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -183,7 +219,11 @@ function configureHandlers(local: { dynamodbEndpoint: string; gatewayUrl: string
 async function createTables(endpoint: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
-    for (const definition of [requestsTableDefinition(TABLES.requests), auditLogTableDefinition(TABLES.audit), idempotencyTableDefinition(TABLES.idempotency)]) {
+    for (const definition of [
+      requestsTableDefinition(TABLES.requests),
+      auditLogTableDefinition(TABLES.audit),
+      idempotencyTableDefinition(TABLES.idempotency),
+    ]) {
       try {
         await client.send(new CreateTableCommand(definition));
       } catch (error) {

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const dataDir = join(process.cwd(), '.local');
   const feed = new ActivityFeed();
   feed.subscribe(describe);
-  say(`starting DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'} and synthesizing the workflow from the CDK construct…`);
+  say(
+    `starting DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'} and synthesizing the workflow from the CDK construct…`,
+  );
   const local = await LocalRuntime.start({ dataDir, persist: values.persist, onActivity: feed.publish });
   say(`gateway for EventBridge, Step Functions, STS, KMS, SQS and action targets on ${local.gatewayUrl}`);
   const console = await startConsole(local, {
@@ -55,7 +57,10 @@ async function main(): Promise<void> {
   say(`console ready: ${console.url}`);
   const chat = chatChannels();
   const callbacks = chat.length > 0 ? await startChatCallbacks() : undefined;
-  if (callbacks) say(`${chat.join(' and ')} configured: expose ${callbacks.url} (/slack/interactions, /teams/messages) to receive clicks`);
+  if (callbacks)
+    say(
+      `${chat.join(' and ')} configured: expose ${callbacks.url} (/slack/interactions, /teams/messages) to receive clicks`,
+    );
 
   let stopping = false;
   const stop = async () => {
@@ -95,8 +100,19 @@ async function submitSamples(local: LocalRuntime, dataDir: string): Promise<void
   say('sample agent "reporting-bot" submits three requests:');
   await Promise.all(
     sampleRequests(new Date()).map(async (event) => {
-      const { requestId, action, justification } = (event as unknown as { detail: { requestId: string; action: { operation: string; resource: string; parameters: Record<string, unknown> }; justification: string } }).detail;
-      const outcome = await agent.requestAction({ agentId: 'reporting-bot', requestId: `${requestId}-${run}`, ...action, justification }, 60 * 60_000);
+      const { requestId, action, justification } = (
+        event as unknown as {
+          detail: {
+            requestId: string;
+            action: { operation: string; resource: string; parameters: Record<string, unknown> };
+            justification: string;
+          };
+        }
+      ).detail;
+      const outcome = await agent.requestAction(
+        { agentId: 'reporting-bot', requestId: `${requestId}-${run}`, ...action, justification },
+        60 * 60_000,
+      );
       say(`agent learned: ${outcome.requestId} ${describeOutcome(outcome)}`);
     }),
   );
@@ -111,12 +127,17 @@ function describeOutcome(outcome: ActionOutcome): string {
 function describe(activity: Activity): void {
   switch (activity.kind) {
     case 'state':
-      if (activity.error) say(`${activity.requestId ?? activity.executionName}  ${activity.state} failed: ${activity.error.split('\n')[0]}`);
+      if (activity.error)
+        say(
+          `${activity.requestId ?? activity.executionName}  ${activity.state} failed: ${activity.error.split('\n')[0]}`,
+        );
       else if (activity.waiting) say(`${activity.requestId}  waiting for reviewers in the console`);
       else say(`${activity.requestId ?? activity.executionName}  → ${activity.state}`);
       return;
     case 'outcome':
-      say(`${(activity.event.detail as { requestId?: string }).requestId}  ⇒ ${activity.event['detail-type']}`);
+      say(
+        `${(activity.event.detail as { requestId?: string }).requestId}  ⇒ ${activity.event['detail-type']}`,
+      );
       return;
     case 'execution':
       return;

@@ -33,7 +33,11 @@ export class LocalTargets {
     private readonly roleIdentityPolicy: PolicyDocument = ALLOW_EVERYTHING,
   ) {}
 
-  async exportTable(accessKeyId: string | undefined, body: Record<string, unknown>, now: Date): Promise<unknown> {
+  async exportTable(
+    accessKeyId: string | undefined,
+    body: Record<string, unknown>,
+    now: Date,
+  ): Promise<unknown> {
     const session = this.sessionOf(accessKeyId);
     const tableArn = String(body.TableArn ?? '');
     const bucket = String(body.S3Bucket ?? '');
@@ -45,13 +49,21 @@ export class LocalTargets {
     await this.authorize(session, 's3:PutObject', `arn:aws:s3:::${bucket}/${dataKey}`, now);
 
     const lines: string[] = [];
-    const client = new DynamoDBClient({ endpoint: this.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const client = new DynamoDBClient({
+      endpoint: this.dynamodbEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
     try {
       for await (const page of paginateScan({ client }, { TableName: tableArn.split('/').at(-1) })) {
         for (const item of page.Items ?? []) lines.push(JSON.stringify({ Item: item }));
       }
     } catch (error) {
-      throw new TargetError(400, 'TableNotFoundException', `table ${tableArn} cannot be exported: ${(error as Error).message}`);
+      throw new TargetError(
+        400,
+        'TableNotFoundException',
+        `table ${tableArn} cannot be exported: ${(error as Error).message}`,
+      );
     } finally {
       client.destroy();
     }
@@ -109,7 +121,8 @@ export class LocalTargets {
   /** Where a local S3 object lives; the sample data is written here. */
   pathOf(bucket: string, key: string): string {
     const path = normalize(join(this.dataDir, 's3', bucket, key));
-    if (!path.startsWith(join(this.dataDir, 's3', bucket))) throw new TargetError(400, 'InvalidArgument', 'key escapes the bucket');
+    if (!path.startsWith(join(this.dataDir, 's3', bucket)))
+      throw new TargetError(400, 'InvalidArgument', 'key escapes the bucket');
     return path;
   }
 
@@ -122,13 +135,27 @@ export class LocalTargets {
   private sessionOf(accessKeyId: string | undefined): MintedSession {
     const session = accessKeyId ? this.sts.session(accessKeyId) : undefined;
     if (!session) {
-      throw new TargetError(403, 'UnrecognizedClientException', 'only sessions minted by the local STS may call action targets');
+      throw new TargetError(
+        403,
+        'UnrecognizedClientException',
+        'only sessions minted by the local STS may call action targets',
+      );
     }
     return session;
   }
 
-  private async authorize(session: MintedSession, action: string, resource: string, now: Date): Promise<void> {
-    if (now >= session.expiration) throw new TargetError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
+  private async authorize(
+    session: MintedSession,
+    action: string,
+    resource: string,
+    now: Date,
+  ): Promise<void> {
+    if (now >= session.expiration)
+      throw new TargetError(
+        400,
+        'ExpiredTokenException',
+        'The security token included in the request is expired',
+      );
     const allowed = await isAllowed({
       identityPolicy: this.roleIdentityPolicy,
       ...(session.sessionPolicy ? { sessionPolicy: session.sessionPolicy } : {}),
@@ -140,7 +167,11 @@ export class LocalTargets {
       sessionName: session.sessionName,
     });
     if (!allowed) {
-      throw new TargetError(403, 'AccessDeniedException', `${session.roleArn}/${session.sessionName} is not authorized to perform ${action} on ${resource}`);
+      throw new TargetError(
+        403,
+        'AccessDeniedException',
+        `${session.roleArn}/${session.sessionName} is not authorized to perform ${action} on ${resource}`,
+      );
     }
   }
 }

@@ -64,9 +64,12 @@ export class LocalWorkflow {
     private readonly onStateChange: (change: StateChange) => void = () => undefined,
     approvalTimeoutSeconds?: number,
   ) {
-    this.machine = new StateMachine(carryTimeoutPaths(definition, approvalTimeoutSeconds) as ConstructorParameters<typeof StateMachine>[0], {
-      validationOptions: { checkArn: false },
-    });
+    this.machine = new StateMachine(
+      carryTimeoutPaths(definition, approvalTimeoutSeconds) as ConstructorParameters<typeof StateMachine>[0],
+      {
+        validationOptions: { checkArn: false },
+      },
+    );
   }
 
   /** Starts an execution for a delivered event, as the bus rule's target would. */
@@ -76,7 +79,9 @@ export class LocalWorkflow {
     const taskToken = this.tokens.issue();
     const run = this.machine.run(event as never, {
       context: { Task: { Token: taskToken } } as never,
-      overrides: { taskResourceLocalHandlers: this.bindings({ executionName, requestId }, taskToken) as never },
+      overrides: {
+        taskResourceLocalHandlers: this.bindings({ executionName, requestId }, taskToken) as never,
+      },
     });
     const transitions = countStatesEntered(run.eventLogs);
     const finished = run.result.then(
@@ -89,7 +94,14 @@ export class LocalWorkflow {
       }),
       async (error: unknown): Promise<ExecutionSummary> => {
         const failure = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
-        return { executionName, requestId, stateTransitions: await transitions, status: 'FAILED', error: failure.name, cause: failure.message };
+        return {
+          executionName,
+          requestId,
+          stateTransitions: await transitions,
+          status: 'FAILED',
+          error: failure.name,
+          cause: failure.message,
+        };
       },
     );
     const tracked = finished.finally(() => {
@@ -129,7 +141,9 @@ export class LocalWorkflow {
       RequestApproval: async (input: unknown) => {
         this.onStateChange({ ...execution, state: 'RequestApproval' });
         const waiting = this.tokens.wait(taskToken);
-        await this.handlers.requestApproval((input as TaskInput).Payload as { requestId: string; taskToken: string });
+        await this.handlers.requestApproval(
+          (input as TaskInput).Payload as { requestId: string; taskToken: string },
+        );
         this.onStateChange({ ...execution, state: 'RequestApproval', waiting: true });
         return waiting;
       },
@@ -145,7 +159,8 @@ export class LocalWorkflow {
     }));
     const results = this.bus.put(entries);
     const failed = results.filter((result) => 'ErrorCode' in result).length;
-    if (failed > 0) throw Object.assign(new Error(JSON.stringify(results)), { name: 'EventBridge.FailedEntries' });
+    if (failed > 0)
+      throw Object.assign(new Error(JSON.stringify(results)), { name: 'EventBridge.FailedEntries' });
     return { Entries: results, FailedEntryCount: 0 };
   }
 }

@@ -3,7 +3,8 @@ import { approvers, castVote, initialApprovalState, type VoteDecision } from '..
 import { approvalCard, type ApprovalCard, type CardOutcome } from '../core/card';
 import type { Reviewer } from '../core/directory';
 import type { RequestRecord } from '../core/lifecycle';
-import { outcomeEvent } from '../core/outcome';
+import { requestOutcome } from '../core/outcome';
+import { updateCards } from './cards';
 import { WorkflowGoneError } from '../adapters/errors';
 import type { ApprovalNotifier, OutcomePublisher, RequestPathDeps, WorkflowCallbacks } from './ports';
 import { onLatest } from './retry';
@@ -129,16 +130,7 @@ export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<
   const cardOutcome = describeProgress(outcome.record);
   if ('decidedBy' in outcome && outcome.decidedBy)
     await resumeWorkflow(outcome.record, outcome.decidedBy, deps);
-  await Promise.all(
-    deps.notifiers.map(async (notifier) => {
-      if (!outcome.record.messages?.[notifier.channel]) return;
-      try {
-        await notifier.update(outcome.record.messages, card, cardOutcome);
-      } catch (error) {
-        deps.onNotifierError(notifier.channel, error);
-      }
-    }),
-  );
+  await updateCards(outcome.record, card, cardOutcome, deps);
   return { kind: 'counted', card, outcome: cardOutcome };
 }
 
@@ -162,13 +154,6 @@ async function resumeWorkflow(
   deps: DecideDeps,
 ): Promise<void> {
   const taskToken = record.taskToken as string;
-  const describe = {
-    requestId: record.requestId,
-    agentId: record.agentId,
-    operation: record.request.action.operation,
-    resource: record.request.action.resource,
-    approvers: decidedBy,
-  };
   try {
     if (record.state === 'approved') {
       await deps.callbacks.approve(taskToken, {
@@ -176,11 +161,10 @@ async function resumeWorkflow(
         approvers: [...decidedBy],
         decidedAt: record.approval?.decidedAt ?? null,
       });
-      await deps.publisher.publish(outcomeEvent({ ...describe, outcome: 'approved' }));
+      await deps.publisher.publish(requestOutcome(record, 'approved', { approvers: decidedBy }));
     } else {
-      const cause = outcomeEvent({
-        ...describe,
-        outcome: 'denied',
+      const cause = requestOutcome(record, 'denied', {
+        approvers: decidedBy,
         reason: record.outcomeReason ?? 'denied by a reviewer',
       });
       await deps.callbacks.deny(taskToken, JSON.stringify(cause));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../core/audit';
 import { planAction } from '../core/catalog';
 import type { RequestRecord } from '../core/lifecycle';
-import { outcomeEvent, type OutcomeEvent } from '../core/outcome';
+import { outcomeEvent, requestOutcome, type OutcomeEvent } from '../core/outcome';
 import type { PolicyDecision } from '../core/policy';
 import { parseActionRequest } from '../core/request';
 import type { ActionRequest, IamReference } from '../core/types';
@@ -55,7 +55,15 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     // A request that could never run is refused before any reviewer spends time on it.
     const plan = planAction({ requestId: request.requestId, ...request.action });
     if (!plan.ok) {
-      return reject(event, { requestId: request.requestId, agentId: request.agentId, reasons: [`action: ${plan.error.message}`] }, deps);
+      return reject(
+        event,
+        {
+          requestId: request.requestId,
+          agentId: request.agentId,
+          reasons: [`action: ${plan.error.message}`],
+        },
+        deps,
+      );
     }
   }
   const ttlSeconds = decision.outcome === 'deny' ? 0 : decision.ttlSeconds;
@@ -96,7 +104,7 @@ function resultOf(record: RequestRecord, decision: PolicyDecision): EvaluationRe
       return {
         requestId: request.requestId,
         outcome: 'denied',
-        publish: outcomeEvent({ ...describe(request), outcome: 'denied', reason: decision.reason }),
+        publish: requestOutcome(record, 'denied', { reason: decision.reason }),
       };
     case 'auto-approve':
       return { requestId: request.requestId, outcome: 'auto-approved', expiresAt };
@@ -209,15 +217,6 @@ async function reject(
 
 async function accessLevelsOf(request: ActionRequest, iam: IamReference): Promise<string[]> {
   return [...((await iam.describeAction(request.action.operation))?.accessLevels ?? [])];
-}
-
-function describe(request: ActionRequest) {
-  return {
-    requestId: request.requestId,
-    agentId: request.agentId,
-    operation: request.action.operation,
-    resource: request.action.resource,
-  };
 }
 
 function idOf(event: unknown): string | undefined {

@@ -9,7 +9,7 @@ import type { AuditEvent } from '../core/audit';
 import { parametersHash } from '../core/canonical';
 import { planAction, sameRole, type ActionPlan, type RoleClass } from '../core/catalog';
 import type { RequestRecord } from '../core/lifecycle';
-import { outcomeEvent, type OutcomeDetail, type OutcomeEvent } from '../core/outcome';
+import { requestOutcome, type OutcomeDetail, type OutcomeEvent } from '../core/outcome';
 import { signReceipt, type ApprovalReceipt, type Signer } from '../core/receipt';
 import { buildSessionPolicy, serializeSessionPolicy } from '../core/session-policy';
 import type { RequestPathDeps } from './ports';
@@ -151,7 +151,9 @@ async function run(
       resource: request.action.resource,
       notAfter: claimed.expiresAt,
       companions: plan.value.companions,
-      ...(plan.value.approvedCallConditions ? { approvedCallConditions: plan.value.approvedCallConditions } : {}),
+      ...(plan.value.approvedCallConditions
+        ? { approvedCallConditions: plan.value.approvedCallConditions }
+        : {}),
     });
     if (!policy.ok) fail('session-policy', policy.error.reason, policy.error.message);
     if (reviewers.length === 0) fail('receipt', 'NoApprovers', 'the approval names no approving reviewer');
@@ -325,16 +327,5 @@ function result(
   outcome: ExecuteResult['outcome'],
   detail: Pick<OutcomeDetail, 'reason' | 'approvers' | 'receipt'> & { readonly result?: ExecutionSummary },
 ): ExecuteResult {
-  return {
-    requestId: record.requestId,
-    outcome,
-    publish: outcomeEvent({
-      requestId: record.requestId,
-      outcome,
-      agentId: record.agentId,
-      operation: record.request.action.operation,
-      resource: record.request.action.resource,
-      ...detail,
-    }),
-  };
+  return { requestId: record.requestId, outcome, publish: requestOutcome(record, outcome, detail) };
 }

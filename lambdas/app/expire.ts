@@ -1,5 +1,6 @@
 import { approvalCard } from '../core/card';
-import { outcomeEvent, type OutcomeEvent } from '../core/outcome';
+import { requestOutcome, type OutcomeEvent } from '../core/outcome';
+import { updateCards } from './cards';
 import type { ApprovalNotifier, RequestPathDeps } from './ports';
 import { onLatest } from './retry';
 
@@ -44,27 +45,10 @@ export async function expireRequest(
     );
   });
   const outcome = record.state === 'denied' ? 'denied' : 'expired';
-  const card = approvalCard(record);
-  await Promise.all(
-    deps.notifiers.map(async (notifier) => {
-      if (!record.messages?.[notifier.channel]) return;
-      try {
-        await notifier.update(record.messages, card, { status: outcome, reviewers: [] });
-      } catch (error) {
-        deps.onNotifierError(notifier.channel, error);
-      }
-    }),
-  );
+  await updateCards(record, approvalCard(record), { status: outcome, reviewers: [] }, deps);
   return {
     requestId: record.requestId,
     outcome,
-    publish: outcomeEvent({
-      requestId: record.requestId,
-      outcome,
-      agentId: record.agentId,
-      operation: record.request.action.operation,
-      resource: record.request.action.resource,
-      reason: record.outcomeReason ?? outcome,
-    }),
+    publish: requestOutcome(record, outcome, { reason: record.outcomeReason ?? outcome }),
   };
 }

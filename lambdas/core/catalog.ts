@@ -111,7 +111,9 @@ function entry<const Operation extends string, Target, Schema extends z.ZodType>
         target,
         parameters: parsed.data,
         companions: spec.companions(parsed.data, target),
-        ...(spec.approvedCallConditions ? { approvedCallConditions: spec.approvedCallConditions(parsed.data) } : {}),
+        ...(spec.approvedCallConditions
+          ? { approvedCallConditions: spec.approvedCallConditions(parsed.data) }
+          : {}),
       });
     },
   };
@@ -294,7 +296,9 @@ const roleSpec = {
   forbidden: { RoleName: 'the role is the approved resource, not a parameter' },
   companions: () => [],
   // Without it, the session could attach any managed policy to the approved role until expiry.
-  approvedCallConditions: (parameters: RolePolicyParameters) => ({ ArnEquals: { 'iam:PolicyARN': parameters.PolicyArn } }),
+  approvedCallConditions: (parameters: RolePolicyParameters) => ({
+    ArnEquals: { 'iam:PolicyARN': parameters.PolicyArn },
+  }),
 };
 
 const attachRolePolicy = entry('iam:AttachRolePolicy', roleSpec);

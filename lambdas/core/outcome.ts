@@ -1,3 +1,5 @@
+import type { ActionRequest } from './types';
+
 export const OUTCOME_SOURCE = 'action-approvals';
 
 export const OUTCOME_DETAIL_TYPES = {
@@ -36,6 +38,22 @@ export interface OutcomeEvent {
   readonly Source: typeof OUTCOME_SOURCE;
   readonly DetailType: (typeof OUTCOME_DETAIL_TYPES)[OutcomeKind];
   readonly Detail: string;
+}
+
+/** The outcome of a known request, naming its agent, operation and resource. */
+export function requestOutcome(
+  record: { readonly requestId: string; readonly agentId: string; readonly request: ActionRequest },
+  outcome: OutcomeKind,
+  extra: Omit<OutcomeDetail, 'requestId' | 'outcome' | 'agentId' | 'operation' | 'resource'> = {},
+): OutcomeEvent {
+  return outcomeEvent({
+    requestId: record.requestId,
+    outcome,
+    agentId: record.agentId,
+    operation: record.request.action.operation,
+    resource: record.request.action.resource,
+    ...extra,
+  });
 }
 
 export function outcomeEvent(detail: OutcomeDetail): OutcomeEvent {

@@ -3,10 +3,20 @@ import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
 const config: DirectoryConfig = {
   agents: { 'reporting-bot': { owners: ['owner@example.com'] } },
   reviewers: [
-    { id: 'alice@example.com', groups: ['security'], slackUserId: 'UALICE', teamsAadObjectId: 'aad-alice', iamPrincipalArns: ['arn:aws:iam::111122223333:user/alice'] },
+    {
+      id: 'alice@example.com',
+      groups: ['security'],
+      slackUserId: 'UALICE',
+      teamsAadObjectId: 'aad-alice',
+      iamPrincipalArns: ['arn:aws:iam::111122223333:user/alice'],
+    },
     { id: 'bob@example.com', groups: ['operators'] },
   ],
-  environments: { accounts: { '111122223333': 'production', '444455556666': 'staging' }, buckets: { 'staging-reports': 'staging' }, default: 'production' },
+  environments: {
+    accounts: { '111122223333': 'production', '444455556666': 'staging' },
+    buckets: { 'staging-reports': 'staging' },
+    default: 'production',
+  },
 };
 
 function directory(): Directory {
@@ -26,7 +36,10 @@ describe('Class: Directory', () => {
 
   describe('Method: ownersOf', () => {
     it('returns the owners of a registered agent and nothing for a stranger', () => {
-      expect([directory().ownersOf('reporting-bot'), directory().ownersOf('stranger')]).toEqual([['owner@example.com'], undefined]);
+      expect([directory().ownersOf('reporting-bot'), directory().ownersOf('stranger')]).toEqual([
+        ['owner@example.com'],
+        undefined,
+      ]);
     });
 
     it('does not mistake inherited object keys for agents', () => {
@@ -36,11 +49,15 @@ describe('Class: Directory', () => {
 
   describe('Method: environmentOf', () => {
     it('places a resource by its account', () => {
-      expect(directory().environmentOf('arn:aws:dynamodb:eu-west-1:444455556666:table/orders')).toBe('staging');
+      expect(directory().environmentOf('arn:aws:dynamodb:eu-west-1:444455556666:table/orders')).toBe(
+        'staging',
+      );
     });
 
     it('places an S3 object by its bucket', () => {
-      expect(directory().environmentOf('arn:aws:s3:::staging-reports/q3.csv', '111122223333')).toBe('staging');
+      expect(directory().environmentOf('arn:aws:s3:::staging-reports/q3.csv', '111122223333')).toBe(
+        'staging',
+      );
     });
 
     it('places an unlisted bucket by the fallback account', () => {
@@ -48,7 +65,9 @@ describe('Class: Directory', () => {
     });
 
     it('treats anything it cannot place as the default', () => {
-      expect(directory().environmentOf('arn:aws:dynamodb:eu-west-1:999999999999:table/orders')).toBe('production');
+      expect(directory().environmentOf('arn:aws:dynamodb:eu-west-1:999999999999:table/orders')).toBe(
+        'production',
+      );
     });
   });
 
@@ -58,7 +77,9 @@ describe('Class: Directory', () => {
     });
 
     it('maps a Slack user by the id on file', () => {
-      expect(directory().reviewerBySlackUser('UALICE', 'someone-else@example.com')?.id).toBe('alice@example.com');
+      expect(directory().reviewerBySlackUser('UALICE', 'someone-else@example.com')?.id).toBe(
+        'alice@example.com',
+      );
     });
 
     it('refuses a Slack e-mail match for a reviewer registered with another Slack id', () => {

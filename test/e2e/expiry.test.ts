@@ -12,7 +12,10 @@ let local: LocalRuntime;
 
 beforeAll(async () => {
   // Approval waits end after 1 s here, instead of the request's TTL.
-  local = await LocalRuntime.start({ dataDir: await mkdtemp(join(tmpdir(), 'action-approvals-expiry-')), approvalTimeoutSeconds: 1 });
+  local = await LocalRuntime.start({
+    dataDir: await mkdtemp(join(tmpdir(), 'action-approvals-expiry-')),
+    approvalTimeoutSeconds: 1,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -46,5 +49,10 @@ test('a request nobody decides expires, nothing runs, and a late vote changes no
   expect(late).toMatchObject({ kind: 'refused', code: 'not-awaiting-approval' });
   const { records, verification } = await local.timeline('e2e-expire');
   expect(verification.ok).toBe(true);
-  expect(records.map((record) => record.type)).toEqual(['requested', 'policy-evaluated', 'approval-requested', 'expired']);
+  expect(records.map((record) => record.type)).toEqual([
+    'requested',
+    'policy-evaluated',
+    'approval-requested',
+    'expired',
+  ]);
 });

@@ -36,12 +36,19 @@ afterAll(async () => {
   await local.stop();
 });
 
-const exportOrders = (requestId: string, overrides: Partial<ActionRequestInput> = {}): ActionRequestInput => ({
+const exportOrders = (
+  requestId: string,
+  overrides: Partial<ActionRequestInput> = {},
+): ActionRequestInput => ({
   agentId: 'reporting-bot',
   requestId,
   operation: 'dynamodb:ExportTableToPointInTime',
   resource: `arn:aws:dynamodb:us-east-1:${SAMPLE_ACCOUNTS.production}:table/action-approvals-requests`,
-  parameters: { S3Bucket: 'revenue-exports', S3Prefix: `orders/${requestId}/`, ExportFormat: 'DYNAMODB_JSON' },
+  parameters: {
+    S3Bucket: 'revenue-exports',
+    S3Prefix: `orders/${requestId}/`,
+    ExportFormat: 'DYNAMODB_JSON',
+  },
   justification: 'Quarterly revenue report.',
   ...overrides,
 });
@@ -74,7 +81,12 @@ test('an auto-approved read runs under a minted session and returns the object',
     30_000,
   );
 
-  expect(outcome).toMatchObject({ outcome: 'executed', detail: { result: expect.objectContaining({ contentType: 'text/csv', body: 'quarter,revenue\nQ3,1200000\n' }) } });
+  expect(outcome).toMatchObject({
+    outcome: 'executed',
+    detail: {
+      result: expect.objectContaining({ contentType: 'text/csv', body: 'quarter,revenue\nQ3,1200000\n' }),
+    },
+  });
   await expectVerifiedChain('e2e-read', 'executed');
 });
 
@@ -85,9 +97,14 @@ test('an export approved by two security reviewers runs once and writes the expo
   await local.vote('e2e-approve', 'alice@example.com', 'approve');
   await local.vote('e2e-approve', 'bob@example.com', 'approve');
 
-  await expect(waiting).resolves.toMatchObject({ outcome: 'executed', detail: { receipt: expect.any(String) } });
+  await expect(waiting).resolves.toMatchObject({
+    outcome: 'executed',
+    detail: { receipt: expect.any(String) },
+  });
   await expectVerifiedChain('e2e-approve', 'executed');
-  const exports = await readdir(join(dataDir, 's3', 'revenue-exports', 'orders', 'e2e-approve', 'AWSDynamoDB'));
+  const exports = await readdir(
+    join(dataDir, 's3', 'revenue-exports', 'orders', 'e2e-approve', 'AWSDynamoDB'),
+  );
   expect(exports).toHaveLength(1);
 });
 
@@ -115,9 +132,15 @@ test('the agent’s owner cannot approve, and one approval is not a quorum of tw
 });
 
 test('a malformed request is rejected with its reasons', async () => {
-  const outcome = await agent.requestAction(exportOrders('e2e-malformed', { resource: 'arn:aws:s3:::not-a-table' }), 30_000);
+  const outcome = await agent.requestAction(
+    exportOrders('e2e-malformed', { resource: 'arn:aws:s3:::not-a-table' }),
+    30_000,
+  );
 
-  expect(outcome).toMatchObject({ outcome: 'rejected', detail: { reasons: [expect.stringContaining('is not a resource type')] } });
+  expect(outcome).toMatchObject({
+    outcome: 'rejected',
+    detail: { reasons: [expect.stringContaining('is not a resource type')] },
+  });
   await expectVerifiedChain('e2e-malformed', 'rejected');
 });
 
@@ -137,7 +160,16 @@ test('a duplicated event produces one execution', async () => {
 
 test('the bus refuses an event whose detail is not JSON', async () => {
   const result = await events.send(
-    new PutEventsCommand({ Entries: [{ EventBusName: BUS_NAME, Source: 'agent.reporting-bot', DetailType: 'Action Requested', Detail: '{nope' }] }),
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: BUS_NAME,
+          Source: 'agent.reporting-bot',
+          DetailType: 'Action Requested',
+          Detail: '{nope',
+        },
+      ],
+    }),
   );
 
   expect(result).toMatchObject({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'MalformedDetail' }] });
@@ -151,24 +183,38 @@ test('an executor failure ends the request as failed, with the reason', async ()
   await local.vote('e2e-failure', 'alice@example.com', 'approve');
   await local.vote('e2e-failure', 'bob@example.com', 'approve');
 
-  await expect(waiting).resolves.toMatchObject({ outcome: 'failed', detail: { reason: expect.stringContaining('no-such-table') } });
+  await expect(waiting).resolves.toMatchObject({
+    outcome: 'failed',
+    detail: { reason: expect.stringContaining('no-such-table') },
+  });
   await expectVerifiedChain('e2e-failure', 'failed');
 });
 
 test('the request command asks as an agent from a shell and exits with the outcome', async () => {
   let printed = '';
-  const io = { stdout: { write: (text: string) => (printed += text) }, stderr: { write: () => true } } as unknown as RequestIo;
+  const io = {
+    stdout: { write: (text: string) => (printed += text) },
+    stderr: { write: () => true },
+  } as unknown as RequestIo;
 
   const code = await requestCommand(
     [
-      '--agent', 'reporting-bot',
-      '--operation', 'iam:CreateAccessKey',
-      '--resource', `arn:aws:iam::${SAMPLE_ACCOUNTS.production}:user/reporting-bot`,
-      '--parameters', '{"UserName":"reporting-bot"}',
-      '--justification', 'A permanent key would be simpler.',
-      '--request-id', 'e2e-cli',
-      '--endpoint', local.gatewayUrl,
-      '--timeout', '30',
+      '--agent',
+      'reporting-bot',
+      '--operation',
+      'iam:CreateAccessKey',
+      '--resource',
+      `arn:aws:iam::${SAMPLE_ACCOUNTS.production}:user/reporting-bot`,
+      '--parameters',
+      '{"UserName":"reporting-bot"}',
+      '--justification',
+      'A permanent key would be simpler.',
+      '--request-id',
+      'e2e-cli',
+      '--endpoint',
+      local.gatewayUrl,
+      '--timeout',
+      '30',
     ],
     io,
   );

@@ -42,9 +42,18 @@ function decision(requestId: string, caller: string, body: object) {
 
 describe('Lambda handlers of the request path', () => {
   it('carry a request from evaluation to an API vote, refusing a reviewer outside the approver groups', async () => {
-    const evaluated = await evaluate(actionRequested({ requestId: 'h-approve', operation: 'lambda:UpdateFunctionConfiguration', resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing', parameters: { MemorySize: 512 } }));
+    const evaluated = await evaluate(
+      actionRequested({
+        requestId: 'h-approve',
+        operation: 'lambda:UpdateFunctionConfiguration',
+        resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+        parameters: { MemorySize: 512 },
+      }),
+    );
     await requestApproval({ requestId: 'h-approve', taskToken: 'token-h-approve' });
-    const response = await apiDecision(decision('h-approve', 'arn:aws:iam::111122223333:user/alice', { decision: 'approve' }));
+    const response = await apiDecision(
+      decision('h-approve', 'arn:aws:iam::111122223333:user/alice', { decision: 'approve' }),
+    );
 
     expect(evaluated).toMatchObject({ outcome: 'needs-approval' });
     expect(response).toMatchObject({ statusCode: 409 });
@@ -52,11 +61,23 @@ describe('Lambda handlers of the request path', () => {
   });
 
   it('let an operator registered for the API approve', async () => {
-    await evaluate(actionRequested({ requestId: 'h-operator', operation: 'lambda:UpdateFunctionConfiguration', resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing', parameters: { MemorySize: 256 } }, 'deploy-bot'));
+    await evaluate(
+      actionRequested(
+        {
+          requestId: 'h-operator',
+          operation: 'lambda:UpdateFunctionConfiguration',
+          resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+          parameters: { MemorySize: 256 },
+        },
+        'deploy-bot',
+      ),
+    );
     await requestApproval({ requestId: 'h-operator', taskToken: 'token-h-operator' });
 
     // The IAM principal owner@ is registered, in "operators", and does not own deploy-bot.
-    const response = await apiDecision(decision('h-operator', 'arn:aws:iam::111122223333:user/owner', { decision: 'approve' }));
+    const response = await apiDecision(
+      decision('h-operator', 'arn:aws:iam::111122223333:user/owner', { decision: 'approve' }),
+    );
 
     expect(response).toMatchObject({ statusCode: 200 });
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-h-operator' });
@@ -72,6 +93,8 @@ describe('Lambda handlers of the request path', () => {
   });
 
   it('refuse to start without their settings, naming what is missing', () => {
-    expect(() => readSettings({ REQUESTS_TABLE_NAME: 'r' })).toThrow('missing settings: AUDIT_TABLE_NAME, EVENT_BUS_NAME, DIRECTORY_JSON');
+    expect(() => readSettings({ REQUESTS_TABLE_NAME: 'r' })).toThrow(
+      'missing settings: AUDIT_TABLE_NAME, EVENT_BUS_NAME, DIRECTORY_JSON',
+    );
   });
 });
