@@ -1,0 +1,314 @@
+import { Duration, Names, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { DENIED_ERROR } from '../lambdas/app/decide';
+import { OUTCOME_DETAIL_TYPES, OUTCOME_SOURCE } from '../lambdas/core/outcome';
+import { ROLE_PATH } from './handler-function';
+import { acknowledge, wildcardResource } from './nag';
+
+/**
+ * The workflow's state names. Tests bind local handlers to them and the docs count transitions
+ * through them, so they are part of the construct's contract.
+ */
+export const STATE = {
+  evaluate: 'Evaluate',
+  route: 'Route',
+  requestApproval: 'RequestApproval',
+  expire: 'Expire',
+  readDenial: 'ReadDenial',
+  execute: 'Execute',
+  publish: 'Publish',
+  duplicate: 'Duplicate',
+  knowsRequest: 'KnowsRequest',
+  eventIdUsable: 'EventIdUsable',
+  idFromEvent: 'IdFromEvent',
+  describeFailure: 'DescribeFailure',
+  publishFailure: 'PublishFailure',
+  failed: 'Failed',
+} as const;
+
+/** The error the workflow ends with when a request could not be carried to its end. */
+export const WORKFLOW_FAILED_ERROR = 'ActionApprovals.Failed';
+
+/** The functions the workflow's Task states invoke. */
+export interface WorkflowFunctions {
+  /** Parses, claims and evaluates a request (`lambdas/handlers/evaluate.ts`). */
+  readonly evaluate: lambda.IFunction;
+  /** Stores the task token and posts the approval cards (`lambdas/handlers/request-approval.ts`). */
+  readonly requestApproval: lambda.IFunction;
+  /** Ends a request nobody decided in time (`lambdas/handlers/expire.ts`). */
+  readonly expire: lambda.IFunction;
+  /** Mints the session and runs the approved action (`lambdas/handlers/execute.ts`). */
+  readonly execute: lambda.IFunction;
+}
+
+/** Settings of the approval workflow. */
+export interface ApprovalWorkflowProps {
+  /** The Lambda handlers bound to the Task states. */
+  readonly functions: WorkflowFunctions;
+  /** Where outcome events are published. */
+  readonly eventBus: events.IEventBus;
+  /**
+   * The longest an execution may run: the longest approval wait plus time to execute and publish.
+   * A safety net only; each request's own wait is its TTL.
+   */
+  readonly timeout: Duration;
+  /** How long the execution log is kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** Applies to the execution log group. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+// The retry every Lambda task gets: the errors where Lambda, not the handler, failed (throttling
+// included, which CDK's default retry leaves out), with jitter so retries of many executions spread.
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/**
+ * The request's life as a Step Functions STANDARD state machine:
+ *
+ * ```
+ * Evaluate ─▶ Route ─rejected/denied────────────────────────────────▶ Publish
+ *               ├─duplicate ─▶ Duplicate (nothing to do)
+ *               ├─auto-approved ───────────────▶ Execute ─▶ Publish
+ *               └─needs-approval ─▶ RequestApproval ─┘
+ *                   ├─States.Timeout ─▶ Expire ─▶ Publish
+ *                   └─ActionApprovals.Denied ─▶ ReadDenial ─▶ Publish
+ * any task's other error ─▶ KnowsRequest ─▶ DescribeFailure ─▶ PublishFailure ─▶ Failed
+ * ```
+ */
+export class ApprovalWorkflow extends Construct {
+  /** The state machine. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Its execution log: every event, without inputs and outputs. */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
+    super(scope, id);
+    const { functions, eventBus } = props;
+
+    const failed = new sfn.Fail(this, STATE.failed, {
+      error: WORKFLOW_FAILED_ERROR,
+      cause:
+        'The request could not be carried to its end; the failed state and its error are in the execution history.',
+    });
+    const failurePath = this.failurePath(eventBus, failed);
+    const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+
+    // Outcome events go out through the service integration: no function to run, pay for, or
+    // grant; the source is fixed here, so nothing a task returns can publish as another source.
+    const publish = new tasks.EventBridgePutEvents(this, STATE.publish, {
+      entries: [
+        {
+          eventBus,
+          source: OUTCOME_SOURCE,
+          detailType: sfn.JsonPath.stringAt('$.publish.DetailType'),
+          detail: sfn.TaskInput.fromText(
+            sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.publish.Detail')).toString(),
+          ),
+        },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    publish.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(1),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    // The request already has its terminal audit record; only the agent's notice is lost, so the
+    // execution fails and the failed-executions alarm tells an operator.
+    publish.addCatch(failed, catchAll);
+
+    const evaluate = this.invoke(STATE.evaluate, functions.evaluate, {
+      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      outputPath: '$.Payload',
+    });
+    evaluate.addCatch(failurePath, catchAll);
+
+    const execute = this.invoke(STATE.execute, functions.execute, {
+      // The parameters come from the event as the agent sent it; execute re-hashes them against
+      // the approved parametersHash, so nothing on the way can swap them.
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        parameters: sfn.JsonPath.objectAt('$$.Execution.Input.detail.action.parameters'),
+      }),
+      outputPath: '$.Payload',
+    });
+    execute.addCatch(failurePath, catchAll);
+    execute.next(publish);
+
+    const expire = this.invoke(STATE.expire, functions.expire, {
+      payload: sfn.TaskInput.fromObject({ requestId: sfn.JsonPath.stringAt('$.requestId') }),
+      outputPath: '$.Payload',
+    });
+    expire.addCatch(failurePath, catchAll);
+    expire.next(publish);
+
+    // The decision path fails the task with the outcome event to publish as the cause.
+    const readDenial = new sfn.Pass(this, STATE.readDenial, {
+      parameters: {
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        outcome: 'denied',
+        publish: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.error.Cause')),
+      },
+    });
+    readDenial.next(publish);
+
+    const requestApproval = this.invoke(STATE.requestApproval, functions.requestApproval, {
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      // Only the request id and the token: the token is stored server-side by the handler.
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        taskToken: sfn.JsonPath.taskToken,
+      }),
+      // Without a timeout a callback task can wait for a year; the request's TTL bounds it.
+      taskTimeout: sfn.Timeout.at('$.ttlSeconds'),
+      resultPath: '$.approval',
+    });
+    requestApproval.addCatch(expire, { errors: [sfn.Errors.TIMEOUT], resultPath: '$.error' });
+    requestApproval.addCatch(readDenial, { errors: [DENIED_ERROR], resultPath: '$.error' });
+    requestApproval.addCatch(failurePath, catchAll);
+    requestApproval.next(execute);
+
+    const outcome = '$.outcome';
+    const route = new sfn.Choice(this, STATE.route)
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals(outcome, 'rejected'),
+          sfn.Condition.stringEquals(outcome, 'denied'),
+        ),
+        publish,
+      )
+      .when(
+        sfn.Condition.stringEquals(outcome, 'duplicate'),
+        new sfn.Succeed(this, STATE.duplicate, {
+          comment: 'A redelivered event: the first execution owns the request.',
+        }),
+      )
+      .when(sfn.Condition.stringEquals(outcome, 'auto-approved'), execute)
+      .when(sfn.Condition.stringEquals(outcome, 'needs-approval'), requestApproval)
+      .otherwise(failed);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // The vended-logs prefix keeps Step Functions' log delivery from growing the account's
+      // CloudWatch Logs resource policy with one entry per state machine.
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Runs the action-approvals workflow',
+      path: ROLE_PATH,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(evaluate.next(route)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: props.timeout,
+      role,
+      tracingEnabled: true,
+      // Every event, but no inputs or outputs: they carry the agents' parameters and justifications.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment: 'action-approvals: evaluate, ask reviewers, execute, publish the outcome',
+    });
+
+    acknowledge(role, [
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray (xray:PutTraceSegments and related) support no resource-level permissions.',
+      },
+      ...Object.values(functions).map((fn: lambda.IFunction) => ({
+        id: wildcardResource(this, `${fn.functionArn}:*`),
+        reason:
+          'LambdaInvoke grants the function’s versions and aliases (<arn>:*) besides the function; it is this one function and no other.',
+      })),
+    ]);
+  }
+
+  private invoke(
+    id: string,
+    fn: lambda.IFunction,
+    props: Omit<tasks.LambdaInvokeProps, 'lambdaFunction'>,
+  ): tasks.LambdaInvoke {
+    const task = new tasks.LambdaInvoke(this, id, {
+      lambdaFunction: fn,
+      retryOnServiceExceptions: false,
+      ...props,
+    });
+    task.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(2),
+      maxAttempts: 6,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  }
+
+  /**
+   * Where any task's unexpected error leads: when the request id is known, the agent is told
+   * `Action Failed`; then the execution fails, so the failed-executions alarm fires.
+   */
+  private failurePath(eventBus: events.IEventBus, failed: sfn.Fail): sfn.IChainable {
+    const describe = new sfn.Pass(this, STATE.describeFailure, {
+      parameters: {
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        outcome: 'failed',
+        // Only the error's name: its cause may quote the request.
+        reason: sfn.JsonPath.format('the workflow failed: {}', sfn.JsonPath.stringAt('$.error.Error')),
+      },
+    });
+    const publishFailure = new tasks.EventBridgePutEvents(this, STATE.publishFailure, {
+      entries: [
+        {
+          eventBus,
+          source: OUTCOME_SOURCE,
+          detailType: OUTCOME_DETAIL_TYPES.failed,
+          detail: sfn.TaskInput.fromJsonPathAt('$'),
+        },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    publishFailure.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(1),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    publishFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    describe.next(publishFailure);
+    publishFailure.next(failed);
+
+    // Tasks after Evaluate hold the evaluation ($.requestId, always a string); an Evaluate failure
+    // leaves the event as it came ($.detail.requestId), which may be malformed. Presence is tested
+    // on its own before the type: a type test on a missing field is not something to rely on.
+    const idFromEvent = new sfn.Pass(this, STATE.idFromEvent, {
+      parameters: {
+        requestId: sfn.JsonPath.stringAt('$.detail.requestId'),
+        error: sfn.JsonPath.objectAt('$.error'),
+      },
+    });
+    idFromEvent.next(describe);
+    const eventIdUsable = new sfn.Choice(this, STATE.eventIdUsable)
+      .when(sfn.Condition.isString('$.detail.requestId'), idFromEvent)
+      .otherwise(failed);
+    return new sfn.Choice(this, STATE.knowsRequest)
+      .when(sfn.Condition.isPresent('$.requestId'), describe)
+      .when(sfn.Condition.isPresent('$.detail.requestId'), eventIdUsable)
+      .otherwise(failed);
+  }
+}
