@@ -195,6 +195,8 @@ export interface ActionApprovalsHandlers {
   readonly expire: HandlerFunction;
   /** Execute: mint the session, run the approved action, sign the receipt. */
   readonly execute: HandlerFunction;
+  /** RecordFailure: end a request whose workflow broke as failed. */
+  readonly fail: HandlerFunction;
   /** `POST /v1/requests/{id}/decision` (IAM-authorized). */
   readonly apiDecision: HandlerFunction;
   /** `POST /slack/interactions`, when Slack is configured. */
@@ -423,6 +425,11 @@ export class ActionApprovals extends Construct {
       environment: runtimeEnvironment,
       timeout: Duration.minutes(1),
     });
+    const fail = handler('RecordFailure', {
+      handler: 'fail',
+      description: 'action-approvals: end a request whose workflow broke as failed',
+      environment: runtimeEnvironment,
+    });
     // Endpoints answer people (Slack wants an answer within 3 s): more memory, shorter cold starts.
     const endpoint = { memorySize: 1024, timeout: Duration.seconds(10) };
     const apiDecision = handler('ApiDecision', {
@@ -457,6 +464,7 @@ export class ActionApprovals extends Construct {
       requestApproval,
       expire,
       execute,
+      fail,
       apiDecision,
       slackInteractions,
       teamsMessages,
@@ -469,10 +477,10 @@ export class ActionApprovals extends Construct {
     const notifying = [requestApproval, expire, ...decisionPath];
     // Evaluate only claims (a conditional put); everything after it reads and rewrites the request.
     this.allowItems(evaluate, this.requestsTable, ['PutItem']);
-    for (const fn of [requestApproval, expire, execute, ...decisionPath])
+    for (const fn of [requestApproval, expire, execute, fail, ...decisionPath])
       this.allowItems(fn, this.requestsTable, ['GetItem', 'PutItem']);
     // Audit records are only ever put (inside the request's transaction or starting a chain).
-    for (const fn of [evaluate, requestApproval, expire, execute, ...decisionPath])
+    for (const fn of [evaluate, requestApproval, expire, execute, fail, ...decisionPath])
       this.allowItems(fn, this.auditTable, ['PutItem']);
     if (slackInteractions) {
       // Powertools' idempotency record: put in progress, read, complete, and delete on failure.
@@ -608,6 +616,7 @@ export class ActionApprovals extends Construct {
         requestApproval: requestApproval.function,
         expire: expire.function,
         execute: execute.function,
+        fail: fail.function,
       },
       eventBus: this.eventBus,
       timeout: (props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl).plus(Duration.hours(1)),

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DENIED_ERROR } from '../lambdas/app/decide';
-import { OUTCOME_DETAIL_TYPES, OUTCOME_SOURCE } from '../lambdas/core/outcome';
+import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ROLE_PATH } from './handler-function';
 import { acknowledge, wildcardResource } from './nag';
 
@@ -24,10 +24,7 @@ export const STATE = {
   execute: 'Execute',
   publish: 'Publish',
   duplicate: 'Duplicate',
-  knowsRequest: 'KnowsRequest',
-  eventIdUsable: 'EventIdUsable',
-  idFromEvent: 'IdFromEvent',
-  describeFailure: 'DescribeFailure',
+  recordFailure: 'RecordFailure',
   publishFailure: 'PublishFailure',
   failed: 'Failed',
 } as const;
@@ -45,6 +42,8 @@ export interface WorkflowFunctions {
   readonly expire: lambda.IFunction;
   /** Mints the session and runs the approved action (`lambdas/handlers/execute.ts`). */
   readonly execute: lambda.IFunction;
+  /** Ends a request whose workflow broke as failed (`lambdas/handlers/fail.ts`). */
+  readonly fail: lambda.IFunction;
 }
 
 /** Settings of the approval workflow. */
@@ -84,7 +83,7 @@ const LAMBDA_SERVICE_ERRORS = [
  *               └─needs-approval ─▶ RequestApproval ─┘
  *                   ├─States.Timeout ─▶ Expire ─▶ Publish
  *                   └─ActionApprovals.Denied ─▶ ReadDenial ─▶ Publish
- * any task's other error ─▶ KnowsRequest ─▶ DescribeFailure ─▶ PublishFailure ─▶ Failed
+ * any task's other error ─▶ RecordFailure ─▶ PublishFailure ─▶ Failed
  * ```
  */
 export class ApprovalWorkflow extends Construct {
@@ -102,7 +101,7 @@ export class ApprovalWorkflow extends Construct {
       cause:
         'The request could not be carried to its end; the failed state and its error are in the execution history.',
     });
-    const failurePath = this.failurePath(eventBus, failed);
+    const failurePath = this.failurePath(functions.fail, eventBus, failed);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
     // Outcome events go out through the service integration: no function to run, pay for, or
@@ -262,22 +261,26 @@ export class ApprovalWorkflow extends Construct {
    * Where any task's unexpected error leads: when the request id is known, the agent is told
    * `Action Failed`; then the execution fails, so the failed-executions alarm fires.
    */
-  private failurePath(eventBus: events.IEventBus, failed: sfn.Fail): sfn.IChainable {
-    const describe = new sfn.Pass(this, STATE.describeFailure, {
-      parameters: {
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        outcome: 'failed',
-        // Only the error's name: its cause may quote the request.
-        reason: sfn.JsonPath.format('the workflow failed: {}', sfn.JsonPath.stringAt('$.error.Error')),
-      },
+  private failurePath(fail: lambda.IFunction, eventBus: events.IEventBus, failed: sfn.Fail): sfn.IChainable {
+    // The request gets its terminal `failed` record (or keeps the end it already had) and the
+    // agent its outcome; the execution still fails, so the failed-executions alarm fires.
+    const record = this.invoke(STATE.recordFailure, fail, {
+      payload: sfn.TaskInput.fromObject({
+        state: sfn.JsonPath.objectAt('$'),
+        event: sfn.JsonPath.objectAt('$$.Execution.Input'),
+      }),
+      outputPath: '$.Payload',
     });
+    record.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const publishFailure = new tasks.EventBridgePutEvents(this, STATE.publishFailure, {
       entries: [
         {
           eventBus,
           source: OUTCOME_SOURCE,
-          detailType: OUTCOME_DETAIL_TYPES.failed,
-          detail: sfn.TaskInput.fromJsonPathAt('$'),
+          detailType: sfn.JsonPath.stringAt('$.publish.DetailType'),
+          detail: sfn.TaskInput.fromText(
+            sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.publish.Detail')).toString(),
+          ),
         },
       ],
       resultPath: sfn.JsonPath.DISCARD,
@@ -290,25 +293,6 @@ export class ApprovalWorkflow extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     });
     publishFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    describe.next(publishFailure);
-    publishFailure.next(failed);
-
-    // Tasks after Evaluate hold the evaluation ($.requestId, always a string); an Evaluate failure
-    // leaves the event as it came ($.detail.requestId), which may be malformed. Presence is tested
-    // on its own before the type: a type test on a missing field is not something to rely on.
-    const idFromEvent = new sfn.Pass(this, STATE.idFromEvent, {
-      parameters: {
-        requestId: sfn.JsonPath.stringAt('$.detail.requestId'),
-        error: sfn.JsonPath.objectAt('$.error'),
-      },
-    });
-    idFromEvent.next(describe);
-    const eventIdUsable = new sfn.Choice(this, STATE.eventIdUsable)
-      .when(sfn.Condition.isString('$.detail.requestId'), idFromEvent)
-      .otherwise(failed);
-    return new sfn.Choice(this, STATE.knowsRequest)
-      .when(sfn.Condition.isPresent('$.requestId'), describe)
-      .when(sfn.Condition.isPresent('$.detail.requestId'), eventIdUsable)
-      .otherwise(failed);
+    return record.next(publishFailure).next(failed);
   }
 }

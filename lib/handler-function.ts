@@ -20,6 +20,7 @@ export const HANDLER_NAMES = [
   'api-decision',
   'slack-interactions',
   'teams-messages',
+  'fail',
   'archive',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];

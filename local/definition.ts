@@ -31,6 +31,7 @@ export function synthesizeWorkflowDefinition(busName = 'action-approvals'): Reco
       requestApproval: fn('request-approval'),
       expire: fn('expire'),
       execute: fn('execute'),
+      fail: fn('fail'),
     },
     eventBus: events.EventBus.fromEventBusName(stack, 'Bus', busName),
     timeout: Duration.hours(2),

@@ -15,6 +15,7 @@ import { runtime } from '../lambdas/handlers/runtime';
 import * as evaluate from '../lambdas/handlers/evaluate';
 import * as execute from '../lambdas/handlers/execute';
 import * as expire from '../lambdas/handlers/expire';
+import * as fail from '../lambdas/handlers/fail';
 import * as requestApproval from '../lambdas/handlers/request-approval';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import { synthesizeWorkflowDefinition } from './definition';
@@ -113,6 +114,7 @@ export class LocalRuntime {
         requestApproval: requestApproval.handler,
         expire: expire.handler,
         execute: execute.handler,
+        fail: fail.handler,
       },
       tokens,
       bus,

@@ -1,6 +1,7 @@
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
+import type { FailureInput } from '../lambdas/app/fail';
 import type { BusEvent, LocalEventBus, PutEventsEntry } from './event-bus';
 import type { TaskTokens } from './task-tokens';
 
@@ -10,6 +11,7 @@ export interface WorkflowHandlers {
   readonly requestApproval: (input: { requestId: string; taskToken: string }) => Promise<unknown>;
   readonly expire: (input: { requestId: string }) => Promise<unknown>;
   readonly execute: (input: { requestId: string; parameters: unknown }) => Promise<unknown>;
+  readonly fail: (input: FailureInput) => Promise<unknown>;
 }
 
 export interface ExecutionSummary {
@@ -147,6 +149,7 @@ export class LocalWorkflow {
         this.onStateChange({ ...execution, state: 'RequestApproval', waiting: true });
         return waiting;
       },
+      RecordFailure: step('RecordFailure', this.handlers.fail),
       Publish: async (input: unknown) => this.publish(input),
       PublishFailure: async (input: unknown) => this.publish(input),
     };

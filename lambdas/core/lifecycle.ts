@@ -14,11 +14,12 @@ export const REQUEST_STATE = {
 export type RequestState = (typeof REQUEST_STATE)[keyof typeof REQUEST_STATE];
 
 /** Which state may follow which: a transition not listed here is a bug or an attack, and is refused. */
+// Any open request can fail: the workflow's failure path ends it when a step breaks.
 const NEXT_STATES: Readonly<Record<RequestState, readonly RequestState[]>> = {
-  'awaiting-approval': ['approved', 'denied', 'expired'],
+  'awaiting-approval': ['approved', 'denied', 'expired', 'failed'],
   // A change of parameters after approval is a denial; a workflow that timed out after the
   // approval landed expires it.
-  approved: ['executing', 'denied', 'expired'],
+  approved: ['executing', 'denied', 'expired', 'failed'],
   executing: ['executed', 'failed'],
   denied: [],
   expired: [],

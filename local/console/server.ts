@@ -50,7 +50,8 @@ const STATIC_FILES: Readonly<Record<string, { file: string; type: string }>> = {
 };
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -58,10 +59,22 @@ const SECURITY_HEADERS = {
 
 const MAX_DECISION_BYTES = 16 * 1024;
 
-const decisionBody = z.strictObject({
-  reviewer: z.string().trim().min(1).max(320),
-  decision: z.enum(VOTE_DECISIONS),
-});
+const decisionBody = z.strictObject(
+  {
+    reviewer: z
+      .string({ error: 'reviewer must be the id of a reviewer, as listed by /api/reviewers' })
+      .trim()
+      .min(1, 'reviewer must not be empty')
+      .max(320, 'reviewer must be at most 320 characters'),
+    decision: z.enum(VOTE_DECISIONS, { error: 'decision must be "approve" or "deny"' }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unexpected field ${issue.keys.join(', ')}: only reviewer and decision are accepted`
+        : 'expected an object { reviewer, decision }',
+  },
+);
 
 class HttpError extends Error {
   constructor(
@@ -103,7 +116,8 @@ export async function startConsole(local: ConsoleRuntime, options: ConsoleOption
   });
   const port = await listen(server, options.port ?? 0);
   ownHosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`);
-  const unsubscribe = options.activity?.((activity) => broadcast(consoleEvent(activity))) ?? (() => undefined);
+  const unsubscribe =
+    options.activity?.((activity) => broadcast(consoleEvent(activity))) ?? (() => undefined);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -125,7 +139,11 @@ interface RouteContext {
   readonly ownHosts: ReadonlySet<string>;
 }
 
-async function route(request: IncomingMessage, response: ServerResponse, context: RouteContext): Promise<void> {
+async function route(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: RouteContext,
+): Promise<void> {
   if (!context.ownHosts.has(request.headers.host ?? '')) {
     throw new HttpError(403, 'this console answers only to its own address (127.0.0.1 or localhost)');
   }
@@ -191,8 +209,10 @@ async function decide(
   }
   const parsed = decisionBody.safeParse(parseJson(await readBody(request, MAX_DECISION_BYTES)));
   if (!parsed.success) {
-    const reasons = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    throw new HttpError(400, `malformed decision: ${reasons.join('; ')}`);
+    throw new HttpError(
+      400,
+      `malformed decision: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`,
+    );
   }
   const result = await context.local.vote(requestId, parsed.data.reviewer, parsed.data.decision);
   // Even a refused vote may have added a record to the request's timeline.
@@ -206,7 +226,11 @@ function ballotStatus(result: BallotResult): number {
 }
 
 function openStream(request: IncomingMessage, response: ServerResponse, streams: Set<ServerResponse>): void {
-  response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', connection: 'keep-alive' });
+  response.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': 'text/event-stream',
+    connection: 'keep-alive',
+  });
   // The comment line makes the browser's EventSource report the stream as open right away.
   response.write(': connected\n\n');
   streams.add(response);
@@ -214,9 +238,13 @@ function openStream(request: IncomingMessage, response: ServerResponse, streams:
 }
 
 function consoleEvent(activity: Activity): ConsoleEvent {
-  if (activity.kind !== 'outcome') return { kind: activity.kind };
-  const requestId = (activity.event.detail as { requestId?: unknown }).requestId;
-  return { kind: 'outcome', ...(typeof requestId === 'string' ? { requestId } : {}) };
+  const requestId =
+    activity.kind === 'state'
+      ? activity.requestId
+      : activity.kind === 'outcome'
+        ? (activity.event.detail as { requestId?: unknown }).requestId
+        : undefined;
+  return { kind: activity.kind, ...(typeof requestId === 'string' ? { requestId } : {}) };
 }
 
 function allow(method: string, allowed: string): void {
@@ -259,7 +287,11 @@ function sendJson(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  response.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': 'application/json; charset=utf-8' });
+  response.writeHead(status, {
+    ...SECURITY_HEADERS,
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+  });
   response.end(JSON.stringify(body));
 }
 

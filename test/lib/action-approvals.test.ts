@@ -154,6 +154,7 @@ describe('Construct: ActionApprovals', () => {
         full.handlers.requestApproval,
         full.handlers.expire,
         full.handlers.execute,
+        full.handlers.fail,
         full.handlers.apiDecision,
         full.handlers.slackInteractions,
         full.handlers.teamsMessages,
@@ -398,7 +399,7 @@ describe('Construct: ActionApprovals', () => {
 
     test('every handler runs on ARM64 with the current Node.js runtime, active tracing and source maps', () => {
       const all = Object.values(functions());
-      expect(all).toHaveLength(8);
+      expect(all).toHaveLength(9);
       for (const fn of all) {
         expect(fn.Properties).toMatchObject({
           Runtime: HANDLER_RUNTIME.name,
@@ -408,7 +409,7 @@ describe('Construct: ActionApprovals', () => {
         });
       }
       expect(HANDLER_RUNTIME.name).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
-      expect(Object.values(resourcesOfType(minimalTemplate, 'AWS::Lambda::Function'))).toHaveLength(6);
+      expect(Object.values(resourcesOfType(minimalTemplate, 'AWS::Lambda::Function'))).toHaveLength(7);
     });
 
     test('each function has a role of its own', () => {

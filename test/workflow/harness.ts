@@ -7,6 +7,7 @@ import { DENIED_ERROR } from '../../lambdas/app/decide';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../../lambdas/app/execute';
 import { expireRequest } from '../../lambdas/app/expire';
+import { failRequest, type FailureInput } from '../../lambdas/app/fail';
 import type { OutcomePublisher, WorkflowCallbacks } from '../../lambdas/app/ports';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import type { OutcomeEvent } from '../../lambdas/core/outcome';
@@ -28,7 +29,7 @@ type RunResult = ReturnType<StateMachine['run']>;
 type EventLog = RunResult['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 /** The workflow's Lambda-backed tasks, by the handler file they run. */
-export type WorkflowHandler = 'evaluate' | 'request-approval' | 'expire' | 'execute';
+export type WorkflowHandler = 'evaluate' | 'request-approval' | 'expire' | 'execute' | 'fail';
 
 /** The state machine as synthesized, with every reference replaced by a concrete placeholder. */
 export interface SynthesizedWorkflow {
@@ -67,6 +68,7 @@ export function synthesizeWorkflow(): SynthesizedWorkflow {
       'request-approval': arnOf(handlers.requestApproval.function),
       expire: arnOf(handlers.expire.function),
       execute: arnOf(handlers.execute.function),
+      fail: arnOf(handlers.fail.function),
     },
     executeEnvironment: Object.fromEntries(
       Object.entries(variables).map(([name, value]) => [name, resolveWithPlaceholders(value, template)]),
@@ -216,6 +218,7 @@ export class WorkflowHarness {
       },
       expire: (payload) => expireRequest(payload as { requestId: string }, pathDeps),
       execute: (payload) => executeApproved(parseExecuteInput(payload), executeDeps),
+      fail: (payload) => failRequest(payload as FailureInput, deps.decide),
     };
   }
 

@@ -1,4 +1,4 @@
-import '../support/polyfills';
+import '../../local/polyfills';
 import aslValidator from 'asl-validator';
 import { ExecutionError } from 'aws-local-stepfunctions';
 import { castBallot } from '../../lambdas/app/decide';
@@ -347,10 +347,7 @@ describe('Workflow: one request through the interpreter with the real use cases'
     );
     expect(run.statesEntered()).toEqual([
       STATE.evaluate,
-      STATE.knowsRequest,
-      STATE.eventIdUsable,
-      STATE.idFromEvent,
-      STATE.describeFailure,
+      STATE.recordFailure,
       STATE.publishFailure,
       STATE.failed,
     ]);
@@ -358,12 +355,17 @@ describe('Workflow: one request through the interpreter with the real use cases'
       expect.objectContaining({
         Source: 'action-approvals',
         DetailType: 'Action Failed',
-        Detail: {
+        Detail: expect.objectContaining({
           requestId: 'wf-broken',
           outcome: 'failed',
+          agentId: 'reporting-bot',
           reason: 'the workflow failed: ResourceNotFoundException',
-        },
+        }),
       }),
+    ]);
+    // The request was never claimed, so its terminal record starts a chain of its own.
+    expect(await deps.decide.audit.read('wf-broken')).toEqual([
+      expect.objectContaining({ seq: 0, type: 'failed', actor: { kind: 'agent', id: 'reporting-bot' } }),
     ]);
   });
 });

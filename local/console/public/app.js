@@ -68,11 +68,11 @@ function formatTime(iso) {
 function formatRemaining(iso) {
   const seconds = Math.floor((Date.parse(iso) - Date.now()) / 1000);
   if (seconds <= 0) return 'now';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `in ${h} h ${m} min`;
-  return m > 0 ? `in ${m} min ${String(s).padStart(2, '0')} s` : `in ${s} s`;
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = seconds % 60;
+  if (hours > 0) return `in ${hours} h ${minutes} min`;
+  return minutes > 0 ? `in ${minutes} min ${String(rest).padStart(2, '0')} s` : `in ${rest} s`;
 }
 
 function tickCountdowns() {
@@ -88,18 +88,18 @@ function stateBadge(state) {
   return h('span', { className: `badge state-${state}` }, STATE_LABELS[state] ?? state);
 }
 
-function fact(label, ...value) {
-  return h('div', { className: 'fact' }, h('dt', {}, label), h('dd', {}, ...value));
-}
-
-function approversNeeded(request) {
-  const groups = request.approverGroups.join(' or ');
-  return `${request.quorum} ${request.quorum === 1 ? 'approval' : 'approvals'} from ${groups}`;
+function fact(label, value, width = 'normal') {
+  return h('div', { className: `fact ${width}` }, h('dt', {}, label), h('dd', {}, value));
 }
 
 function votesSoFar(request) {
   const approvals = request.votes.filter((vote) => vote.decision === 'approve').length;
-  const tally = h('p', { className: 'tally' }, `${approvals} of ${request.quorum} approvals`);
+  const tally = h(
+    'p',
+    {},
+    h('span', { className: 'tally' }, `${approvals} of ${request.quorum} approvals`),
+    h('span', { className: 'muted' }, ` from ${request.approverGroups.join(' or ')}`),
+  );
   if (request.votes.length === 0) return [tally, h('p', { className: 'muted' }, 'No votes yet')];
   return [
     tally,
@@ -109,10 +109,10 @@ function votesSoFar(request) {
       request.votes.map((vote) =>
         h(
           'li',
-          { className: `vote ${vote.decision}` },
+          { className: `vote ${vote.decision}`, title: `${vote.at} via ${vote.channel}` },
           h('span', { 'aria-hidden': 'true', className: 'mark' }, vote.decision === 'approve' ? '✓' : '✗'),
-          `${vote.decision === 'approve' ? 'Approved' : 'Denied'} by ${vote.reviewer}`,
-          h('span', { className: 'muted' }, ` · ${vote.channel} · `, h('time', { datetime: vote.at }, formatTime(vote.at))),
+          `${vote.reviewer} ${vote.decision === 'approve' ? 'approved' : 'denied'}`,
+          h('span', { className: 'muted' }, ` · ${vote.channel}`),
         ),
       ),
     ),
@@ -130,25 +130,29 @@ function justification(request, headingId) {
       h('strong', {}, 'Agent’s justification'),
       h('span', { className: 'unverified' }, 'supplied by the agent · unverified'),
     ),
-    h('blockquote', {}, request.justification || '(none given)'),
+    h('blockquote', {}, request.justification),
   );
 }
 
 function detailsText(details) {
-  if (!details) return '';
-  const text = Object.entries(details)
+  return Object.entries(details)
     .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' · ');
-  return text.length > 240 ? `${text.slice(0, 239)}…` : text;
 }
 
 function timelineBody(requestId) {
   const timeline = view.timelines.get(requestId);
   if (!timeline) return h('p', { className: 'muted' }, 'Loading the audit chain…');
-  if (timeline.error) return h('p', { className: 'chain broken' }, `Could not load the audit chain: ${timeline.error}`);
+  if (timeline.error)
+    return h('p', { className: 'chain broken' }, `Could not load the audit chain: ${timeline.error}`);
   const { records, verification } = timeline;
   const status = verification.ok
-    ? h('p', { className: 'chain ok' }, h('span', { 'aria-hidden': 'true' }, '✓ '), `Chain verified · ${verification.records} records`)
+    ? h(
+        'p',
+        { className: 'chain ok' },
+        h('span', { 'aria-hidden': 'true' }, '✓ '),
+        `Chain verified · ${verification.records} records`,
+      )
     : h(
         'p',
         { className: 'chain broken' },
@@ -169,7 +173,13 @@ function timelineBody(requestId) {
           h('span', { className: 'actor' }, `${record.actor.kind} · ${record.actor.id}`),
           h('time', { datetime: record.at, title: record.at }, formatTime(record.at)),
           h('code', { className: 'hash', title: `hash ${record.hash}` }, `${record.hash.slice(0, 10)}…`),
-          record.details ? h('span', { className: 'record-details' }, detailsText(record.details)) : null,
+          record.details
+            ? h(
+                'span',
+                { className: 'record-details', title: detailsText(record.details) },
+                detailsText(record.details),
+              )
+            : null,
         ),
       ),
     ),
@@ -220,33 +230,57 @@ function renderCard(request) {
               'p',
               { className: 'expiry' },
               'Expires ',
-              h('time', { datetime: request.expiresAt, title: request.expiresAt, dataset: { countdown: '' } }, formatRemaining(request.expiresAt)),
+              h(
+                'time',
+                { datetime: request.expiresAt, title: request.expiresAt, dataset: { countdown: '' } },
+                formatRemaining(request.expiresAt),
+              ),
             )
-          : h('p', { className: 'expiry muted' }, 'Requested ', h('time', { datetime: request.createdAt }, formatTime(request.createdAt))),
+          : null,
+      ),
+      h(
+        'p',
+        { className: 'subline' },
+        'Request ',
+        h('code', {}, id),
+        ' · asked ',
+        h('time', { datetime: request.createdAt, title: request.createdAt }, formatTime(request.createdAt)),
       ),
       h(
         'dl',
         { className: 'facts' },
         fact('Agent', request.agentId),
-        fact('Resource', h('code', {}, request.resource)),
-        pending || request.outcomeReason === request.policyReason
-          ? null
-          : fact('Outcome', request.outcomeReason ?? STATE_LABELS[request.state] ?? request.state),
-        fact(
-          'Parameters',
+        fact('Resource', h('code', {}, request.resource), 'wide'),
+        fact('Parameters', [
           request.parameterSummary.length === 0
-            ? h('span', { className: 'muted' }, 'none')
-            : h('ul', { className: 'parameters' }, request.parameterSummary.map((line) => h('li', {}, h('code', {}, line)))),
-        ),
-        fact(
-          'Parameters hash',
-          h('code', { title: 'SHA-256 of the canonical parameters: what runs must hash to this' }, `${request.parametersHashPrefix}…`),
-        ),
+            ? h('p', { className: 'muted' }, 'none')
+            : h(
+                'ul',
+                { className: 'parameters' },
+                request.parameterSummary.map((line) => h('li', {}, h('code', {}, line))),
+              ),
+          h(
+            'p',
+            { className: 'muted' },
+            'hash ',
+            h(
+              'code',
+              { title: 'SHA-256 of the canonical parameters: what runs must hash to this' },
+              `${request.parametersHashPrefix}…`,
+            ),
+          ),
+        ]),
         fact('Policy', request.policyReason),
-        ...(request.policyOutcome === 'require-approval'
-          ? [fact('Approvers needed', approversNeeded(request)), fact('Votes', votesSoFar(request))]
-          : [fact('Approval', POLICY_LABELS[request.policyOutcome] ?? request.policyOutcome)]),
-        fact('Request id', h('code', {}, id)),
+        fact(
+          'Approval',
+          request.policyOutcome === 'require-approval'
+            ? votesSoFar(request)
+            : (POLICY_LABELS[request.policyOutcome] ?? request.policyOutcome),
+        ),
+        // The badge already names the state; a reason is shown when it adds to the policy's.
+        request.outcomeReason && request.outcomeReason !== request.policyReason
+          ? fact('Outcome', request.outcomeReason, 'full')
+          : null,
       ),
       justification(request, headingId),
       pending
@@ -356,8 +390,10 @@ function announceChanges(before, after) {
   const changes = [];
   for (const request of after) {
     const was = previous.get(request.requestId);
-    if (was === undefined) changes.push(`New request ${request.requestId}, ${STATE_LABELS[request.state] ?? request.state}.`);
-    else if (was !== request.state) changes.push(`${request.requestId} is now ${STATE_LABELS[request.state] ?? request.state}.`);
+    if (was === undefined)
+      changes.push(`New request ${request.requestId}, ${STATE_LABELS[request.state] ?? request.state}.`);
+    else if (was !== request.state)
+      changes.push(`${request.requestId} is now ${STATE_LABELS[request.state] ?? request.state}.`);
   }
   if (changes.length > 0) announce(changes.join(' '));
 }
@@ -417,7 +453,8 @@ async function runRefresh() {
 function describeBallot(result, reviewer, decision) {
   const what = decision === 'approve' ? 'approval' : 'denial';
   const { outcome } = result;
-  if (outcome.status === 'pending') return `${reviewer}’s ${what} was counted: ${outcome.note ?? 'still pending'}.`;
+  if (outcome.status === 'pending')
+    return `${reviewer}’s ${what} was counted: ${outcome.note ?? 'still pending'}.`;
   return `${reviewer}’s ${what} was counted: the request is ${outcome.status}${outcome.reviewers.length ? ` (${outcome.reviewers.join(', ')})` : ''}.`;
 }
 
@@ -427,7 +464,10 @@ async function vote(request, decision) {
   const picker = $('reviewer');
   const reviewer = picker.value;
   if (!reviewer) {
-    view.messages.set(id, { tone: 'error', text: 'Choose who you are reviewing as first (top of the page).' });
+    view.messages.set(id, {
+      tone: 'error',
+      text: 'Choose who you are reviewing as first (top of the page).',
+    });
     render();
     picker.focus();
     return;
@@ -445,7 +485,10 @@ async function vote(request, decision) {
     message =
       response.ok && body.kind === 'counted'
         ? { tone: 'ok', text: describeBallot(body, reviewer, decision) }
-        : { tone: 'error', text: `Refused: ${body.reason ?? body.error ?? `the console answered ${response.status}`}` };
+        : {
+            tone: 'error',
+            text: `Refused: ${body.reason ?? body.error ?? `the console answered ${response.status}`}`,
+          };
   } catch (error) {
     message = { tone: 'error', text: `The vote could not be sent: ${error.message}` };
   }

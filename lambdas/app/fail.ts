@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { isFinal, type RequestRecord } from '../core/lifecycle';
+import { outcomeEvent, requestOutcome, type OutcomeEvent, type OutcomeKind } from '../core/outcome';
+import type { RequestPathDeps } from './ports';
+import { onLatest } from './retry';
+
+/** What the workflow's failure path hands over: its state when a step broke, and its input. */
+export interface FailureInput {
+  /** The state at the failure: the evaluation (with `requestId`) or the event, plus `error`. */
+  readonly state?: { readonly requestId?: unknown; readonly error?: { readonly Error?: unknown } };
+  /** The `Action Requested` event the execution started with. */
+  readonly event?: {
+    readonly id?: unknown;
+    readonly source?: unknown;
+    readonly detail?: { readonly requestId?: unknown };
+  };
+}
+
+export interface FailureResult {
+  readonly requestId: string;
+  readonly outcome: OutcomeKind;
+  readonly publish: OutcomeEvent;
+}
+
+const FINAL_OUTCOMES: Readonly<Record<string, OutcomeKind>> = {
+  denied: 'denied',
+  expired: 'expired',
+  executed: 'executed',
+  failed: 'failed',
+};
+
+/**
+ * The workflow's failure path: a step broke (a handler bug, a service outage), so the request ends
+ * as `failed` with a terminal audit record, and its agent is told. A request that already ended
+ * keeps its end; one that was never claimed gets a chain of its own.
+ */
+export async function failRequest(input: FailureInput, deps: RequestPathDeps): Promise<FailureResult> {
+  const error = typeof input.state?.error?.Error === 'string' ? input.state.error.Error : 'unknown';
+  // Only the error's name: its cause may quote the request.
+  const reason = `the workflow failed: ${error}`;
+  const claimed = [input.state?.requestId, input.event?.detail?.requestId].find(
+    (id): id is string => typeof id === 'string',
+  );
+  const source = typeof input.event?.source === 'string' ? input.event.source : '';
+  const agentId = source.startsWith('agent.') ? source.slice('agent.'.length) : undefined;
+  const at = deps.clock.now().toISOString();
+
+  // The failure being handled may be the Requests table itself: then the request is treated as
+  // unknown, and its end is recorded beside it (a chain that exists is never written into).
+  const existing = claimed ? await deps.requests.get(claimed).catch(() => undefined) : undefined;
+  if (existing) {
+    const ended = await onLatest(
+      deps.requests,
+      existing.requestId,
+      async (record): Promise<RequestRecord> => {
+        if (isFinal(record.state)) return record;
+        return deps.requests.save(record, { state: 'failed', outcomeReason: reason }, [
+          {
+            requestId: record.requestId,
+            at,
+            type: 'failed',
+            actor: { kind: 'system', id: 'workflow' },
+            parametersHash: record.request.parametersHash,
+            details: { stage: 'workflow', error, reason, previousState: record.state },
+          },
+        ]);
+      },
+    );
+    const outcome = FINAL_OUTCOMES[ended.state] ?? 'failed';
+    return {
+      requestId: ended.requestId,
+      outcome,
+      publish: requestOutcome(ended, outcome, { reason: ended.outcomeReason ?? reason }),
+    };
+  }
+
+  const eventId = typeof input.event?.id === 'string' ? input.event.id : randomUUID();
+  const candidates = [claimed, `failed-${eventId}`].filter((id): id is string => id !== undefined);
+  let requestId = candidates[candidates.length - 1];
+  for (const candidate of candidates) {
+    const started = await deps.audit
+      .start({
+        requestId: candidate,
+        at,
+        type: 'failed',
+        actor: agentId ? { kind: 'agent', id: agentId } : { kind: 'system', id: 'workflow' },
+        details: {
+          stage: 'workflow',
+          error,
+          reason,
+          eventId,
+          ...(claimed ? { claimedRequestId: claimed } : {}),
+        },
+      })
+      // Unrecordable (the audit table is down too): the agent is still told, and the failed
+      // execution raises the alarm.
+      .catch(() => false);
+    if (started) {
+      requestId = candidate;
+      break;
+    }
+  }
+  return {
+    requestId,
+    outcome: 'failed',
+    publish: outcomeEvent({ requestId, outcome: 'failed', reason, eventId, ...(agentId ? { agentId } : {}) }),
+  };
+}
