@@ -8,7 +8,7 @@ import {
   idempotencyTableDefinition,
   requestsTableDefinition,
 } from '../lambdas/adapters/tables';
-import { evaluateRequest } from '../lambdas/app/evaluate';
+import { handler as evaluate } from '../lambdas/handlers/evaluate';
 import { requestApproval } from '../lambdas/app/request-approval';
 import { runtime } from '../lambdas/handlers/runtime';
 import { handler } from '../lambdas/handlers/slack-interactions';
@@ -142,7 +142,7 @@ export async function run(): Promise<BenchResult[]> {
     const rt = runtime();
     const ids = Array.from({ length: WARM_UP_REQUESTS + REQUESTS }, (_, i) => `bench-${i}`);
     for (const requestId of ids) {
-      await evaluateRequest(actionRequested({ requestId }), rt.evaluation());
+      await evaluate(actionRequested({ requestId }));
       await requestApproval(
         { requestId, taskToken: `bench-task-token-${requestId}` },
         { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError },

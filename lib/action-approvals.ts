@@ -397,10 +397,15 @@ export class ActionApprovals extends Construct {
       handlerId: string,
       settings: Omit<
         ConstructorParameters<typeof HandlerFunction>[2],
-        'logRetention' | 'removalPolicy' | 'usesRuntime'
+        'logRetention' | 'removalPolicy' | 'evaluatesPolicy'
       >,
     ) =>
-      new HandlerFunction(this, handlerId, { usesRuntime: true, logRetention, removalPolicy, ...settings });
+      new HandlerFunction(this, handlerId, {
+        evaluatesPolicy: settings.handler === 'evaluate',
+        logRetention,
+        removalPolicy,
+        ...settings,
+      });
 
     const evaluate = handler('Evaluate', {
       handler: 'evaluate',

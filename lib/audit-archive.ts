@@ -74,7 +74,7 @@ export class AuditArchive extends Construct {
       environment: { ARCHIVE_BUCKET_NAME: this.bucket.bucketName },
       memorySize: 256,
       timeout: Duration.minutes(1),
-      usesRuntime: false,
+      evaluatesPolicy: false,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

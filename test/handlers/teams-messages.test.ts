@@ -3,7 +3,7 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { handler as evaluate } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { runtime } from '../../lambdas/handlers/runtime';
 import { handler } from '../../lambdas/handlers/teams-messages';
@@ -105,7 +105,7 @@ describe('Handler: teams-messages', () => {
   /** A request awaiting approval with its Teams card posted, through the runtime the handler uses. */
   async function awaitingApproval(requestId: string): Promise<void> {
     const rt = runtime();
-    await evaluateRequest(actionRequested({ requestId }), rt.evaluation());
+    await evaluate(actionRequested({ requestId }));
     await requestApproval(
       { requestId, taskToken: `${TASK_TOKEN}-${requestId}` },
       { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError },

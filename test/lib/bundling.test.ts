@@ -21,9 +21,9 @@ const common = {
   environment: {},
 } as const;
 const handlers: Record<string, HandlerFunctionProps> = {
-  evaluate: { ...common, handler: 'evaluate', description: 'evaluate', usesRuntime: true },
-  apiDecision: { ...common, handler: 'api-decision', description: 'api-decision', usesRuntime: true },
-  archive: { ...common, handler: 'archive', description: 'archive', usesRuntime: false },
+  evaluate: { ...common, handler: 'evaluate', description: 'evaluate', evaluatesPolicy: true },
+  apiDecision: { ...common, handler: 'api-decision', description: 'api-decision', evaluatesPolicy: false },
+  archive: { ...common, handler: 'archive', description: 'archive', evaluatesPolicy: false },
 };
 const functions = Object.fromEntries(
   Object.entries(handlers).map(([name, props]) => [name, new HandlerFunction(stack, name, props)]),
@@ -96,10 +96,10 @@ describe('Bundling: NodejsFunction with local esbuild', () => {
     });
   });
 
-  test('every runtime handler loads from its bundle (Cedar compiles and iam-data resolves at import)', async () => {
+  test('a decision-path handler loads from its bundle alone, without Cedar or iam-data', async () => {
     const dir = assetDir('apiDecision');
-    expect(existsSync(join(dir, 'cedar_wasm_bg.wasm'))).toBe(true);
-    expect(existsSync(join(dir, 'node_modules', '@cloud-copilot', 'iam-data', 'data'))).toBe(true);
+    expect(existsSync(join(dir, 'cedar_wasm_bg.wasm'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
 
     const stdout = await node(
       `console.log(typeof require(${JSON.stringify(join(dir, 'index.js'))}).handler)`,
