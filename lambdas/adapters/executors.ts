@@ -135,7 +135,11 @@ async function getObject(
   plan: Plan<'s3:GetObject', ObjectTarget, GetObjectParameters>,
   config: ClientConfig,
 ): Promise<ExecutionSummary> {
-  const client = new S3Client({ ...config, followRegionRedirects: true, forcePathStyle: config.endpoint !== undefined });
+  const client = new S3Client({
+    ...config,
+    followRegionRedirects: true,
+    forcePathStyle: config.endpoint !== undefined,
+  });
   try {
     const object = await client.send(
       new GetObjectCommand({ ...plan.parameters, Bucket: plan.target.bucket, Key: plan.target.key }),

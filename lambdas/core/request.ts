@@ -27,9 +27,11 @@ export interface RejectedRequest {
 
 // C0/C1 controls, and the bidirectional overrides that let text display in an order other than
 // the one it is stored in (the "Trojan Source" trick), have no place in what a reviewer reads.
+/* eslint-disable no-control-regex -- matching control characters is what these are for */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS =
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/* eslint-enable no-control-regex */
 
 const noControlCharacters = (field: string) =>
   z

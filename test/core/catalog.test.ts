@@ -243,10 +243,9 @@ describe('Function: planAction', () => {
           context: { 'iam:PolicyARN': policyArn },
         });
 
-      await expect(Promise.all([ask(approvedPolicy), ask('arn:aws:iam::aws:policy/AdministratorAccess')])).resolves.toEqual([
-        true,
-        false,
-      ]);
+      await expect(
+        Promise.all([ask(approvedPolicy), ask('arn:aws:iam::aws:policy/AdministratorAccess')]),
+      ).resolves.toEqual([true, false]);
     });
 
     it('refuses a role name parameter and a policy that is not a managed policy ARN', () => {

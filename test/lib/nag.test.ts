@@ -13,14 +13,12 @@ function findings(scope: IConstruct, counting: 'unacknowledged' | 'all'): Findin
   const pack = new AwsSolutionsChecks(scope);
   // The pack asks this private method whether a finding was acknowledged; answering "no" lists them all.
   if (counting === 'all') Object.defineProperty(pack, 'isAcknowledged', { value: () => false });
-  return pack
-    .validateScope(scope)
-    .violations.flatMap((violation) =>
-      violation.violatingResources.map((resource) => ({
-        rule: violation.ruleName,
-        path: resource.constructPath ?? '',
-      })),
-    );
+  return pack.validateScope(scope).violations.flatMap((violation) =>
+    violation.violatingResources.map((resource) => ({
+      rule: violation.ruleName,
+      path: resource.constructPath ?? '',
+    })),
+  );
 }
 
 interface RecordedAcknowledgement {
