@@ -44,6 +44,11 @@ export const outcomeQueueName = (agentId: string) => `action-approvals-outcomes-
 export interface LocalRuntimeOptions {
   /** Keep DynamoDB Local's data and the action targets' files under this folder between runs. */
   readonly dataDir?: string;
+  /**
+   * Mint sessions with AWS STS and run approved actions against AWS, with the caller's
+   * credentials and `EXECUTION_ROLES_JSON`; everything else stays local. @default false
+   */
+  readonly useAws?: boolean;
   /** Keep the tables on disk (in `dataDir`) instead of in memory. */
   readonly persist?: boolean;
   readonly directory?: DirectoryConfig;
@@ -108,14 +113,15 @@ export class LocalRuntime {
     });
     gatewayUrl = await gateway.start();
 
-    configureHandlers({
-      dynamodbEndpoint: dynamodb.endpoint,
-      gatewayUrl,
-      directory: options.directory ?? sampleDirectory,
-    });
+    const useAws = options.useAws ?? false;
+    const directory = options.directory ?? sampleDirectory;
+    Object.assign(
+      process.env,
+      handlerEnvironment({ dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory, useAws }, process.env),
+    );
     const workflow = new LocalWorkflow(
       definition,
-      // The handler modules read their settings on first use, which is after configureHandlers.
+      // The handler modules read their settings on first use, which is after the lines above.
       {
         evaluate: evaluate.handler,
         requestApproval: requestApproval.handler,
@@ -191,29 +197,45 @@ export class LocalRuntime {
 
 /**
  * The handler modules read their settings from the environment, as in Lambda: point them at the
- * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides.
+ * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides. With
+ * `useAws`, STS and the approved actions are real AWS: the caller's own credential chain and the
+ * execution roles in its `EXECUTION_ROLES_JSON` are used; everything else stays local.
  */
-function configureHandlers(local: {
-  dynamodbEndpoint: string;
-  gatewayUrl: string;
-  directory: DirectoryConfig;
-}): void {
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+export function handlerEnvironment(
+  local: { dynamodbEndpoint: string; gatewayUrl: string; directory: DirectoryConfig; useAws: boolean },
+  inherited: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const shared = {
     AWS_ENDPOINT_URL_DYNAMODB: local.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SFN: local.gatewayUrl,
     AWS_ENDPOINT_URL_EVENTBRIDGE: local.gatewayUrl,
-    AWS_ENDPOINT_URL_STS: local.gatewayUrl,
     AWS_ENDPOINT_URL_KMS: local.gatewayUrl,
-    ACTION_ENDPOINT_URL: local.gatewayUrl,
     REQUESTS_TABLE_NAME: TABLES.requests,
     AUDIT_TABLE_NAME: TABLES.audit,
     IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
     EVENT_BUS_NAME: BUS_NAME,
     DIRECTORY_JSON: JSON.stringify(local.directory),
     RECEIPT_KEY_ID: 'alias/action-approvals-receipts',
+  };
+  if (local.useAws) {
+    if (!inherited.EXECUTION_ROLES_JSON) {
+      throw new Error(
+        '--aws needs EXECUTION_ROLES_JSON: {"<role class>": "<execution role ARN>"} for the roles to assume',
+      );
+    }
+    return {
+      ...shared,
+      AWS_REGION: inherited.AWS_REGION ?? LOCAL_REGION,
+      EXECUTION_ROLES_JSON: inherited.EXECUTION_ROLES_JSON,
+    };
+  }
+  return {
+    ...shared,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_STS: local.gatewayUrl,
+    ACTION_ENDPOINT_URL: local.gatewayUrl,
     EXECUTION_ROLES_JSON: JSON.stringify(
       Object.fromEntries(
         ['data-export', 'data-read', 'iam-admin', 'lambda-config'].map((roleClass) => [
@@ -222,7 +244,7 @@ function configureHandlers(local: {
         ]),
       ),
     ),
-  });
+  };
 }
 
 async function createTables(endpoint: string): Promise<void> {

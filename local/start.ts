@@ -11,14 +11,16 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { BUS_NAME, LocalRuntime, outcomeQueueName, type Activity } from './runtime';
 import { sampleRequests } from './samples';
 
-const USAGE = `Usage: npm start [-- --persist] [--port 4280] [--no-samples]
+const USAGE = `Usage: npm start [-- --persist] [--port 4280] [--no-samples] [--aws]
 
 Runs action-approvals on this machine: DynamoDB Local, the workflow synthesized from the CDK
 construct, the local AWS gateway and the reviewer console. Ctrl-C stops everything.
 
   --persist      keep tables and action outputs under .local/ between runs
   --port N       the console's port (a busy port falls back to a free one); default 4280
-  --no-samples   do not submit the three sample requests`;
+  --no-samples   do not submit the three sample requests
+  --aws          mint sessions with AWS STS and run approved actions in AWS, with your credentials
+                 and the execution roles in EXECUTION_ROLES_JSON (everything else stays local)`;
 
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(6);
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       persist: { type: 'boolean', default: false },
       port: { type: 'string', default: '4280' },
       'no-samples': { type: 'boolean', default: false },
+      aws: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -44,11 +47,19 @@ async function main(): Promise<void> {
   say(
     `starting DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'} and synthesizing the workflow from the CDK construct…`,
   );
-  const local = await LocalRuntime.start({ dataDir, persist: values.persist, onActivity: feed.publish });
+  const local = await LocalRuntime.start({
+    dataDir,
+    persist: values.persist,
+    useAws: values.aws,
+    onActivity: feed.publish,
+  });
   say(`gateway for EventBridge, Step Functions, STS, KMS, SQS and action targets on ${local.gatewayUrl}`);
   const console = await startConsole(local, {
     port: Number(values.port),
-    modeLabels: { sts: 'local STS + IAM policy simulator', channels: ['console', ...chatChannels()] },
+    modeLabels: {
+      sts: values.aws ? 'AWS STS (your credentials)' : 'local STS + IAM policy simulator',
+      channels: ['console', ...chatChannels()],
+    },
     activity: feed.subscribe,
   });
   say(`console ready: ${console.url}`);
@@ -73,7 +84,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
 
-  if (!values['no-samples']) await submitSamples(local, dataDir);
+  // The samples name sample accounts: against AWS they would only fail.
+  if (!values['no-samples'] && !values.aws) await submitSamples(local, dataDir);
 }
 
 /** Real Slack and Teams are used when their settings are in the environment; the console always. */
