@@ -104,28 +104,7 @@ export class ApprovalWorkflow extends Construct {
     const failurePath = this.failurePath(functions.fail, eventBus, failed);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
-    // Outcome events go out through the service integration: no function to run, pay for, or
-    // grant; the source is fixed here, so nothing a task returns can publish as another source.
-    const publish = new tasks.EventBridgePutEvents(this, STATE.publish, {
-      entries: [
-        {
-          eventBus,
-          source: OUTCOME_SOURCE,
-          detailType: sfn.JsonPath.stringAt('$.publish.DetailType'),
-          detail: sfn.TaskInput.fromText(
-            sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.publish.Detail')).toString(),
-          ),
-        },
-      ],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    publish.addRetry({
-      errors: [sfn.Errors.TASKS_FAILED],
-      interval: Duration.seconds(1),
-      maxAttempts: 3,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    const publish = this.publishStep(STATE.publish, eventBus);
     // The request already has its terminal audit record; only the agent's notice is lost, so the
     // execution fails and the failed-executions alarm tells an operator.
     publish.addCatch(failed, catchAll);
@@ -272,7 +251,18 @@ export class ApprovalWorkflow extends Construct {
       outputPath: '$.Payload',
     });
     record.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    const publishFailure = new tasks.EventBridgePutEvents(this, STATE.publishFailure, {
+    const publishFailure = this.publishStep(STATE.publishFailure, eventBus);
+    publishFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return record.next(publishFailure).next(failed);
+  }
+
+  /**
+   * Puts the task's `publish` entry on the bus through the service integration: no function to
+   * run, pay for, or grant; the source is fixed here, so nothing a task returns can publish as
+   * another source.
+   */
+  private publishStep(id: string, eventBus: events.IEventBus): tasks.EventBridgePutEvents {
+    const step = new tasks.EventBridgePutEvents(this, id, {
       entries: [
         {
           eventBus,
@@ -285,14 +275,13 @@ export class ApprovalWorkflow extends Construct {
       ],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    publishFailure.addRetry({
+    step.addRetry({
       errors: [sfn.Errors.TASKS_FAILED],
       interval: Duration.seconds(1),
       maxAttempts: 3,
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
-    publishFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    return record.next(publishFailure).next(failed);
+    return step;
   }
 }
