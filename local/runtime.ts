@@ -156,6 +156,10 @@ export class LocalRuntime {
     return this.gateway.url;
   }
 
+  get dynamodbEndpoint(): string {
+    return this.dynamodb.endpoint;
+  }
+
   /**
    * A reviewer's answer from the local console: the same decision path as Slack, Teams and the
    * API. The console is a local tool; its reviewers are picked from the directory, not signed in.

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     useAws: values.aws,
     onActivity: feed.publish,
   });
+  say(`DynamoDB Local on ${local.dynamodbEndpoint}`);
   say(`gateway for EventBridge, Step Functions, STS, KMS, SQS and action targets on ${local.gatewayUrl}`);
   const console = await startConsole(local, {
     port: Number(values.port),
