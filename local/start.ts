@@ -86,7 +86,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 
   // The samples name sample accounts: against AWS they would only fail.
-  if (!values['no-samples'] && !values.aws) await submitSamples(local, dataDir);
+  if (!values['no-samples'] && !values.aws) {
+    // A sample still waiting when Ctrl-C stops the gateway loses its connection: that is the stop.
+    submitSamples(local, dataDir).catch((error: unknown) => {
+      if (!stopping) fail(error);
+    });
+  }
 }
 
 /** Real Slack and Teams are used when their settings are in the environment; the console always. */
@@ -154,7 +159,9 @@ function describe(activity: Activity): void {
   }
 }
 
-main().catch((error: unknown) => {
+function fail(error: unknown): void {
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
-});
+}
+
+main().catch(fail);
