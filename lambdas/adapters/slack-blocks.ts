@@ -6,14 +6,13 @@ import type {
   PlainTextElement,
   SectionBlock,
 } from '@slack/web-api';
-import type { ApprovalCard, CardOutcome } from '../core/card';
+import { JUSTIFICATION_LABEL, type ApprovalCard, type CardOutcome } from '../core/card';
 
 /** The `action_id`s of the card's buttons; the interaction handler reads the vote from them. */
 export const SLACK_ACTIONS = { approve: 'approve', deny: 'deny' } as const;
 export type SlackActionId = (typeof SLACK_ACTIONS)[keyof typeof SLACK_ACTIONS];
 
 /** The label under which the agent's own words are shown, so nobody mistakes them for ours. */
-export const JUSTIFICATION_LABEL = "Agent's justification (unverified)";
 
 /** What `chat.postMessage` / `chat.update` send: the notification text and the card. */
 export interface SlackMessage {

@@ -1,3 +1,4 @@
+import type { SecretSource } from '../app/ports';
 import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import type { ApprovalNotifier } from '../app/ports';
 import type { SlackWorkspace } from '../app/slack-interactions';
@@ -103,11 +104,6 @@ export class SlackWebWorkspace implements SlackWorkspace {
 function isPlatformError(error: unknown, codes: readonly string[]): boolean {
   const data = (error as { data?: { error?: unknown } } | undefined)?.data;
   return typeof data?.error === 'string' && codes.includes(data.error);
-}
-
-/** Where secrets come from: Secrets Manager in AWS (the runtime's SecretReader). */
-export interface SecretSource {
-  get(secretId: string): Promise<string>;
 }
 
 /** Each Slack secret's two settings: a Secrets Manager secret id, or the value itself. */

@@ -1,4 +1,4 @@
-import type { ApprovalCard, CardOutcome } from '../core/card';
+import { JUSTIFICATION_LABEL, type ApprovalCard, type CardOutcome } from '../core/card';
 
 /** The `verb`s of the card's buttons; the messaging endpoint reads the vote from them. */
 export const TEAMS_VERBS = { approve: 'approve', deny: 'deny' } as const;
@@ -8,7 +8,6 @@ export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adapti
 export const INVOKE_ERROR_TYPE = 'application/vnd.microsoft.error';
 
 /** The label under which the agent's own words are shown, so nobody mistakes them for ours. */
-export const JUSTIFICATION_LABEL = "Agent's justification (unverified)";
 
 export interface TextBlock {
   readonly type: 'TextBlock';

@@ -1,3 +1,4 @@
+import type { SecretSource } from '../app/ports';
 import { z } from 'zod';
 import type { ApprovalNotifier } from '../app/ports';
 import type { ApprovalCard, CardOutcome } from '../core/card';
@@ -232,11 +233,6 @@ export class TeamsNotifier implements ApprovalNotifier {
       teamsCardActivity(card, outcome, activityId),
     );
   }
-}
-
-/** Where secrets come from: Secrets Manager in AWS (the runtime's SecretReader). */
-export interface SecretSource {
-  get(secretId: string): Promise<string>;
 }
 
 /**

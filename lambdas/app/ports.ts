@@ -31,6 +31,18 @@ export interface WorkflowCallbacks {
   deny(taskToken: string, reason: string): Promise<void>;
 }
 
+/** Where secrets come from: Secrets Manager in AWS (the runtime's SecretReader). */
+export interface SecretSource {
+  get(secretId: string): Promise<string>;
+}
+
+/** What an HTTP endpoint answers, as API Gateway (payload format 2.0) takes it from Lambda. */
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
 export interface OutcomePublisher {
   publish(event: OutcomeEvent): Promise<void>;
 }

@@ -14,6 +14,7 @@ import type { VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
 import type { Reviewer } from '../core/directory';
 import { castBallot, type DecideDeps } from './decide';
+import type { HttpResponse } from './ports';
 
 /** What the interaction handler asks of the Slack workspace, beyond updating cards. */
 export interface SlackWorkspace {
@@ -36,11 +37,7 @@ export interface SlackInteractionDeps extends DecideDeps {
   readonly idempotency: SlackClickIdempotency;
 }
 
-export interface HttpResponse {
-  readonly statusCode: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body: string;
-}
+export type { HttpResponse };
 
 /** One button press, as identified by Slack: the same click always yields the same value. */
 interface SlackClick {

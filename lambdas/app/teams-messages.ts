@@ -14,6 +14,7 @@ import {
 import { REFUSAL, type VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
 import { castBallot, type BallotResult, type DecideDeps } from './decide';
+import type { HttpResponse } from './ports';
 
 /** Checks the Bot Framework's bearer token against the activity it came with. */
 export interface BotAuthenticator {
@@ -24,11 +25,7 @@ export interface TeamsMessagesDeps extends DecideDeps {
   readonly authenticator: BotAuthenticator;
 }
 
-export interface TeamsHttpResponse {
-  readonly statusCode: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body: string;
-}
+export type TeamsHttpResponse = HttpResponse;
 
 const SYSTEM_ACTOR = { kind: 'system', id: 'teams-messages' } as const;
 // Attacker-chosen values are recorded, but only this much of them.

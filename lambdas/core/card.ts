@@ -1,5 +1,8 @@
 import type { RequestRecord } from './lifecycle';
 
+/** How every channel labels the text the agent wrote, so no reviewer takes it for the system's. */
+export const JUSTIFICATION_LABEL = "Agent's justification (unverified)";
+
 /** What a reviewer sees about a request, in any channel. Renderers decide how to escape it. */
 export interface ApprovalCard {
   readonly requestId: string;

@@ -1,11 +1,10 @@
 import {
   inertTeamsText,
-  JUSTIFICATION_LABEL,
   teamsApprovalCard,
   type AdaptiveCard,
   type AdaptiveElement,
 } from '../../lambdas/adapters/teams-cards';
-import type { ApprovalCard } from '../../lambdas/core/card';
+import { JUSTIFICATION_LABEL, type ApprovalCard } from '../../lambdas/core/card';
 
 const card: ApprovalCard = {
   requestId: 'req-42',
