@@ -64,6 +64,11 @@ export class Directory {
     return (account && Object.hasOwn(accounts, account) && accounts[account]) || fallback;
   }
 
+  /** Every registered reviewer. */
+  reviewers(): readonly Reviewer[] {
+    return this.config.reviewers;
+  }
+
   reviewerById(id: string): Reviewer | undefined {
     const wanted = id.trim().toLowerCase();
     return this.config.reviewers.find((reviewer) => reviewer.id.toLowerCase() === wanted);

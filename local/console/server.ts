@@ -8,7 +8,7 @@ import { VOTE_DECISIONS } from '../../lambdas/core/approval';
 import { runtime as handlerRuntime } from '../../lambdas/handlers/runtime';
 import type { Activity, LocalRuntime } from '../runtime';
 import type { ActivityListener } from './activity';
-import { directoryReviewers, requestView, type RequestDetailView, type ReviewerView } from './views';
+import { requestView, reviewerViews, type RequestDetailView, type ReviewerView } from './views';
 
 /** What the console needs from the runtime. */
 export type ConsoleRuntime = Pick<LocalRuntime, 'vote' | 'requests' | 'timeline'>;
@@ -93,7 +93,7 @@ class HttpError extends Error {
  * foreign Origins and non-JSON bodies on the one state-changing route (CSRF).
  */
 export async function startConsole(local: ConsoleRuntime, options: ConsoleOptions): Promise<ConsoleServer> {
-  const reviewers = directoryReviewers(handlerRuntime().settings.DIRECTORY_JSON);
+  const reviewers = reviewerViews(handlerRuntime().directory);
   const streams = new Set<ServerResponse>();
   const broadcast = (event: ConsoleEvent): void => {
     const frame = `data: ${JSON.stringify(event)}\n\n`;

@@ -1,7 +1,7 @@
 import type { Vote } from '../../lambdas/core/approval';
 import type { AuditRecord, ChainVerification } from '../../lambdas/core/audit';
 import { approvalCard, type ApprovalCard } from '../../lambdas/core/card';
-import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
+import type { Directory } from '../../lambdas/core/directory';
 import type { RequestRecord, RequestState } from '../../lambdas/core/lifecycle';
 
 /**
@@ -42,15 +42,7 @@ export function requestView(record: RequestRecord): RequestView {
   };
 }
 
-/**
- * The reviewers of the directory the handlers were configured with. `Directory` answers lookups
- * but does not list its reviewers, so the same JSON is validated with `Directory.parse` and read
- * directly; only ids and groups are shown, chat identities stay out of the page.
- */
-export function directoryReviewers(directoryJson: string): ReviewerView[] {
-  const raw: unknown = JSON.parse(directoryJson);
-  const parsed = Directory.parse(raw);
-  if (!parsed.ok) throw new Error(parsed.error);
-  // The schema has no defaults or transforms, so input that validates is the config as parsed.
-  return (raw as DirectoryConfig).reviewers.map(({ id, groups }) => ({ id, groups }));
+/** The directory's reviewers as the page shows them: ids and groups, never chat identities. */
+export function reviewerViews(directory: Directory): ReviewerView[] {
+  return directory.reviewers().map(({ id, groups }) => ({ id, groups }));
 }

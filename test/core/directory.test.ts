@@ -71,6 +71,16 @@ describe('Class: Directory', () => {
     });
   });
 
+  describe('Method: reviewers', () => {
+    it('lists every registered reviewer', () => {
+      expect(
+        directory()
+          .reviewers()
+          .map((reviewer) => reviewer.id),
+      ).toEqual(['alice@example.com', 'bob@example.com']);
+    });
+  });
+
   describe('Method: reviewer lookups', () => {
     it('finds a reviewer by e-mail whatever its case', () => {
       expect(directory().reviewerById(' ALICE@example.com ')?.id).toBe('alice@example.com');
