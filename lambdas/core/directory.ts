@@ -8,7 +8,12 @@ import { err, ok, type Result } from './result';
  */
 const directorySchema = z.strictObject({
   agents: z.record(
-    z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_-]{2,64}$/,
+        'agent ids are 2-64 letters, digits, "_" or "-" (an STS SourceIdentity)',
+      ),
     z.strictObject({ owners: z.array(z.string().min(1)), description: z.string().optional() }),
   ),
   reviewers: z.array(

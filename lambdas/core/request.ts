@@ -5,6 +5,8 @@ import type { ActionRequest, IamActionInfo, IamReference } from './types';
 
 export const ACTION_REQUESTED = 'Action Requested';
 export const AGENT_SOURCE_PREFIX = 'agent.';
+// 2-64 characters: the agent id becomes the minted session's STS SourceIdentity, which needs that.
+const AGENT_SOURCE = /^agent\.[A-Za-z0-9_-]{2,64}$/;
 
 export const LIMITS = {
   requestIdLength: 80,
@@ -124,10 +126,7 @@ const envelopeSchema = z.object(
   {
     source: z
       .string({ error: 'source is missing' })
-      .regex(
-        /^agent\.[A-Za-z0-9_-]{1,64}$/,
-        'source must be "agent.<agentId>" with an id of 1-64 letters, digits, "_" or "-"',
-      ),
+      .regex(AGENT_SOURCE, 'source must be "agent.<agentId>" with an id of 2-64 letters, digits, "_" or "-"'),
     'detail-type': z.literal(ACTION_REQUESTED, { error: `detail-type must be "${ACTION_REQUESTED}"` }),
     time: z.iso.datetime({ error: 'time must be an ISO-8601 timestamp' }),
     detail: z.unknown(),
@@ -146,7 +145,9 @@ function readableIdentifiers(event: unknown): Pick<RejectedRequest, 'requestId' 
   if (typeof event !== 'object' || event === null) return {};
   const { source, detail } = event as { source?: unknown; detail?: unknown };
   const agent =
-    typeof source === 'string' && /^agent\.[A-Za-z0-9_-]{1,64}$/.test(source) ? source.slice(6) : undefined;
+    typeof source === 'string' && AGENT_SOURCE.test(source)
+      ? source.slice(AGENT_SOURCE_PREFIX.length)
+      : undefined;
   const id =
     typeof detail === 'object' && detail !== null ? (detail as { requestId?: unknown }).requestId : undefined;
   return {
