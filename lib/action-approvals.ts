@@ -256,6 +256,12 @@ export class ActionApprovals extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
   /** The API's throttled stage, with access logs. */
   public readonly apiStage: apigwv2.HttpStage;
+  /**
+   * One queue per registered agent, named `action-approvals-outcomes-<agentId>`, receiving that
+   * agent's outcome events: what the agent client (`client/`) waits on. Grant an agent its own
+   * with `grantOutcomes`.
+   */
+  public readonly outcomeQueues: Readonly<Record<string, sqs.Queue>>;
   /** Dead-letter queues: events the rule could not deliver, archive batches that failed, exports that could not start. */
   public readonly deadLetterQueues: {
     readonly requests: sqs.Queue;
@@ -652,6 +658,8 @@ export class ActionApprovals extends Construct {
       ],
     });
 
+    this.outcomeQueues = this.outcomeQueuesFor(Object.keys(props.directory.agents), removalPolicy);
+
     if (ownBus)
       this.addBusPolicy(ownBus, props.agentAccounts ?? [], [
         workflow.stateMachine.role,
@@ -787,6 +795,13 @@ export class ActionApprovals extends Construct {
    * Lets `grantee` ask for actions as the agent named by its `ActionApprovalsAgentId` principal
    * tag (see `agentRequestStatement`).
    */
+  /** Lets `grantee` read and delete the outcome events of `agentId`, and nothing else's. */
+  public grantOutcomes(grantee: iam.IGrantable, agentId: string): iam.Grant {
+    const queue = this.outcomeQueues[agentId];
+    if (!queue) throw new Error(`no outcome queue for agent "${agentId}": it is not in the directory`);
+    return queue.grantConsumeMessages(grantee);
+  }
+
   public grantRequest(grantee: iam.IGrantable): iam.Grant {
     const statement = ActionApprovals.agentRequestStatement(this.eventBus);
     return iam.Grant.addToPrincipal({
@@ -795,6 +810,40 @@ export class ActionApprovals extends Construct {
       resourceArns: statement.resources,
       conditions: statement.conditions,
     });
+  }
+  /**
+   * An outcome queue and a rule per agent: the rule matches the agent's id in the outcome's
+   * detail, so an agent's queue never holds another agent's outcomes.
+   */
+  private outcomeQueuesFor(
+    agentIds: readonly string[],
+    removalPolicy: RemovalPolicy,
+  ): Record<string, sqs.Queue> {
+    const queues: Record<string, sqs.Queue> = {};
+    for (const agentId of agentIds) {
+      const queue = new sqs.Queue(this, `Outcomes-${agentId}`, {
+        queueName: `action-approvals-outcomes-${agentId}`,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(4),
+        removalPolicy,
+      });
+      acknowledge(queue, [
+        {
+          id: 'AwsSolutions-SQS3',
+          reason:
+            'Outcome events are read by one agent client and deleted once handled; a message nobody reads expires with the queue retention, and the audit trail keeps the outcome.',
+        },
+      ]);
+      new events.Rule(this, `OutcomesRule-${agentId}`, {
+        eventBus: this.eventBus,
+        description: `action-approvals: outcome events of agent ${agentId} to its queue`,
+        eventPattern: { source: [OUTCOME_SOURCE], detail: { agentId: [agentId] } },
+        targets: [new eventTargets.SqsQueue(queue, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+      });
+      queues[agentId] = queue;
+    }
+    return queues;
   }
 
   /**

@@ -1065,3 +1065,46 @@ describe('Construct: ActionApprovals', () => {
     expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
+
+describe('Construct: ActionApprovals › outcome queues', () => {
+  test('each registered agent gets an encrypted, TLS-only queue named for it', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'action-approvals-outcomes-reporting-bot',
+      SqsManagedSseEnabled: true,
+    });
+    expect(Object.keys(full.outcomeQueues)).toEqual(Object.keys(TEST_DIRECTORY.agents));
+  });
+
+  test('a rule sends only that agent’s outcome events to its queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['action-approvals'], detail: { agentId: ['reporting-bot'] } },
+      Targets: Match.arrayWith([Match.objectLike({ Arn: arnOf(full.outcomeQueues['reporting-bot']) })]),
+    });
+  });
+
+  test('grantOutcomes lets an agent consume its own queue and refuses an unknown agent', () => {
+    // A stack of its own: the shared one is already synthesized.
+    const stack = testStack();
+    const approvals = deployActionApprovals(stack);
+    const agentRole = new iam.Role(stack, 'ReportingBotRole', {
+      assumedBy: new iam.AccountPrincipal(ACCOUNT),
+    });
+
+    approvals.grantOutcomes(agentRole, 'reporting-bot');
+
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalIdOf(stack, agentRole) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:DeleteMessage', 'sqs:ReceiveMessage']),
+            Resource: { 'Fn::GetAtt': [logicalIdOf(stack, approvals.outcomeQueues['reporting-bot']), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+    expect(() => approvals.grantOutcomes(agentRole, 'stranger')).toThrow(
+      'no outcome queue for agent "stranger": it is not in the directory',
+    );
+  });
+});
