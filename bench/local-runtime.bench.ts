@@ -1,11 +1,7 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ActionApprovalsClient } from '../client';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb-local';
-import { BUS_NAME, LocalRuntime, outcomeQueueName, type Activity } from '../local/runtime';
+import { LocalRuntime, type Activity } from '../local/runtime';
 import { SAMPLE_ACCOUNTS } from '../local/samples';
 import { percentile, type BenchResult } from './harness';
 
@@ -41,13 +37,7 @@ export async function run(): Promise<BenchResult[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'action-approvals-bench-'));
   const milestones = new Milestones();
   const local = await LocalRuntime.start({ dataDir, onActivity: milestones.observe });
-  const config = { endpoint: local.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const agent = new ActionApprovalsClient({
-    events: new EventBridgeClient(config),
-    sqs: new SQSClient(config),
-    eventBusName: BUS_NAME,
-    outcomeQueueUrl: `${local.gatewayUrl}/queues/${outcomeQueueName('reporting-bot')}`,
-  });
+  const agent = local.agentClient('reporting-bot');
   // The exported table is the runtime's own requests table: real data, and it exists.
   const request = (requestId: string) => ({
     agentId: 'reporting-bot',

@@ -1,3 +1,5 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import {
@@ -6,6 +8,7 @@ import {
   requestsTableDefinition,
 } from '../lambdas/adapters/tables';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { ActionApprovalsClient } from '../client';
 import { castBallot, type BallotResult } from '../lambdas/app/decide';
 import type { VoteDecision } from '../lambdas/core/approval';
 import { verifyChain, type AuditRecord, type ChainVerification } from '../lambdas/core/audit';
@@ -154,6 +157,22 @@ export class LocalRuntime {
 
   get gatewayUrl(): string {
     return this.gateway.url;
+  }
+
+  /** SDK client settings that reach this runtime's gateway. */
+  clientConfig() {
+    return { endpoint: this.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  }
+
+  /** The agent client as `agentId` would use it, pointed at this runtime. */
+  agentClient(agentId: string): ActionApprovalsClient {
+    const config = this.clientConfig();
+    return new ActionApprovalsClient({
+      events: new EventBridgeClient(config),
+      sqs: new SQSClient(config),
+      eventBusName: BUS_NAME,
+      outcomeQueueUrl: `${this.gatewayUrl}/queues/${outcomeQueueName(agentId)}`,
+    });
   }
 
   get dynamodbEndpoint(): string {

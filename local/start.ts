@@ -1,15 +1,11 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ActionApprovalsClient, type ActionOutcome } from '../client';
+import type { ActionOutcome } from '../client';
 import { startChatCallbacks } from './chat-callbacks';
 import { ActivityFeed } from './console/activity';
 import { startConsole } from './console/server';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
-import { BUS_NAME, LocalRuntime, outcomeQueueName, type Activity } from './runtime';
-import { sampleRequests } from './samples';
+import { LocalRuntime, type Activity } from './runtime';
+import { sampleRequests, writeSampleReport } from './samples';
 
 const USAGE = `Usage: npm start [-- --persist] [--port 4280] [--no-samples] [--aws]
 
@@ -101,16 +97,8 @@ function chatChannels(): string[] {
 
 /** The sample agent: three requests, one auto-approved, one needing approval, one denied. */
 async function submitSamples(local: LocalRuntime, dataDir: string): Promise<void> {
-  const report = join(dataDir, 's3', 'staging-reports', '2026/q3/summary.csv');
-  await mkdir(dirname(report), { recursive: true });
-  await writeFile(report, 'quarter,revenue\nQ3,1200000\n');
-  const config = { endpoint: local.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const agent = new ActionApprovalsClient({
-    events: new EventBridgeClient(config),
-    sqs: new SQSClient(config),
-    eventBusName: BUS_NAME,
-    outcomeQueueUrl: `${local.gatewayUrl}/queues/${outcomeQueueName('reporting-bot')}`,
-  });
+  await writeSampleReport(dataDir);
+  const agent = local.agentClient('reporting-bot');
   const run = `${Date.now().toString(36)}`;
   say('sample agent "reporting-bot" submits three requests:');
   await Promise.all(

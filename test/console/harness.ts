@@ -1,14 +1,11 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { ActionApprovalsClient, type ActionRequestInput } from '../../client';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
+import { join } from 'node:path';
+import type { ActionApprovalsClient, ActionRequestInput } from '../../client';
 import { ActivityFeed } from '../../local/console/activity';
 import { startConsole, type ConsoleServer, type ModeLabels } from '../../local/console/server';
-import { BUS_NAME, LocalRuntime, outcomeQueueName } from '../../local/runtime';
-import { SAMPLE_ACCOUNTS } from '../../local/samples';
+import { LocalRuntime } from '../../local/runtime';
+import { SAMPLE_ACCOUNTS, writeSampleReport } from '../../local/samples';
 
 export const MODE_LABELS: ModeLabels = { sts: 'local STS + IAM policy simulator', channels: ['console'] };
 
@@ -30,17 +27,8 @@ export async function startHarness(options: { port?: number } = {}): Promise<Con
     modeLabels: MODE_LABELS,
     activity: feed.subscribe,
   });
-  const clientConfig = { endpoint: local.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const agent = new ActionApprovalsClient({
-    events: new EventBridgeClient(clientConfig),
-    sqs: new SQSClient(clientConfig),
-    eventBusName: BUS_NAME,
-    outcomeQueueUrl: `${local.gatewayUrl}/queues/${outcomeQueueName('reporting-bot')}`,
-  });
-  // The object the auto-approved sample read fetches.
-  const object = join(dataDir, 's3', 'staging-reports', '2026/q3/summary.csv');
-  await mkdir(dirname(object), { recursive: true });
-  await writeFile(object, 'quarter,revenue\nQ3,1200000\n');
+  const agent = local.agentClient('reporting-bot');
+  await writeSampleReport(dataDir);
   return {
     local,
     console,

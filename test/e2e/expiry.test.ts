@@ -1,11 +1,7 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ActionApprovalsClient } from '../../client';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
-import { BUS_NAME, LocalRuntime, outcomeQueueName } from '../../local/runtime';
+import { LocalRuntime } from '../../local/runtime';
 import { SAMPLE_ACCOUNTS } from '../../local/samples';
 
 let local: LocalRuntime;
@@ -24,13 +20,7 @@ afterAll(async () => {
 });
 
 test('a request nobody decides expires, nothing runs, and a late vote changes nothing', async () => {
-  const config = { endpoint: local.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const agent = new ActionApprovalsClient({
-    events: new EventBridgeClient(config),
-    sqs: new SQSClient(config),
-    eventBusName: BUS_NAME,
-    outcomeQueueUrl: `${local.gatewayUrl}/queues/${outcomeQueueName('reporting-bot')}`,
-  });
+  const agent = local.agentClient('reporting-bot');
 
   const outcome = await agent.requestAction(
     {

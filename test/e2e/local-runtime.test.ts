@@ -1,13 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdtemp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { ActionApprovalsClient, type ActionRequestInput } from '../../client';
+import { join } from 'node:path';
+import type { ActionApprovalsClient, ActionRequestInput } from '../../client';
 import { requestCommand, type RequestIo } from '../../client/cli';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
-import { BUS_NAME, LocalRuntime, outcomeQueueName } from '../../local/runtime';
-import { SAMPLE_ACCOUNTS } from '../../local/samples';
+import { BUS_NAME, LocalRuntime } from '../../local/runtime';
+import { SAMPLE_ACCOUNTS, writeSampleReport } from '../../local/samples';
 
 // One runtime for the file: DynamoDB Local, the gateway, and the synthesized workflow.
 let local: LocalRuntime;
@@ -18,17 +16,9 @@ let events: EventBridgeClient;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'action-approvals-e2e-'));
   local = await LocalRuntime.start({ dataDir });
-  const clientConfig = { endpoint: local.gatewayUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  events = new EventBridgeClient(clientConfig);
-  agent = new ActionApprovalsClient({
-    events,
-    sqs: new SQSClient(clientConfig),
-    eventBusName: BUS_NAME,
-    outcomeQueueUrl: `${local.gatewayUrl}/queues/${outcomeQueueName('reporting-bot')}`,
-  });
-  const object = join(dataDir, 's3', 'staging-reports', '2026/q3/summary.csv');
-  await mkdir(dirname(object), { recursive: true });
-  await writeFile(object, 'quarter,revenue\nQ3,1200000\n');
+  events = new EventBridgeClient(local.clientConfig());
+  agent = local.agentClient('reporting-bot');
+  await writeSampleReport(dataDir);
 }, 60_000);
 
 afterAll(async () => {
