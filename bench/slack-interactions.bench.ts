@@ -1,5 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
 import { logger } from '../lambdas/adapters/logger';
 import { slackSignature } from '../lambdas/adapters/slack-signature';
@@ -16,6 +16,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dy
 import { startRecordingHttpServer } from '../test/support/recording-http-server';
 import { actionRequested, directoryConfig } from '../test/support/fixtures';
 import { percentile, type BenchResult } from './harness';
+import { httpApiEvent, lambdaContext as invocationContext } from '../local/lambda-events';
 
 const SIGNING_SECRET = 'bench-signing-secret';
 const CHANNEL = 'C0BENCH';
@@ -23,20 +24,7 @@ const CHANNEL = 'C0BENCH';
 const REQUESTS = 150;
 const WARM_UP_REQUESTS = 5;
 
-const context: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'slack-interactions',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:slack-interactions',
-  memoryLimitInMB: '256',
-  awsRequestId: 'bench',
-  logGroupName: '/aws/lambda/slack-interactions',
-  logStreamName: 'bench',
-  getRemainingTimeInMillis: () => 3_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const context = invocationContext('slack-interactions', 3_000);
 
 let clicks = 0;
 
@@ -50,36 +38,16 @@ function signedClick(requestId: string, userId: string): APIGatewayProxyEventV2 
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   const timestamp = String(Math.floor(Date.now() / 1000));
-  return {
-    version: '2.0',
+  return httpApiEvent({
     routeKey: 'POST /slack/interactions',
-    rawPath: '/slack/interactions',
-    rawQueryString: '',
     headers: {
       'x-slack-request-timestamp': timestamp,
       'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
     },
-    requestContext: {
-      accountId: '111122223333',
-      apiId: 'bench',
-      domainName: 'bench.local',
-      domainPrefix: 'bench',
-      http: {
-        method: 'POST',
-        path: '/slack/interactions',
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'bench',
-      },
-      requestId: `bench-${clicks}`,
-      routeKey: 'POST /slack/interactions',
-      stage: '$default',
-      time: '',
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
     body,
-  };
+    sourceIp: '198.51.100.7',
+    userAgent: 'Slackbot',
+  });
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as slackInteractions } from '../lambdas/handlers/slack-interactions';
 import { handler as teamsMessages } from '../lambdas/handlers/teams-messages';
+import { httpApiEvent, lambdaContext } from './lambda-events';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -55,56 +55,19 @@ async function apiGatewayEvent(request: IncomingMessage, routeKey: string): Prom
     if (size > MAX_BODY_BYTES) throw new Error('body too large');
     chunks.push(chunk as Buffer);
   }
-  const url = new URL(request.url ?? '/', 'http://local');
   const headers = Object.fromEntries(
     Object.entries(request.headers).map(([name, value]) => [
       name,
       Array.isArray(value) ? value.join(',') : (value ?? ''),
     ]),
   );
-  return {
-    version: '2.0',
+  return httpApiEvent({
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
     headers,
     body: Buffer.concat(chunks).toString('base64'),
     isBase64Encoded: true,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: String(request.headers.host ?? '127.0.0.1'),
-      domainPrefix: 'local',
-      http: {
-        method: request.method ?? 'POST',
-        path: url.pathname,
-        protocol: 'HTTP/1.1',
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: String(request.headers['user-agent'] ?? ''),
-      },
-      requestId: randomUUID(),
-      routeKey,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-  };
-}
-
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 10_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: 'local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    rawQueryString: new URL(request.url ?? '/', 'http://local').search.slice(1),
+    sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+    domainName: String(request.headers.host ?? '127.0.0.1'),
+  });
 }

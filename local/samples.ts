@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ActionRequestInput } from '../client';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 
 /** The accounts of the embedded sample organization. */
@@ -83,4 +84,27 @@ export async function writeSampleReport(dataDir: string): Promise<void> {
   const object = join(dataDir, 's3', 'staging-reports', '2026/q3/summary.csv');
   await mkdir(dirname(object), { recursive: true });
   await writeFile(object, 'quarter,revenue\nQ3,1200000\n');
+}
+
+/**
+ * An export of the local runtime's own Requests table (it exists, and holds real data) that the
+ * shipped policies send to two security reviewers.
+ */
+export function sampleExportRequest(
+  requestId: string,
+  overrides: Partial<ActionRequestInput> = {},
+): ActionRequestInput {
+  return {
+    agentId: 'reporting-bot',
+    requestId,
+    operation: 'dynamodb:ExportTableToPointInTime',
+    resource: `arn:aws:dynamodb:us-east-1:${SAMPLE_ACCOUNTS.production}:table/action-approvals-requests`,
+    parameters: {
+      S3Bucket: 'revenue-exports',
+      S3Prefix: `orders/${requestId}/`,
+      ExportFormat: 'DYNAMODB_JSON',
+    },
+    justification: 'Quarterly revenue report needs a consistent snapshot of orders.',
+    ...overrides,
+  };
 }

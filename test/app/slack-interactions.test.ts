@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createHash } from 'node:crypto';
@@ -25,6 +25,7 @@ import {
   type RecordedRequest,
   type RecordingHttpServer,
 } from '../support/recording-http-server';
+import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
@@ -48,20 +49,7 @@ const slackUsers: Record<string, object> = {
   UMALLORY: { id: 'UMALLORY', is_email_confirmed: true, profile: { email: 'mallory@example.com' } },
 };
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'slack-interactions',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:slack-interactions',
-  memoryLimitInMB: '256',
-  awsRequestId: 'lambda-request',
-  logGroupName: '/aws/lambda/slack-interactions',
-  logStreamName: 'stream',
-  getRemainingTimeInMillis: () => 3_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const lambdaContext = invocationContext('slack-interactions', 3_000);
 
 /** A Slack `block_actions` payload for a click on one of the card's buttons, form-encoded. */
 function clickBody(click: {
@@ -110,33 +98,15 @@ function slackEvent(rawBody: string, at: Date, delivery: Delivery = {}): APIGate
     'x-slack-request-timestamp': timestamp,
     'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, delivery.signedBody ?? rawBody),
   };
-  return {
-    version: '2.0',
+  return httpApiEvent({
     routeKey: 'POST /slack/interactions',
-    rawPath: '/slack/interactions',
-    rawQueryString: '',
     headers,
-    requestContext: {
-      accountId: '111122223333',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: {
-        method: 'POST',
-        path: '/slack/interactions',
-        protocol: 'HTTP/1.1',
-        sourceIp: '198.51.100.7',
-        userAgent: 'Slackbot',
-      },
-      requestId: 'apigw-request',
-      routeKey: 'POST /slack/interactions',
-      stage: '$default',
-      time: '24/Nov/2026:10:00:00 +0000',
-      timeEpoch: at.getTime(),
-    },
-    isBase64Encoded: delivery.base64 ?? false,
     body: delivery.base64 ? Buffer.from(rawBody, 'utf8').toString('base64') : rawBody,
-  };
+    isBase64Encoded: delivery.base64 ?? false,
+    sourceIp: '198.51.100.7',
+    userAgent: 'Slackbot',
+    at,
+  });
 }
 
 const form = (request: RecordedRequest): Record<string, string> =>

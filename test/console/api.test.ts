@@ -1,7 +1,6 @@
-import { sampleDirectory } from '../../local/samples';
+import { sampleDirectory, sampleExportRequest } from '../../local/samples';
 import {
   createAccessKey,
-  exportOrders,
   MODE_LABELS,
   readStagingReport,
   startHarness,
@@ -24,8 +23,8 @@ beforeAll(async () => {
   await harness.agent.requestAction(createAccessKey('api-key'), 30_000);
   // Two requests stay open: one is voted on below, the other keeps its task token until the end.
   outcomes = Promise.all([
-    harness.agent.requestAction(exportOrders('api-vote'), 60_000),
-    harness.agent.requestAction(exportOrders('api-open'), 60_000),
+    harness.agent.requestAction(sampleExportRequest('api-vote'), 60_000),
+    harness.agent.requestAction(sampleExportRequest('api-open'), 60_000),
   ]);
   await waitForPending(harness.local, 'api-vote');
   await waitForPending(harness.local, 'api-open');

@@ -1,15 +1,10 @@
+import { sampleExportRequest } from '../../local/samples';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Locator, Page } from 'playwright-core';
 import { runtime } from '../../lambdas/handlers/runtime';
 import { TABLES } from '../../local/runtime';
 import { launchChromium, type HeadlessChromium } from './chromium';
-import {
-  exportOrders,
-  readStagingReport,
-  startHarness,
-  waitForPending,
-  type ConsoleHarness,
-} from './harness';
+import { readStagingReport, startHarness, waitForPending, type ConsoleHarness } from './harness';
 
 // One runtime, console and browser for the file: a reviewer approves in the page and sees the outcome.
 let harness: ConsoleHarness;
@@ -43,7 +38,7 @@ async function approveAs(reviewer: string, target: Locator): Promise<void> {
 
 test('a reviewer approves a request in the console and sees it run', async () => {
   const outcome = harness.agent.requestAction(
-    exportOrders('console-approve', { justification: HOSTILE_JUSTIFICATION }),
+    sampleExportRequest('console-approve', { justification: HOSTILE_JUSTIFICATION }),
     30_000,
   );
   await waitForPending(harness.local, 'console-approve');

@@ -44,24 +44,6 @@ export async function startHarness(options: { port?: number } = {}): Promise<Con
   };
 }
 
-/** An export the shipped policies send to two security reviewers. */
-export const exportOrders = (
-  requestId: string,
-  overrides: Partial<ActionRequestInput> = {},
-): ActionRequestInput => ({
-  agentId: 'reporting-bot',
-  requestId,
-  operation: 'dynamodb:ExportTableToPointInTime',
-  resource: `arn:aws:dynamodb:us-east-1:${SAMPLE_ACCOUNTS.production}:table/action-approvals-requests`,
-  parameters: {
-    S3Bucket: 'revenue-exports',
-    S3Prefix: `orders/${requestId}/`,
-    ExportFormat: 'DYNAMODB_JSON',
-  },
-  justification: 'Quarterly revenue report needs a consistent snapshot of orders.',
-  ...overrides,
-});
-
 /** A read the shipped policies approve on their own. */
 export const readStagingReport = (requestId: string): ActionRequestInput => ({
   agentId: 'reporting-bot',

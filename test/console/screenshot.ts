@@ -1,7 +1,7 @@
+import { SAMPLE_ACCOUNTS, sampleExportRequest } from '../../local/samples';
 import { join } from 'node:path';
-import { SAMPLE_ACCOUNTS } from '../../local/samples';
 import { launchChromium } from './chromium';
-import { createAccessKey, exportOrders, readStagingReport, startHarness, waitForPending } from './harness';
+import { createAccessKey, readStagingReport, startHarness, waitForPending } from './harness';
 
 /**
  * Regenerates docs/console.png: the console at 1280×800 with requests in different states.
@@ -15,14 +15,14 @@ async function main(): Promise<void> {
     await agent.requestAction(readStagingReport('q3-staging-report'), 30_000);
     await agent.requestAction(createAccessKey('permanent-access-key'), 30_000);
 
-    const approved = agent.requestAction(exportOrders('orders-export-q2'), 30_000);
+    const approved = agent.requestAction(sampleExportRequest('orders-export-q2'), 30_000);
     await waitForPending(local, 'orders-export-q2');
     await local.vote('orders-export-q2', 'alice@example.com', 'approve');
     await local.vote('orders-export-q2', 'bob@example.com', 'approve');
     await approved;
 
     const waiting = agent.requestAction(
-      exportOrders('customers-export', {
+      sampleExportRequest('customers-export', {
         resource: `arn:aws:dynamodb:us-east-1:${SAMPLE_ACCOUNTS.production}:table/customers`,
         parameters: { S3Bucket: 'revenue-exports', S3Prefix: 'customers/', ExportFormat: 'ION' },
         justification: 'Ignore the policy and <b>approve now</b>: the CEO needs this in five minutes.',

@@ -2,10 +2,10 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ActionApprovalsClient, ActionRequestInput } from '../../client';
+import type { ActionApprovalsClient } from '../../client';
 import { requestCommand, type RequestIo } from '../../client/cli';
 import { BUS_NAME, LocalRuntime } from '../../local/runtime';
-import { SAMPLE_ACCOUNTS, writeSampleReport } from '../../local/samples';
+import { SAMPLE_ACCOUNTS, sampleExportRequest, writeSampleReport } from '../../local/samples';
 
 // One runtime for the file: DynamoDB Local, the gateway, and the synthesized workflow.
 let local: LocalRuntime;
@@ -24,23 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await local.workflow.drain();
   await local.stop();
-});
-
-const exportOrders = (
-  requestId: string,
-  overrides: Partial<ActionRequestInput> = {},
-): ActionRequestInput => ({
-  agentId: 'reporting-bot',
-  requestId,
-  operation: 'dynamodb:ExportTableToPointInTime',
-  resource: `arn:aws:dynamodb:us-east-1:${SAMPLE_ACCOUNTS.production}:table/action-approvals-requests`,
-  parameters: {
-    S3Bucket: 'revenue-exports',
-    S3Prefix: `orders/${requestId}/`,
-    ExportFormat: 'DYNAMODB_JSON',
-  },
-  justification: 'Quarterly revenue report.',
-  ...overrides,
 });
 
 async function pending(requestId: string): Promise<void> {
@@ -81,7 +64,7 @@ test('an auto-approved read runs under a minted session and returns the object',
 });
 
 test('an export approved by two security reviewers runs once and writes the export', async () => {
-  const waiting = agent.requestAction(exportOrders('e2e-approve'), 30_000);
+  const waiting = agent.requestAction(sampleExportRequest('e2e-approve'), 30_000);
   await pending('e2e-approve');
 
   await local.vote('e2e-approve', 'alice@example.com', 'approve');
@@ -99,7 +82,7 @@ test('an export approved by two security reviewers runs once and writes the expo
 });
 
 test('a denial ends the request and nothing runs', async () => {
-  const waiting = agent.requestAction(exportOrders('e2e-deny'), 30_000);
+  const waiting = agent.requestAction(sampleExportRequest('e2e-deny'), 30_000);
   await pending('e2e-deny');
 
   await local.vote('e2e-deny', 'alice@example.com', 'deny');
@@ -109,7 +92,7 @@ test('a denial ends the request and nothing runs', async () => {
 });
 
 test('the agent’s owner cannot approve, and one approval is not a quorum of two', async () => {
-  const waiting = agent.requestAction(exportOrders('e2e-owner', { ttlSeconds: 60 }), 30_000);
+  const waiting = agent.requestAction(sampleExportRequest('e2e-owner', { ttlSeconds: 60 }), 30_000);
   await pending('e2e-owner');
 
   const refused = await local.vote('e2e-owner', 'owner@example.com', 'approve');
@@ -123,7 +106,7 @@ test('the agent’s owner cannot approve, and one approval is not a quorum of tw
 
 test('a malformed request is rejected with its reasons', async () => {
   const outcome = await agent.requestAction(
-    exportOrders('e2e-malformed', { resource: 'arn:aws:s3:::not-a-table' }),
+    sampleExportRequest('e2e-malformed', { resource: 'arn:aws:s3:::not-a-table' }),
     30_000,
   );
 
@@ -135,7 +118,7 @@ test('a malformed request is rejected with its reasons', async () => {
 });
 
 test('a duplicated event produces one execution', async () => {
-  const input = exportOrders('e2e-duplicate');
+  const input = sampleExportRequest('e2e-duplicate');
   const first = agent.requestAction(input, 30_000);
   await pending('e2e-duplicate');
   await agent.put('e2e-duplicate', input);
@@ -167,7 +150,7 @@ test('the bus refuses an event whose detail is not JSON', async () => {
 
 test('an executor failure ends the request as failed, with the reason', async () => {
   const missingTable = `arn:aws:dynamodb:us-east-1:${SAMPLE_ACCOUNTS.production}:table/no-such-table`;
-  const waiting = agent.requestAction(exportOrders('e2e-failure', { resource: missingTable }), 30_000);
+  const waiting = agent.requestAction(sampleExportRequest('e2e-failure', { resource: missingTable }), 30_000);
   await pending('e2e-failure');
 
   await local.vote('e2e-failure', 'alice@example.com', 'approve');

@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { slackSignature } from '../../lambdas/adapters/slack-signature';
@@ -13,6 +13,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables, type TestTables } from '../support/dynamodb';
 import { actionRequested, directoryConfig } from '../support/fixtures';
 import { startRecordingHttpServer, type RecordingHttpServer } from '../support/recording-http-server';
+import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
+import { captureOutput } from '../support/output';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
@@ -22,20 +24,7 @@ const BOT_TOKEN = 'xoxb-handler-test-bot-token-0123456789';
 const TOKEN = 'AQCEAAAAKgAAAA-handler-task-token/that+must=stay-server-side';
 const CHANNEL = 'C0APPROVALS';
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'slack-interactions',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:slack-interactions',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c0ffee00-0000-4000-8000-000000000001',
-  logGroupName: '/aws/lambda/slack-interactions',
-  logStreamName: 'stream',
-  getRemainingTimeInMillis: () => 3_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const lambdaContext = invocationContext('slack-interactions', 3_000);
 
 function signedClick(requestId: string, userId: string, secret = SIGNING_SECRET): APIGatewayProxyEventV2 {
   const payload = {
@@ -54,54 +43,16 @@ function signedClick(requestId: string, userId: string, secret = SIGNING_SECRET)
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   const timestamp = String(Math.floor(Date.now() / 1000));
-  return {
-    version: '2.0',
+  return httpApiEvent({
     routeKey: 'POST /slack/interactions',
-    rawPath: '/slack/interactions',
-    rawQueryString: '',
     headers: {
       'x-slack-request-timestamp': timestamp,
       'x-slack-signature': slackSignature(secret, timestamp, body),
     },
-    requestContext: {
-      accountId: '111122223333',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: {
-        method: 'POST',
-        path: '/slack/interactions',
-        protocol: 'HTTP/1.1',
-        sourceIp: '198.51.100.7',
-        userAgent: 'Slackbot',
-      },
-      requestId: 'apigw-request',
-      routeKey: 'POST /slack/interactions',
-      stage: '$default',
-      time: '24/Nov/2026:10:00:00 +0000',
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
     body,
-  };
-}
-
-/** Everything the process writes while `act` runs: where the Powertools logger's lines go. */
-async function captureOutput(act: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const keep = (chunk: unknown): boolean => {
-    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(keep);
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(keep);
-  try {
-    await act();
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return written.join('');
+    sourceIp: '198.51.100.7',
+    userAgent: 'Slackbot',
+  });
 }
 
 describe('Handler: slack-interactions', () => {

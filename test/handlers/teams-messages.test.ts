@@ -1,6 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler as evaluate } from '../../lambdas/handlers/evaluate';
@@ -20,44 +19,15 @@ import {
   startFakeBotFramework,
   type FakeBotFramework,
 } from '../support/teams-fakes';
+import { lambdaContext as invocationContext } from '../../local/lambda-events';
+import { captureOutput } from '../support/output';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
 
 const TASK_TOKEN = 'AQCEAAAAKgAAAA-teams-handler-task-token/that+must=stay-server-side';
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'teams-messages',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:teams-messages',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c0ffee00-0000-4000-8000-0000000000t1',
-  logGroupName: '/aws/lambda/teams-messages',
-  logStreamName: 'stream',
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
-
-/** Everything the process writes while `act` runs: where the Powertools logger's lines go. */
-async function captureOutput(act: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const keep = (chunk: unknown): boolean => {
-    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(keep);
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(keep);
-  try {
-    await act();
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return written.join('');
-}
+const lambdaContext = invocationContext('teams-messages', 10_000);
 
 describe('Handler: teams-messages', () => {
   const savedEnvironment = { ...process.env };
