@@ -1,5 +1,5 @@
 import './polyfills';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
 import type { FailureInput } from '../lambdas/app/fail';
 import type { BusEvent, LocalEventBus, PutEventsEntry } from './event-bus';
@@ -66,12 +66,9 @@ export class LocalWorkflow {
     private readonly onStateChange: (change: StateChange) => void = () => undefined,
     approvalTimeoutSeconds?: number,
   ) {
-    this.machine = new StateMachine(
-      carryTimeoutPaths(definition, approvalTimeoutSeconds) as ConstructorParameters<typeof StateMachine>[0],
-      {
-        validationOptions: { checkArn: false },
-      },
-    );
+    this.machine = new StateMachine(forInterpreter(definition, approvalTimeoutSeconds), {
+      validationOptions: { checkArn: false },
+    });
   }
 
   /** Starts an execution for a delivered event, as the bus rule's target would. */
@@ -174,7 +171,7 @@ export class LocalWorkflow {
  * such path into the state's own `Parameters` makes both read the same value; the handlers never
  * see the copy (they get `Payload`). The deployed definition is not changed.
  */
-function carryTimeoutPaths(definition: object, fixedTimeoutSeconds: number | undefined): object {
+export function forInterpreter(definition: object, fixedTimeoutSeconds?: number): StateMachineDefinition {
   // A JSON round trip, not structuredClone: under jest the latter makes objects of another realm,
   // which the interpreter's plain-object checks do not recognize.
   const copy = JSON.parse(JSON.stringify(definition)) as { States: Record<string, Record<string, unknown>> };
@@ -190,5 +187,5 @@ function carryTimeoutPaths(definition: object, fixedTimeoutSeconds: number | und
       parameters[`${path.slice(2)}.$`] = path;
     }
   }
-  return copy;
+  return copy as unknown as StateMachineDefinition;
 }

@@ -1,5 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
+import { forInterpreter } from '../../local/workflow';
 import { WorkflowGoneError } from '../../lambdas/adapters/errors';
 import type { AssumeForActionInput } from '../../lambdas/adapters/sts';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
@@ -76,29 +77,6 @@ export function synthesizeWorkflow(): SynthesizedWorkflow {
     eventBusArn: resolveWithPlaceholders(stack.resolve(approvals.eventBus.eventBusArn), template),
   };
 }
-
-/**
- * The definition as aws-local-stepfunctions 3.0.0 must see it to behave as Step Functions does.
- * One difference is bridged: Step Functions reads `TimeoutSecondsPath` from the state's input,
- * the interpreter from the state's Parameters output (for a Lambda task, `{ FunctionName,
- * Payload }`). The same path is therefore also copied into the payload, under a key the bound
- * handler strips, and the interpreter reads it there. Nothing else is changed.
- */
-export function forInterpreter(definition: JsonObject): StateMachineDefinition {
-  const copy = JSON.parse(JSON.stringify(definition)) as { States: Record<string, JsonObject> };
-  for (const state of Object.values(copy.States)) {
-    const path = state.TimeoutSecondsPath;
-    const payload = (state.Parameters as JsonObject | undefined)?.Payload;
-    if (typeof path !== 'string') continue;
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
-      throw new Error('TimeoutSecondsPath on a task without an object payload');
-    payload[`${TIMEOUT_KEY}.$`] = path;
-    state.TimeoutSecondsPath = `$.Payload.${TIMEOUT_KEY}`;
-  }
-  return copy as unknown as StateMachineDefinition;
-}
-
-const TIMEOUT_KEY = '__timeoutSecondsFromStateInput';
 
 /**
  * The callback side of `.waitForTaskToken`: what SendTaskSuccess / SendTaskFailure do to a paused
@@ -259,9 +237,8 @@ export class WorkflowHarness {
           throw new Error(`task ${name} invokes ${arn}, which is none of the workflow's handlers`);
         const callback = resource.endsWith('.waitForTaskToken');
         bound[name] = async (input) => {
-          // The handler sees the payload as Step Functions would send it: without the bridged key.
-          const payload = { ...((input as JsonObject).Payload as JsonObject) };
-          delete payload[TIMEOUT_KEY];
+          // The interpreter bridge adds keys beside Payload, never in it: the handler sees what Step Functions sends.
+          const payload = (input as JsonObject).Payload as JsonObject;
           const output = toJson(await this.handlers[handler](payload));
           // A callback task's result is what SendTaskSuccess sent; a plain invoke's is Lambda's response.
           return callback ? output : { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: output };
