@@ -1,0 +1,103 @@
+import { appendRecord, appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
+import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
+import type { AuditLog } from './audit-log';
+import { ConflictError, StaleWriteError } from './errors';
+import type { RequestChanges, RequestsStore } from './requests-store';
+
+/**
+ * The Requests and AuditLog tables held in one process's memory. They implement the same ports
+ * as the DynamoDB adapters and are held to the same contract suite, so use-case tests and the
+ * local runtime on a machine without Java run the same code paths. Items are copied in and out
+ * as DynamoDB would store them (JSON values, `undefined` fields dropped), so no caller can change
+ * a stored item by keeping a reference to it.
+ */
+export class InMemoryTables {
+  private readonly requests = new Map<string, RequestRecord>();
+  private readonly chains = new Map<string, AuditRecord[]>();
+
+  readonly requestsStore: RequestsStore = {
+    claim: async (record, opening) => this.claim(record, opening),
+    get: async (requestId) => this.getRequest(requestId),
+    save: async (current, changes, events) => this.save(current, changes, events ?? []),
+  };
+
+  readonly auditLog: AuditLog = {
+    start: async (event) => this.start(event),
+    read: async (requestId) => (this.chains.get(requestId) ?? []).map(stored),
+  };
+
+  /** Every request item, for the local console's listings. */
+  allRequests(): RequestRecord[] {
+    return [...this.requests.values()].map(stored);
+  }
+
+  private claim(record: Omit<RequestRecord, 'auditHead'>, opening: readonly AuditEvent[]): boolean {
+    if (this.requests.has(record.requestId) || this.chains.has(record.requestId)) return false;
+    const chain = appendRecords(undefined, opening);
+    const last = chain.at(-1);
+    this.requests.set(
+      record.requestId,
+      stored({
+        ...record,
+        ...(last ? { auditHead: { requestId: last.requestId, seq: last.seq, hash: last.hash } } : {}),
+      }),
+    );
+    this.appendToChains(chain);
+    return true;
+  }
+
+  private getRequest(requestId: string): RequestRecord | undefined {
+    const item = this.requests.get(requestId);
+    return item ? stored(item) : undefined;
+  }
+
+  private save(
+    current: RequestRecord,
+    changes: RequestChanges,
+    events: readonly AuditEvent[],
+  ): RequestRecord {
+    const nextState: RequestState = changes.state ?? current.state;
+    if (nextState !== current.state && !canTransition(current.state, nextState)) {
+      throw new ConflictError(`request cannot go from ${current.state} to ${nextState}`, current.requestId);
+    }
+    const latest = this.requests.get(current.requestId);
+    const chain = appendRecords(current.auditHead, events);
+    const taken = chain.some((record) => this.hasRecord(record.requestId, record.seq));
+    if (!latest || latest.version !== current.version || taken) {
+      throw new StaleWriteError(current.requestId);
+    }
+    const last = chain.at(-1);
+    const next = stored({
+      ...current,
+      ...changes,
+      version: current.version + 1,
+      ...(last ? { auditHead: { requestId: last.requestId, seq: last.seq, hash: last.hash } } : {}),
+    });
+    this.requests.set(current.requestId, next);
+    this.appendToChains(chain);
+    return stored(next);
+  }
+
+  private start(event: AuditEvent): boolean {
+    if (this.hasRecord(event.requestId, 0)) return false;
+    this.appendToChains([appendRecord(undefined, event)]);
+    return true;
+  }
+
+  private hasRecord(requestId: string, seq: number): boolean {
+    return (this.chains.get(requestId) ?? []).some((record) => record.seq === seq);
+  }
+
+  private appendToChains(records: readonly AuditRecord[]): void {
+    for (const record of records) {
+      const chain = this.chains.get(record.requestId) ?? [];
+      chain.push(stored(record));
+      chain.sort((a, b) => a.seq - b.seq);
+      this.chains.set(record.requestId, chain);
+    }
+  }
+}
+
+function stored<T>(item: T): T {
+  return JSON.parse(JSON.stringify(item)) as T;
+}
