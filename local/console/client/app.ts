@@ -242,8 +242,6 @@ function timelineBody(requestId: string): Children {
   ];
 }
 
-let cardSerial = 0;
-
 /** Every parameter in full: reviewers approve exactly what runs, so nothing is shortened. */
 function parameterList(parameters: readonly ParameterView[]): HTMLElement {
   if (parameters.length === 0) return h('p', { className: 'muted' }, 'none');
@@ -272,6 +270,8 @@ function parameterList(parameters: readonly ParameterView[]): HTMLElement {
     ),
   );
 }
+
+let cardSerial = 0;
 
 function renderCard(request: RequestView): HTMLElement {
   const id = request.requestId;
