@@ -2,24 +2,24 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { z } from 'zod';
 import type { BallotResult } from '../../lambdas/app/decide';
 import { VOTE_DECISIONS } from '../../lambdas/core/approval';
 import { runtime as handlerRuntime } from '../../lambdas/handlers/runtime';
 import type { Activity, LocalRuntime } from '../runtime';
 import type { ActivityListener } from './activity';
-import { requestView, reviewerViews, type RequestDetailView, type ReviewerView } from './views';
+import {
+  requestView,
+  reviewerViews,
+  type DecisionAnswer,
+  type ModeLabels,
+  type RequestDetailView,
+  type ReviewerView,
+} from './views';
 
 /** What the console needs from the runtime. */
 export type ConsoleRuntime = Pick<LocalRuntime, 'vote' | 'requests' | 'timeline'>;
-
-/** Shown in the page's header so nobody mistakes a local session for real AWS, or the reverse. */
-export interface ModeLabels {
-  /** e.g. `local STS + IAM policy simulator` or `AWS STS`. */
-  readonly sts: string;
-  /** Where reviewers are asked: the console, plus Slack and/or Teams when configured. */
-  readonly channels: readonly string[];
-}
 
 export interface ConsoleOptions {
   /** 0, the default, picks a free port; a fixed port that is busy falls back to a free one. */
@@ -44,10 +44,12 @@ const PUBLIC_DIR = join(__dirname, 'public');
 const STATIC_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/styles.css': { file: 'styles.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
+/** The page's script, served from memory: `client/app.ts` bundled by esbuild when the console starts. */
+const PAGE_SCRIPT_PATH = '/app.js';
+const PAGE_SCRIPT_ENTRY = join(__dirname, 'client', 'app.ts');
 
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -93,6 +95,7 @@ class HttpError extends Error {
  * foreign Origins and non-JSON bodies on the one state-changing route (CSRF).
  */
 export async function startConsole(local: ConsoleRuntime, options: ConsoleOptions): Promise<ConsoleServer> {
+  const pageScript = await bundlePageScript();
   const reviewers = reviewerViews(handlerRuntime().directory);
   const streams = new Set<ServerResponse>();
   const broadcast = (event: ConsoleEvent): void => {
@@ -102,7 +105,7 @@ export async function startConsole(local: ConsoleRuntime, options: ConsoleOption
 
   // Filled once the port is known; until then every request is refused.
   const ownHosts = new Set<string>();
-  const context: RouteContext = { local, options, reviewers, streams, broadcast, ownHosts };
+  const context: RouteContext = { local, options, pageScript, reviewers, streams, broadcast, ownHosts };
   const server = createServer((request, response) => {
     route(request, response, context).catch((error: unknown) => {
       const known = error instanceof HttpError ? error : undefined;
@@ -133,6 +136,7 @@ export async function startConsole(local: ConsoleRuntime, options: ConsoleOption
 interface RouteContext {
   readonly local: ConsoleRuntime;
   readonly options: ConsoleOptions;
+  readonly pageScript: Uint8Array;
   readonly reviewers: readonly ReviewerView[];
   readonly streams: Set<ServerResponse>;
   readonly broadcast: (event: ConsoleEvent) => void;
@@ -156,6 +160,12 @@ async function route(
     const body = await readFile(join(PUBLIC_DIR, asset.file));
     response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type });
     response.end(body);
+    return;
+  }
+  if (path === PAGE_SCRIPT_PATH) {
+    allow(method, 'GET');
+    response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/javascript; charset=utf-8' });
+    response.end(context.pageScript);
     return;
   }
   if (path === '/api/requests') {
@@ -217,7 +227,29 @@ async function decide(
   const result = await context.local.vote(requestId, parsed.data.reviewer, parsed.data.decision);
   // Even a refused vote may have added a record to the request's timeline.
   context.broadcast({ kind: 'vote', requestId });
-  sendJson(response, ballotStatus(result), result);
+  sendJson(response, ballotStatus(result), result satisfies DecisionAnswer);
+}
+
+let pageScriptBuild: Promise<Uint8Array> | undefined;
+
+/** Bundled once per process (a few tens of milliseconds); a failed build is tried again next time. */
+function bundlePageScript(): Promise<Uint8Array> {
+  pageScriptBuild ??= build({
+    entryPoints: [PAGE_SCRIPT_ENTRY],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'silent',
+  }).then(
+    (result) => result.outputFiles[0].contents,
+    (error: unknown) => {
+      pageScriptBuild = undefined;
+      throw error;
+    },
+  );
+  return pageScriptBuild;
 }
 
 function ballotStatus(result: BallotResult): number {

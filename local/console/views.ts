@@ -1,6 +1,6 @@
 import type { Vote } from '../../lambdas/core/approval';
 import type { AuditRecord, ChainVerification } from '../../lambdas/core/audit';
-import { approvalCard, type ApprovalCard } from '../../lambdas/core/card';
+import { approvalCard, type ApprovalCard, type CardOutcome } from '../../lambdas/core/card';
 import type { Directory } from '../../lambdas/core/directory';
 import type { RequestRecord, RequestState } from '../../lambdas/core/lifecycle';
 
@@ -15,11 +15,34 @@ export interface RequestView extends ApprovalCard {
   /** Counted votes in arrival order; refused votes are in the audit timeline. */
   readonly votes: readonly Pick<Vote, 'reviewer' | 'decision' | 'at' | 'channel'>[];
   readonly outcomeReason?: string;
+  /** Every parameter in full, by key, so the reviewer sees exactly what would run. */
+  readonly parameters: readonly ParameterView[];
+}
+
+export interface ParameterView {
+  readonly key: string;
+  /** The whole value: a string as it is, anything else as indented JSON. Written by the agent. */
+  readonly value: string;
+  /** Why this parameter deserves a second look, when it does. */
+  readonly risky?: string;
 }
 
 export interface RequestDetailView extends RequestView {
   readonly timeline: { readonly records: readonly AuditRecord[]; readonly verification: ChainVerification };
 }
+
+/** Shown in the page's header so nobody mistakes a local session for real AWS, or the reverse. */
+export interface ModeLabels {
+  /** e.g. `local STS + IAM policy simulator` or `AWS STS`. */
+  readonly sts: string;
+  /** Where reviewers are asked: the console, plus Slack and/or Teams when configured. */
+  readonly channels: readonly string[];
+}
+
+/** What the decision route answers to a vote, as far as the page reads it (errors aside). */
+export type DecisionAnswer =
+  | { readonly kind: 'counted'; readonly outcome: CardOutcome }
+  | { readonly kind: 'refused'; readonly code: string; readonly reason: string };
 
 export interface ReviewerView {
   readonly id: string;
@@ -39,7 +62,17 @@ export function requestView(record: RequestRecord): RequestView {
       channel,
     })),
     ...(record.outcomeReason ? { outcomeReason: record.outcomeReason } : {}),
+    parameters: parameterViews(record.request.action.parameters),
   };
+}
+
+function parameterViews(parameters: Readonly<Record<string, unknown>>): ParameterView[] {
+  return Object.entries(parameters)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, value]) => ({
+      key,
+      value: typeof value === 'string' ? value : JSON.stringify(value, null, 2),
+    }));
 }
 
 /** The directory's reviewers as the page shows them: ids and groups, never chat identities. */

@@ -80,6 +80,41 @@ test('a reviewer approves a request in the console and sees it run', async () =>
   expect(pageErrors).toEqual([]);
 });
 
+test('every parameter is shown in full before the approve button, however long', async () => {
+  const longPrefix = `orders/${'quarterly-revenue-snapshot/'.repeat(10)}`;
+  expect(longPrefix.length).toBeGreaterThan(200);
+  const outcome = harness.agent.requestAction(
+    sampleExportRequest('console-long-parameter', {
+      parameters: { S3Bucket: 'revenue-exports', S3Prefix: longPrefix },
+    }),
+    30_000,
+  );
+  await waitForPending(harness.local, 'console-long-parameter');
+
+  await page.goto(harness.console.url);
+  const pending = card('pending', 'console-long-parameter');
+  await pending.waitFor();
+  const keys = await pending.locator('.parameters dt').allTextContents();
+  const value = pending.locator('.parameter', { hasText: 'S3Prefix' }).locator('pre');
+
+  expect(keys).toEqual(['S3Bucket', 'S3Prefix']);
+  expect(await value.textContent()).toBe(longPrefix);
+  expect(await value.isVisible()).toBe(true);
+  // Wrapped, not clipped: the box is as large as its text.
+  expect(
+    await value.evaluate((pre) => pre.scrollWidth <= pre.clientWidth && pre.scrollHeight <= pre.clientHeight),
+  ).toBe(true);
+  const [valueBox, approveBox] = await Promise.all([
+    value.boundingBox(),
+    pending.getByRole('button', { name: 'Approve' }).boundingBox(),
+  ]);
+  expect(valueBox!.y + valueBox!.height).toBeLessThan(approveBox!.y);
+
+  await harness.local.vote('console-long-parameter', 'alice@example.com', 'deny');
+  await expect(outcome).resolves.toMatchObject({ outcome: 'denied' });
+  expect(pageErrors).toEqual([]);
+});
+
 test('a tampered audit chain is shown as broken at the record that changed', async () => {
   await harness.agent.requestAction(readStagingReport('console-tampered'), 30_000);
   // Rewrite one record behind the store's back, as someone with table access could.

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ActionApprovalsClient, ActionRequestInput } from '../../client';
 import { ActivityFeed } from '../../local/console/activity';
-import { startConsole, type ConsoleServer, type ModeLabels } from '../../local/console/server';
+import { startConsole, type ConsoleServer } from '../../local/console/server';
+import type { ModeLabels } from '../../local/console/views';
 import { LocalRuntime } from '../../local/runtime';
 import { SAMPLE_ACCOUNTS, writeSampleReport } from '../../local/samples';
 

@@ -1,8 +1,19 @@
-// The reviewer console's page: plain DOM, no framework, no build step. Everything that comes from
-// an agent or the audit trail is placed as text (textContent / text nodes), never parsed as HTML,
-// since a justification is written by the very agent whose request is being reviewed.
+// The reviewer console's page: plain DOM, no framework; the console server bundles it with esbuild
+// when it starts. Everything that comes from an agent or the audit trail is placed as text
+// (textContent / text nodes), never parsed as HTML, since a justification and the parameters are
+// written by the very agent whose request is being reviewed.
 
-const STATE_LABELS = {
+import type { RequestState } from '../../../lambdas/core/lifecycle';
+import type {
+  DecisionAnswer,
+  ModeLabels,
+  ParameterView,
+  RequestDetailView,
+  RequestView,
+  ReviewerView,
+} from '../views';
+
+const STATE_LABELS: Readonly<Record<RequestState, string>> = {
   'awaiting-approval': 'awaiting approval',
   approved: 'approved',
   executing: 'executing',
@@ -12,35 +23,65 @@ const STATE_LABELS = {
   failed: 'failed',
 };
 
-const POLICY_LABELS = {
+const POLICY_LABELS: Readonly<Record<string, string>> = {
   'auto-approve': 'not needed: approved by policy',
   deny: 'not possible: denied by policy',
 };
 
+type Timeline = RequestDetailView['timeline'] | { readonly error: string };
+
+interface Message {
+  readonly tone: 'ok' | 'error';
+  readonly text: string;
+}
+
+interface RenderedCard {
+  readonly element: HTMLElement;
+  /** The card's inputs as JSON: the card is rebuilt only when this changes. */
+  readonly signature: string;
+}
+
 const view = {
   loaded: false,
-  requests: [],
-  /** requestId → { records, verification } or { error } */
-  timelines: new Map(),
-  openTimelines: new Set(),
-  /** requestId → { tone: 'ok' | 'error', text }: the last answer to a vote cast from this page. */
-  messages: new Map(),
-  busy: new Set(),
-  /** requestId → { element, signature }, so unchanged cards keep their DOM (and focus). */
-  rendered: new Map(),
+  requests: [] as readonly RequestView[],
+  timelines: new Map<string, Timeline>(),
+  openTimelines: new Set<string>(),
+  /** The last answer to a vote cast from this page, by request. */
+  messages: new Map<string, Message>(),
+  busy: new Set<string>(),
+  /** So unchanged cards keep their DOM (and focus). */
+  rendered: new Map<string, RenderedCard>(),
 };
 
-const $ = (id) => document.getElementById(id);
+/** The page's own elements (index.html); a missing one is a broken page, not a state to handle. */
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element as T;
+}
+
+type Child = Node | string | null | undefined | false;
+type Children = Child | readonly Child[];
+
+/** Attributes; `className`, `dataset` and `on…` listeners are set as properties instead. */
+interface Props {
+  readonly [attribute: string]:
+    string | boolean | undefined | Readonly<Record<string, string>> | ((event: Event) => void);
+}
 
 /** Builds an element; string children become text nodes, so nothing here is ever parsed as HTML. */
-function h(tag, props = {}, ...children) {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  ...children: Children[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'className') element.className = value;
-    else if (key === 'dataset') Object.assign(element.dataset, value);
-    else if (key.startsWith('on')) element.addEventListener(key.slice(2), value);
-    else element.setAttribute(key, value === true ? '' : String(value));
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') element.addEventListener(key.slice(2), value);
+    else if (typeof value === 'object') Object.assign(element.dataset, value);
+    else if (key === 'className') element.className = String(value);
+    else element.setAttribute(key, value === true ? '' : value);
   }
   for (const child of children.flat()) {
     if (child !== undefined && child !== null && child !== false) element.append(child);
@@ -48,16 +89,27 @@ function h(tag, props = {}, ...children) {
   return element;
 }
 
-async function getJson(path) {
+/** The `error` of an API answer, when it has one. */
+function errorOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
+  return typeof body.error === 'string' ? body.error : undefined;
+}
+
+/** Reads one of the console's own routes; their answers are typed by `../views`. */
+async function getJson<T>(path: string): Promise<T> {
   const response = await fetch(path, { headers: { accept: 'application/json' } });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error ?? `${path} answered ${response.status}`);
-  return body;
+  const body: unknown = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(errorOf(body) ?? `${path} answered ${response.status}`);
+  return body as T;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 // ---------------------------------------------------------------- time
 
-function formatTime(iso) {
+function formatTime(iso: string): string {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
   return sameDay
@@ -65,7 +117,7 @@ function formatTime(iso) {
     : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-function formatRemaining(iso) {
+function formatRemaining(iso: string): string {
   const seconds = Math.floor((Date.parse(iso) - Date.now()) / 1000);
   if (seconds <= 0) return 'now';
   const hours = Math.floor(seconds / 3600);
@@ -75,8 +127,8 @@ function formatRemaining(iso) {
   return minutes > 0 ? `in ${minutes} min ${String(rest).padStart(2, '0')} s` : `in ${rest} s`;
 }
 
-function tickCountdowns() {
-  for (const time of document.querySelectorAll('time[data-countdown]')) {
+function tickCountdowns(): void {
+  for (const time of document.querySelectorAll<HTMLTimeElement>('time[data-countdown]')) {
     time.textContent = formatRemaining(time.dateTime);
     time.closest('.expiry')?.classList.toggle('soon', Date.parse(time.dateTime) - Date.now() < 60_000);
   }
@@ -84,15 +136,19 @@ function tickCountdowns() {
 
 // ---------------------------------------------------------------- rendering
 
-function stateBadge(state) {
-  return h('span', { className: `badge state-${state}` }, STATE_LABELS[state] ?? state);
+function stateLabel(state: RequestState): string {
+  return STATE_LABELS[state] ?? state;
 }
 
-function fact(label, value, width = 'normal') {
+function stateBadge(state: RequestState): HTMLElement {
+  return h('span', { className: `badge state-${state}` }, stateLabel(state));
+}
+
+function fact(label: string, value: Children, width: 'normal' | 'wide' | 'full' = 'normal'): HTMLElement {
   return h('div', { className: `fact ${width}` }, h('dt', {}, label), h('dd', {}, value));
 }
 
-function votesSoFar(request) {
+function votesSoFar(request: RequestView): HTMLElement[] {
   const approvals = request.votes.filter((vote) => vote.decision === 'approve').length;
   const tally = h(
     'p',
@@ -119,7 +175,7 @@ function votesSoFar(request) {
   ];
 }
 
-function justification(request, headingId) {
+function justification(request: RequestView, headingId: string): HTMLElement {
   const labelId = `${headingId}-justification`;
   return h(
     'figure',
@@ -134,16 +190,16 @@ function justification(request, headingId) {
   );
 }
 
-function detailsText(details) {
+function detailsText(details: Readonly<Record<string, unknown>>): string {
   return Object.entries(details)
     .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' · ');
 }
 
-function timelineBody(requestId) {
+function timelineBody(requestId: string): Children {
   const timeline = view.timelines.get(requestId);
   if (!timeline) return h('p', { className: 'muted' }, 'Loading the audit chain…');
-  if (timeline.error)
+  if ('error' in timeline)
     return h('p', { className: 'chain broken' }, `Could not load the audit chain: ${timeline.error}`);
   const { records, verification } = timeline;
   const status = verification.ok
@@ -186,9 +242,38 @@ function timelineBody(requestId) {
   ];
 }
 
+/** Every parameter in full: reviewers approve exactly what runs, so nothing is shortened. */
+function parameterList(parameters: readonly ParameterView[]): HTMLElement {
+  if (parameters.length === 0) return h('p', { className: 'muted' }, 'none');
+  return h(
+    'dl',
+    { className: 'parameters' },
+    parameters.map((parameter) =>
+      h(
+        'div',
+        { className: parameter.risky ? 'parameter risky' : 'parameter' },
+        h(
+          'dt',
+          {},
+          h('code', {}, parameter.key),
+          parameter.risky
+            ? h(
+                'span',
+                { className: 'risk' },
+                h('span', { 'aria-hidden': 'true' }, '⚠ '),
+                `risky: ${parameter.risky}`,
+              )
+            : null,
+        ),
+        h('dd', {}, h('pre', {}, parameter.value)),
+      ),
+    ),
+  );
+}
+
 let cardSerial = 0;
 
-function renderCard(request) {
+function renderCard(request: RequestView): HTMLElement {
   const id = request.requestId;
   const pending = request.state === 'awaiting-approval';
   cardSerial += 1;
@@ -208,7 +293,7 @@ function renderCard(request) {
     if (timeline.open === view.openTimelines.has(id)) return;
     if (timeline.open) {
       view.openTimelines.add(id);
-      loadTimeline(id).then(render);
+      void loadTimeline(id).then(render);
     } else {
       view.openTimelines.delete(id);
     }
@@ -251,25 +336,23 @@ function renderCard(request) {
         { className: 'facts' },
         fact('Agent', request.agentId),
         fact('Resource', h('code', {}, request.resource), 'wide'),
-        fact('Parameters', [
-          request.parameterSummary.length === 0
-            ? h('p', { className: 'muted' }, 'none')
-            : h(
-                'ul',
-                { className: 'parameters' },
-                request.parameterSummary.map((line) => h('li', {}, h('code', {}, line))),
-              ),
-          h(
-            'p',
-            { className: 'muted' },
-            'hash ',
+        fact(
+          'Parameters',
+          [
+            parameterList(request.parameters),
             h(
-              'code',
-              { title: 'SHA-256 of the canonical parameters: what runs must hash to this' },
-              `${request.parametersHashPrefix}…`,
+              'p',
+              { className: 'muted' },
+              'hash ',
+              h(
+                'code',
+                { title: 'SHA-256 of the canonical parameters: what runs must hash to this' },
+                `${request.parametersHashPrefix}…`,
+              ),
             ),
-          ),
-        ]),
+          ],
+          'full',
+        ),
         fact('Policy', request.policyReason),
         fact(
           'Approval',
@@ -295,7 +378,7 @@ function renderCard(request) {
                 'aria-describedby': headingId,
                 'aria-disabled': busy ? 'true' : undefined,
                 dataset: { focusKey: 'approve' },
-                onclick: () => vote(request, 'approve'),
+                onclick: () => void vote(request, 'approve'),
               },
               'Approve',
             ),
@@ -307,7 +390,7 @@ function renderCard(request) {
                 'aria-describedby': headingId,
                 'aria-disabled': busy ? 'true' : undefined,
                 dataset: { focusKey: 'deny' },
-                onclick: () => vote(request, 'deny'),
+                onclick: () => void vote(request, 'deny'),
               },
               'Deny',
             ),
@@ -320,7 +403,7 @@ function renderCard(request) {
 }
 
 /** Puts `requests` into `list` in order, rebuilding only the cards whose content changed. */
-function syncList(list, requests) {
+function syncList(list: HTMLElement, requests: readonly RequestView[]): void {
   const wanted = requests.map((request) => {
     const id = request.requestId;
     const signature = JSON.stringify([
@@ -338,7 +421,7 @@ function syncList(list, requests) {
     return entry.element;
   });
   // Moving only what is out of place keeps focus in cards that did not change.
-  let cursor = list.firstElementChild;
+  let cursor: Element | null = list.firstElementChild;
   for (const element of wanted) {
     if (element === cursor) cursor = cursor.nextElementSibling;
     else list.insertBefore(element, cursor);
@@ -350,10 +433,13 @@ function syncList(list, requests) {
   }
 }
 
-function render() {
-  const active = document.activeElement;
-  const card = active?.closest?.('[data-request-id]');
-  const focus = card ? { requestId: card.dataset.requestId, key: active.dataset.focusKey } : undefined;
+function render(): void {
+  const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  const card = active?.closest<HTMLElement>('[data-request-id]');
+  const focus =
+    active && card?.dataset.requestId !== undefined
+      ? { requestId: card.dataset.requestId, key: active.dataset.focusKey }
+      : undefined;
 
   const pending = view.requests.filter((request) => request.state === 'awaiting-approval');
   const decided = view.requests.filter((request) => request.state !== 'awaiting-approval');
@@ -368,15 +454,16 @@ function render() {
   $('decided-empty').hidden = decided.length > 0;
 
   // A rebuilt card takes the focus with it; put it back on the same control, or the card's heading.
-  if (focus && !document.activeElement?.closest?.('[data-request-id]')) {
+  if (focus && !document.activeElement?.closest('[data-request-id]')) {
     const element = view.rendered.get(focus.requestId)?.element;
-    const target = element?.querySelector(`[data-focus-key="${focus.key}"]`) ?? element?.querySelector('h3');
+    const target =
+      element?.querySelector<HTMLElement>(`[data-focus-key="${focus.key}"]`) ?? element?.querySelector('h3');
     target?.focus();
   }
   tickCountdowns();
 }
 
-function announce(text) {
+function announce(text: string): void {
   const announcer = $('announcer');
   announcer.textContent = '';
   // A fresh text node after a beat makes screen readers repeat an identical message.
@@ -385,32 +472,30 @@ function announce(text) {
   }, 50);
 }
 
-function announceChanges(before, after) {
+function announceChanges(before: readonly RequestView[], after: readonly RequestView[]): void {
   const previous = new Map(before.map((request) => [request.requestId, request.state]));
-  const changes = [];
+  const changes: string[] = [];
   for (const request of after) {
     const was = previous.get(request.requestId);
-    if (was === undefined)
-      changes.push(`New request ${request.requestId}, ${STATE_LABELS[request.state] ?? request.state}.`);
-    else if (was !== request.state)
-      changes.push(`${request.requestId} is now ${STATE_LABELS[request.state] ?? request.state}.`);
+    if (was === undefined) changes.push(`New request ${request.requestId}, ${stateLabel(request.state)}.`);
+    else if (was !== request.state) changes.push(`${request.requestId} is now ${stateLabel(request.state)}.`);
   }
   if (changes.length > 0) announce(changes.join(' '));
 }
 
 // ---------------------------------------------------------------- data
 
-async function loadTimeline(requestId) {
+async function loadTimeline(requestId: string): Promise<void> {
   try {
-    const { timeline } = await getJson(`/api/requests/${encodeURIComponent(requestId)}`);
+    const { timeline } = await getJson<RequestDetailView>(`/api/requests/${encodeURIComponent(requestId)}`);
     view.timelines.set(requestId, timeline);
   } catch (error) {
-    view.timelines.set(requestId, { error: error.message });
+    view.timelines.set(requestId, { error: messageOf(error) });
   }
 }
 
-async function refresh() {
-  const { requests } = await getJson('/api/requests');
+async function refresh(): Promise<void> {
+  const { requests } = await getJson<{ requests: RequestView[] }>('/api/requests');
   if (view.loaded) announceChanges(view.requests, requests);
   view.requests = requests;
   view.loaded = true;
@@ -419,17 +504,17 @@ async function refresh() {
   render();
 }
 
-let refreshTimer;
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 let refreshing = false;
 let refreshAgain = false;
 
 /** Coalesces bursts of live updates (a request passes several states in a few milliseconds). */
-function scheduleRefresh() {
+function scheduleRefresh(): void {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(runRefresh, 80);
+  refreshTimer = setTimeout(() => void runRefresh(), 80);
 }
 
-async function runRefresh() {
+async function runRefresh(): Promise<void> {
   if (refreshing) {
     refreshAgain = true;
     return;
@@ -439,18 +524,24 @@ async function runRefresh() {
     await refresh();
   } catch (error) {
     const problem = $('load-error');
-    problem.textContent = `Could not load requests: ${error.message}`;
+    problem.textContent = `Could not load requests: ${messageOf(error)}`;
     problem.hidden = false;
   } finally {
     refreshing = false;
     if (refreshAgain) {
       refreshAgain = false;
-      runRefresh();
+      void runRefresh();
     }
   }
 }
 
-function describeBallot(result, reviewer, decision) {
+type Decision = 'approve' | 'deny';
+
+function describeBallot(
+  result: Extract<DecisionAnswer, { kind: 'counted' }>,
+  reviewer: string,
+  decision: Decision,
+): string {
   const what = decision === 'approve' ? 'approval' : 'denial';
   const { outcome } = result;
   if (outcome.status === 'pending')
@@ -458,10 +549,10 @@ function describeBallot(result, reviewer, decision) {
   return `${reviewer}’s ${what} was counted: the request is ${outcome.status}${outcome.reviewers.length ? ` (${outcome.reviewers.join(', ')})` : ''}.`;
 }
 
-async function vote(request, decision) {
+async function vote(request: RequestView, decision: Decision): Promise<void> {
   const id = request.requestId;
   if (view.busy.has(id)) return;
-  const picker = $('reviewer');
+  const picker = $<HTMLSelectElement>('reviewer');
   const reviewer = picker.value;
   if (!reviewer) {
     view.messages.set(id, {
@@ -474,23 +565,22 @@ async function vote(request, decision) {
   }
   view.busy.add(id);
   render();
-  let message;
+  let message: Message;
   try {
     const response = await fetch(`/api/requests/${encodeURIComponent(id)}/decision`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ reviewer, decision }),
     });
-    const body = await response.json().catch(() => ({}));
+    // A refusal or a counted vote, or `{ error }` when the console turned the request away.
+    const body = (await response.json().catch(() => ({}))) as DecisionAnswer | { readonly kind?: undefined };
+    const refusal = body.kind === 'refused' ? body.reason : errorOf(body);
     message =
       response.ok && body.kind === 'counted'
         ? { tone: 'ok', text: describeBallot(body, reviewer, decision) }
-        : {
-            tone: 'error',
-            text: `Refused: ${body.reason ?? body.error ?? `the console answered ${response.status}`}`,
-          };
+        : { tone: 'error', text: `Refused: ${refusal ?? `the console answered ${response.status}`}` };
   } catch (error) {
-    message = { tone: 'error', text: `The vote could not be sent: ${error.message}` };
+    message = { tone: 'error', text: `The vote could not be sent: ${messageOf(error)}` };
   }
   view.busy.delete(id);
   view.messages.set(id, message);
@@ -500,13 +590,13 @@ async function vote(request, decision) {
 
 // ---------------------------------------------------------------- start
 
-function setConnection(status, text) {
+function setConnection(status: 'live' | 'offline', text: string): void {
   const connection = $('connection');
   connection.dataset.status = status;
   connection.textContent = text;
 }
 
-function listen() {
+function listen(): void {
   const events = new EventSource('/api/events');
   events.addEventListener('open', () => {
     setConnection('live', 'live');
@@ -517,11 +607,14 @@ function listen() {
   events.addEventListener('error', () => setConnection('offline', 'reconnecting…'));
 }
 
-async function loadHeader() {
-  const [mode, { reviewers }] = await Promise.all([getJson('/api/mode'), getJson('/api/reviewers')]);
+async function loadHeader(): Promise<void> {
+  const [mode, { reviewers }] = await Promise.all([
+    getJson<ModeLabels>('/api/mode'),
+    getJson<{ reviewers: ReviewerView[] }>('/api/reviewers'),
+  ]);
   $('mode-sts').textContent = mode.sts;
   $('mode-channels').textContent = mode.channels.join(', ');
-  const picker = $('reviewer');
+  const picker = $<HTMLSelectElement>('reviewer');
   for (const reviewer of reviewers) {
     picker.append(h('option', { value: reviewer.id }, `${reviewer.id} (${reviewer.groups.join(', ')})`));
   }
@@ -532,9 +625,9 @@ async function loadHeader() {
 
 loadHeader().catch((error) => {
   const problem = $('load-error');
-  problem.textContent = `Could not load the console’s settings: ${error.message}`;
+  problem.textContent = `Could not load the console’s settings: ${messageOf(error)}`;
   problem.hidden = false;
 });
 listen();
-runRefresh();
+void runRefresh();
 setInterval(tickCountdowns, 1000);
