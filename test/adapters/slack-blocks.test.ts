@@ -8,6 +8,10 @@ const card: ApprovalCard = {
   operation: 'dynamodb:ExportTableToPointInTime',
   resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
   parameterSummary: ['ExportFormat: DYNAMODB_JSON', 'S3Bucket: exports'],
+  parameters: [
+    { key: 'ExportFormat', value: '"DYNAMODB_JSON"' },
+    { key: 'S3Bucket', value: '"exports"' },
+  ],
   parametersHashPrefix: '0123456789ab',
   justification: 'Quarterly revenue report.',
   policyReason: 'operations that export or share data need two security reviewers',
@@ -48,20 +52,20 @@ describe('Function: slackApprovalMessage', () => {
 
     // Assess
     expect(message).toEqual({
-      text: 'Approval requested: reporting-bot asks for dynamodb:ExportTableToPointInTime on arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+      text: 'Approval requested: reporting-bot asks for dynamodb:ExportTableToPointInTime',
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: 'Approval requested', emoji: false } },
         {
           type: 'section',
           fields: [
-            { type: 'mrkdwn', text: '*Agent*\nreporting-bot', verbatim: true },
-            { type: 'mrkdwn', text: '*Operation*\ndynamodb:ExportTableToPointInTime', verbatim: true },
+            { type: 'plain_text', text: 'Agent\nreporting-bot', emoji: false },
+            { type: 'plain_text', text: 'Operation\ndynamodb:ExportTableToPointInTime', emoji: false },
             {
-              type: 'mrkdwn',
-              text: '*Resource*\narn:aws:dynamodb:eu-west-1:111122223333:table/orders',
-              verbatim: true,
+              type: 'plain_text',
+              text: 'Resource\narn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+              emoji: false,
             },
-            { type: 'mrkdwn', text: '*Request*\nreq-42', verbatim: true },
+            { type: 'plain_text', text: 'Request\nreq-42', emoji: false },
             { type: 'mrkdwn', text: '*Approvers needed*\n2 from security', verbatim: true },
             {
               type: 'mrkdwn',
@@ -85,6 +89,18 @@ describe('Function: slackApprovalMessage', () => {
         {
           type: 'section',
           text: { type: 'plain_text', text: 'ExportFormat: DYNAMODB_JSON\nS3Bucket: exports', emoji: false },
+        },
+        {
+          type: 'actions',
+          block_id: 'parameters',
+          elements: [
+            {
+              type: 'button',
+              action_id: 'show_parameters',
+              text: { type: 'plain_text', text: 'Show all 2 parameters', emoji: false },
+              value: 'req-42',
+            },
+          ],
         },
         { type: 'divider' },
         {
@@ -168,12 +184,13 @@ describe('Function: slackApprovalMessage', () => {
         'value' in button ? button.value : undefined,
       ]),
     ).toEqual([
+      ['button', 'show_parameters', 'req-42'],
       ['button', 'approve', 'req-42'],
       ['button', 'deny', 'req-42'],
     ]);
   });
 
-  it('escapes what the agent chose everywhere else too: resource, parameter values, notification text', () => {
+  it('escapes what the agent chose everywhere else too: resource, parameter values', () => {
     // Prepare
     const hostile = {
       ...card,
@@ -185,7 +202,7 @@ describe('Function: slackApprovalMessage', () => {
     const message = slackApprovalMessage(hostile);
 
     // Assess
-    expect(message.text).toContain('arn:aws:s3:::bucket/&lt;!here&gt;');
+    expect(texts(message.blocks)).toContain('Resource\narn:aws:s3:::bucket/&lt;!here&gt;');
     const all = [message.text, ...texts(message.blocks)];
     expect(all.some((text) => text.includes('Key: &lt;https://evil.example|click me&gt;'))).toBe(true);
     for (const text of all) expect(text).not.toMatch(/<!here>|<https:\/\/evil/);
@@ -202,14 +219,17 @@ describe('Function: slackApprovalMessage', () => {
     expect(texts(blocks)).toContain('fine\n\n:white_check_mark: Approved');
   });
 
-  it('keeps a long escaped justification within Slack’s 3000 characters without cutting an entity', () => {
+  it('shows a long escaped justification whole, in sections within Slack’s 3000 characters, no entity cut', () => {
     // Act
     const { blocks } = slackApprovalMessage({ ...card, justification: '<'.repeat(2000) });
 
     // Assess
-    const shown = texts(blocks).find((text) => text.startsWith('&lt;'));
-    expect(shown?.length).toBeLessThanOrEqual(3000);
-    expect(shown).toMatch(/^(&lt;)+…$/);
+    const shown = texts(blocks).filter((text) => text.startsWith('&lt;'));
+    for (const piece of shown) {
+      expect(piece.length).toBeLessThanOrEqual(3000);
+      expect(piece).toMatch(/^(&lt;)+$/);
+    }
+    expect(shown.join('')).toBe('&lt;'.repeat(2000));
   });
 
   it('shows (none) for an empty justification and no parameters', () => {
@@ -241,7 +261,9 @@ describe('Function: slackApprovalMessage', () => {
         verbatim: true,
       },
     });
-    expect(message.blocks.some((block) => block.type === 'actions')).toBe(false);
+    expect(message.blocks.some((block) => block.type === 'actions' && block.block_id === 'decision')).toBe(
+      false,
+    );
   });
 
   it('replaces the buttons with who denied once denied', () => {
@@ -253,7 +275,7 @@ describe('Function: slackApprovalMessage', () => {
       type: 'section',
       text: { type: 'mrkdwn', text: ':no_entry: *Denied* by carol@example.com', verbatim: true },
     });
-    expect(blocks.some((block) => block.type === 'actions')).toBe(false);
+    expect(blocks.some((block) => block.type === 'actions' && block.block_id === 'decision')).toBe(false);
   });
 
   it('replaces the buttons with the expiry once expired', () => {

@@ -142,7 +142,7 @@ describe('Function: parseActionRequest', () => {
     [
       'an operation with a control character',
       anEvent({ action: { operation: 'dynamodb:Scan\u0007' } }),
-      'detail.action.operation: operation contains control characters',
+      'detail.action.operation: operation contains the invisible or control character \\u0007 at position 13',
     ],
     [
       'an unknown operation',
@@ -202,12 +202,12 @@ describe('Function: parseActionRequest', () => {
     [
       'a justification with an escape sequence',
       anEvent({ detail: { justification: 'ok\u001b[31m' } }),
-      'detail.justification: justification contains control characters',
+      'detail.justification: justification contains the invisible or control character \\u001B at position 2',
     ],
     [
       'a justification with a bidi override',
       anEvent({ detail: { justification: 'approve \u202e' } }),
-      'detail.justification: justification contains control characters',
+      'detail.justification: justification contains the invisible or control character \\u202E at position 8',
     ],
     [
       'a ttl below the minimum',
