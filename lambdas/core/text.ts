@@ -11,6 +11,7 @@
 // combining grapheme joiner, Hangul fillers, Mongolian free variation selectors, Khmer inherent
 // vowels and the braille blank.
 const INVISIBLE =
+  // eslint-disable-next-line no-misleading-character-class -- the marks are matched alone, on purpose
   /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/gu;
 
 /** A code point as a reviewer can read it in a reason or on a card: `\u202E`, `\u{E0041}`. */
