@@ -138,7 +138,11 @@ const context = z
           `context values must be at most ${LIMITS.contextValueLength} characters`,
         ),
     ),
-    { error: 'context must be an object of strings' },
+    {
+      // A key's own problem is reported with its reason (never as a shape error), and keys are
+      // shown escaped in every path.
+      error: (issue) => (issue.code === 'invalid_key' ? undefined : 'context must be an object of strings'),
+    },
   )
   .refine(
     (entries) => Object.keys(entries).length <= LIMITS.contextEntries,
@@ -179,7 +183,10 @@ const envelopeSchema = z.object(
 
 function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: string): string[] {
   return issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    // Paths hold keys the agent chose: escaped, so a reason never carries what it refuses.
+    const path = [prefix, ...issue.path.map((segment) => visiblyEscaped(String(segment)))]
+      .filter(Boolean)
+      .join('.');
     return path ? `${path}: ${issue.message}` : issue.message;
   });
 }
