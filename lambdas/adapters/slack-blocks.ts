@@ -254,6 +254,9 @@ function parameterText(line: ApprovalCard['parameters'][number]): string {
   return escapeSlackText(`${line.key}${risk}\n${line.value}`);
 }
 
+/** A modal view whose blocks are all known to Block Kit's types. */
+export type SlackModal = Omit<ModalView, 'blocks'> & { readonly blocks: KnownBlock[] };
+
 interface ParameterPiece {
   readonly key: string;
   readonly continued: boolean;
@@ -265,7 +268,7 @@ interface ParameterPiece {
  * sections as it takes, the sections laid out at most 95 to a page. Slack allows 100 blocks a
  * view and any number of pages, so every card fits; page buttons turn pages with `views.update`.
  */
-export function slackParameterPages(card: ApprovalCard): ModalView[] {
+export function slackParameterPages(card: ApprovalCard): SlackModal[] {
   const pieces: ParameterPiece[] = card.parameters.flatMap((line) => [
     ...slackChunks(parameterText(line)).map((piece, index) => ({
       key: line.key,

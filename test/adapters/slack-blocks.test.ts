@@ -443,7 +443,7 @@ describe('Attack class 2: agent text is inert and honest', () => {
     });
     // No mrkdwn text anywhere carries the agent's resource.
     const mrkdwnTexts: string[] = [];
-    JSON.stringify(blocks, (key, value: unknown) => {
+    JSON.stringify(blocks, (_key, value: unknown) => {
       if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'mrkdwn') {
         mrkdwnTexts.push((value as { text: string }).text);
       }

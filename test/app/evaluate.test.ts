@@ -209,7 +209,7 @@ describe('Function: evaluateRequest', () => {
       const result = await evaluateRequest(event, deps);
 
       expect(result).toMatchObject({ outcome: 'rejected' });
-      expect(String((await deps.audit.read('eval-exec-wrapper'))[0].details.reasons)).toContain(
+      expect(String((await deps.audit.read('eval-exec-wrapper'))[0].details?.reasons)).toContain(
         'Environment.Variables.AWS_LAMBDA_EXEC_WRAPPER: forbidden: it runs a wrapper script',
       );
     });
@@ -227,7 +227,7 @@ describe('Function: evaluateRequest', () => {
 
       expect(result).toMatchObject({ requestId: 'eval-bidi', outcome: 'rejected' });
       const [record] = await deps.audit.read('eval-bidi');
-      expect(record.details.reasons).toEqual([
+      expect(record.details?.reasons).toEqual([
         'detail.action.parameters.S3Prefix: the value of parameter S3Prefix contains the invisible or control character \\u202E at position 7',
       ]);
     });
