@@ -138,14 +138,15 @@ export const DISPLAY_LIMITS = {
 } as const;
 
 /**
- * The most bytes a renderer spends on `text` in a card's JSON: UTF-8, a markup character swapped
- * for a 3-byte look-alike, a quote or backslash escaped, a control character as `\uXXXX`.
+ * The most bytes a renderer spends on `text` in a card's JSON: UTF-8, a quote or backslash
+ * escaped, a control character as `\uXXXX`, and, unless the text is shown `verbatim` (Teams
+ * TextRuns), a markup character swapped for its 3-byte look-alike.
  */
-export function worstCaseBytes(text: string): number {
+export function worstCaseBytes(text: string, shown: 'verbatim' | 'markdown' = 'markdown'): number {
   let bytes = 0;
   for (const character of text) {
     const codePoint = character.codePointAt(0) ?? 0;
-    if ('*_[]<>'.includes(character)) bytes += 3;
+    if (shown === 'markdown' && '*_[]<>'.includes(character)) bytes += 3;
     else if (character === '"' || character === '\\') bytes += 2;
     else if (codePoint < 0x20) bytes += 6;
     else bytes += Buffer.byteLength(character, 'utf8');
@@ -171,8 +172,8 @@ export function displayRefusal(card: ApprovalCard): string | undefined {
     (total, line) =>
       total +
       DISPLAY_LIMITS.perParameterBytes +
-      worstCaseBytes(line.key) +
-      worstCaseBytes(line.value) +
+      worstCaseBytes(line.key, 'verbatim') +
+      worstCaseBytes(line.value, 'verbatim') +
       // A risk is flagged on the card and again beside the parameter in the full view.
       2 * worstCaseBytes(line.risky ?? ''),
     0,
