@@ -152,7 +152,7 @@ const showParametersButton = (card: ApprovalCard): ActionsBlock => ({
     {
       type: 'button',
       action_id: SLACK_PARAMETER_ACTIONS.show,
-      text: plain(`Show all ${card.parameters.length} parameters`),
+      text: plain(`Show all parameters (${card.parameters.length})`),
       value: card.requestId,
     },
   ],
@@ -275,7 +275,7 @@ export function slackParameterPages(card: ApprovalCard): SlackModal[] {
       continued: index > 0,
       block: { type: 'section', text: plain(piece) } as SectionBlock,
     })),
-    { key: line.key, continued: true, block: { type: 'divider' } as KnownBlock },
+    { key: line.key, continued: false, block: { type: 'divider' } as KnownBlock },
   ]);
   const pages: ParameterPiece[][] = [];
   for (let start = 0; start < pieces.length; start += MAX_MODAL_CONTENT_BLOCKS) {

@@ -168,7 +168,7 @@ function fullParameters(card: ApprovalCard): ActionSet {
     actions: [
       {
         type: 'Action.ShowCard',
-        title: `Show all ${card.parameters.length} parameters`,
+        title: `Show all parameters (${card.parameters.length})`,
         card: { type: 'AdaptiveCard', body },
       },
     ],

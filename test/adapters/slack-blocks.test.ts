@@ -103,7 +103,7 @@ describe('Function: slackApprovalMessage', () => {
             {
               type: 'button',
               action_id: 'show_parameters',
-              text: { type: 'plain_text', text: 'Show all 2 parameters', emoji: false },
+              text: { type: 'plain_text', text: 'Show all parameters (2)', emoji: false },
               value: 'req-42',
             },
           ],
@@ -357,7 +357,7 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
         {
           type: 'button',
           action_id: 'show_parameters',
-          text: { type: 'plain_text', text: 'Show all 2 parameters', emoji: false },
+          text: { type: 'plain_text', text: 'Show all parameters (2)', emoji: false },
           value: 'req-42',
         },
       ],

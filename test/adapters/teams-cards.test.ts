@@ -292,7 +292,7 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
       actions: [
         {
           type: 'Action.ShowCard',
-          title: 'Show all 1 parameters',
+          title: 'Show all parameters (1)',
           card: {
             type: 'AdaptiveCard',
             body: [
