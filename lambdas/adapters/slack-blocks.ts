@@ -310,7 +310,6 @@ export function slackParameterPages(card: ApprovalCard): SlackModal[] {
         ),
       ),
       close: plain('Close'),
-      private_metadata: card.requestId,
       blocks,
     };
   });
