@@ -182,8 +182,9 @@ describe('Function: evaluateRequest', () => {
         requestId: 'eval-unreadable',
         operation: 'lambda:UpdateFunctionConfiguration',
         resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
-        // Within the 16 KB contract, but past what a Teams card can show whole.
-        parameters: { Environment: { Variables: { NODE_OPTIONS: `--require ${'*'.repeat(14_000)}` } } },
+        // Within the 16 KB contract, but past what a Teams card can show whole: each backslash is
+        // escaped once in the displayed JSON and again in the card's.
+        parameters: { Environment: { Variables: { NODE_OPTIONS: `--require ${'\\'.repeat(7_500)}` } } },
       });
 
       const result = await evaluateRequest(event, deps);
