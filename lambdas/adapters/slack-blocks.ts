@@ -1,16 +1,25 @@
 import type {
   ActionsBlock,
+  Button,
   ContextBlock,
   KnownBlock,
+  ModalView,
   MrkdwnElement,
   PlainTextElement,
   SectionBlock,
 } from '@slack/web-api';
-import { JUSTIFICATION_LABEL, type ApprovalCard, type CardOutcome } from '../core/card';
+import { JUSTIFICATION_LABEL, RISK_MARK, type ApprovalCard, type CardOutcome } from '../core/card';
+import { codePointPrefix, shortened } from '../core/text';
 
 /** The `action_id`s of the card's buttons; the interaction handler reads the vote from them. */
 export const SLACK_ACTIONS = { approve: 'approve', deny: 'deny' } as const;
 export type SlackActionId = (typeof SLACK_ACTIONS)[keyof typeof SLACK_ACTIONS];
+
+/**
+ * The `action_id`s that show the full parameters: the card's button (its value is the request id)
+ * and the modal's page buttons (their value is `<request id> <page index>`).
+ */
+export const SLACK_PARAMETER_ACTIONS = { show: 'show_parameters', page: 'parameters_page' } as const;
 
 /** The label under which the agent's own words are shown, so nobody mistakes them for ours. */
 
@@ -24,6 +33,9 @@ export interface SlackMessage {
 const MAX_SECTION_TEXT = 3000;
 const MAX_FIELD_TEXT = 2000;
 const MAX_CONFIRM_TEXT = 300;
+// A modal holds at most 100 blocks; each page keeps room for its heading and its page buttons.
+const MAX_MODAL_CONTENT_BLOCKS = 95;
+const MAX_MODAL_TITLE = 24;
 
 /**
  * Slack's escaping: `&`, `<` and `>` are its control characters (links, mentions, `<!channel>`),
@@ -39,7 +51,22 @@ export function escapeSlackText(text: string): string {
  */
 function fit(escaped: string, max: number): string {
   if (escaped.length <= max) return escaped;
-  return `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+  return `${codePointPrefix(escaped, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+}
+
+/**
+ * Escaped text in pieces of at most `max` characters, for text that must be shown whole: no
+ * piece ends inside an entity or a surrogate pair, and together they are the text exactly.
+ */
+export function slackChunks(escaped: string, max = MAX_SECTION_TEXT): string[] {
+  const pieces: string[] = [];
+  let rest = escaped;
+  while (rest.length > max) {
+    const piece = codePointPrefix(rest, max).replace(/&[a-z]{0,3}$/, '');
+    pieces.push(piece);
+    rest = rest.slice(piece.length);
+  }
+  return rest.length > 0 || pieces.length === 0 ? [...pieces, rest] : pieces;
 }
 
 const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text, verbatim: true });
@@ -52,8 +79,22 @@ function untrusted(text: string, max = MAX_SECTION_TEXT): PlainTextElement {
   return plain(compact ? fit(escapeSlackText(compact), max) : '(none)');
 }
 
-const field = (label: string, value: string): MrkdwnElement =>
-  mrkdwn(fit(`*${label}*\n${escapeSlackText(value)}`, MAX_FIELD_TEXT));
+/** Agent-written text shown whole, inert, in as many sections as it takes. */
+function untrustedSections(text: string): SectionBlock[] {
+  const compact = text.trim().replace(/\n{3,}/g, '\n\n');
+  if (!compact) return [{ type: 'section', text: plain('(none)') }];
+  return slackChunks(escapeSlackText(compact)).map((piece) => ({ type: 'section', text: plain(piece) }));
+}
+
+/**
+ * A fact the agent chose (resource, operation, its own id), as plain text: mrkdwn would apply
+ * `*`, `_`, `~`, backticks and `:emoji:` codes inside it, and Slack has no way to escape them.
+ */
+const untrustedField = (label: string, value: string): PlainTextElement =>
+  plain(fit(`${label}\n${escapeSlackText(value)}`, MAX_FIELD_TEXT));
+
+const fits = (label: string, value: string): boolean =>
+  `${label}\n${escapeSlackText(value)}`.length <= MAX_FIELD_TEXT;
 
 function expiry(expiresAt: string): MrkdwnElement {
   const seconds = Math.floor(Date.parse(expiresAt) / 1000);
@@ -80,12 +121,7 @@ function buttons(card: ApprovalCard): ActionsBlock {
         value: card.requestId,
         confirm: {
           title: plain('Approve this action?'),
-          text: plain(
-            fit(
-              escapeSlackText(`${card.agentId} will run ${card.operation} on ${card.resource}.`),
-              MAX_CONFIRM_TEXT,
-            ),
-          ),
+          text: plain(confirmation(card)),
           confirm: plain('Approve'),
           deny: plain('Cancel'),
         },
@@ -99,6 +135,45 @@ function buttons(card: ApprovalCard): ActionsBlock {
       },
     ],
   };
+}
+
+/** The confirmation names the resource when it fits whole, and never shows it cut. */
+function confirmation(card: ApprovalCard): string {
+  const full = escapeSlackText(`${card.agentId} will run ${card.operation} on ${card.resource}.`);
+  return full.length <= MAX_CONFIRM_TEXT
+    ? full
+    : escapeSlackText(`${card.agentId} will run ${card.operation} on the resource shown on the card.`);
+}
+
+const showParametersButton = (card: ApprovalCard): ActionsBlock => ({
+  type: 'actions',
+  block_id: 'parameters',
+  elements: [
+    {
+      type: 'button',
+      action_id: SLACK_PARAMETER_ACTIONS.show,
+      text: plain(`Show all parameters (${card.parameters.length})`),
+      value: card.requestId,
+    },
+  ],
+});
+
+/** The risky parameters' keys, flagged on the card; the reasons are beside each in the full view. */
+function riskFlag(card: ApprovalCard): SectionBlock[] {
+  const risky = card.parameters.filter((line) => line.risky !== undefined);
+  if (risky.length === 0) return [];
+  const keys = risky.map((line) => shortened(line.key, 40)).join(', ');
+  return [
+    {
+      type: 'section',
+      text: plain(
+        fit(
+          escapeSlackText(`${RISK_MARK} Risky: these change how code runs or where data goes: ${keys}`),
+          MAX_SECTION_TEXT,
+        ),
+      ),
+    },
+  ];
 }
 
 const names = (reviewers: readonly string[]): string =>
@@ -134,14 +209,16 @@ const HEADLINES: Readonly<Record<CardOutcome['status'], string>> = {
  */
 export function slackApprovalMessage(card: ApprovalCard, outcome?: CardOutcome): SlackMessage {
   const status = outcome?.status ?? 'pending';
+  // An ARN too long for a field is shown whole below the facts instead of cut.
+  const resourceFits = fits('Resource', card.resource);
   const facts: SectionBlock = {
     type: 'section',
     fields: [
-      field('Agent', card.agentId),
-      field('Operation', card.operation),
-      field('Resource', card.resource),
-      field('Request', card.requestId),
-      field('Approvers needed', approversNeeded(card)),
+      untrustedField('Agent', card.agentId),
+      untrustedField('Operation', card.operation),
+      resourceFits ? untrustedField('Resource', card.resource) : plain('Resource\n(in full below)'),
+      untrustedField('Request', card.requestId),
+      mrkdwn(`*Approvers needed*\n${escapeSlackText(approversNeeded(card))}`),
       expiry(card.expiresAt),
     ],
   };
@@ -149,20 +226,98 @@ export function slackApprovalMessage(card: ApprovalCard, outcome?: CardOutcome):
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain(HEADLINES[status]) },
     facts,
+    ...(resourceFits ? [] : untrustedSections(`Resource\n${card.resource}`)),
     {
       type: 'section',
       text: mrkdwn(fit(`*Policy*\n${escapeSlackText(card.policyReason)}`, MAX_SECTION_TEXT)),
     },
     caption(`*Parameters* (hash \`${escapeSlackText(card.parametersHashPrefix)}\`)`),
     { type: 'section', text: untrusted(card.parameterSummary.join('\n')) },
+    ...riskFlag(card),
+    ...(card.parameters.length > 0 ? [showParametersButton(card)] : []),
     { type: 'divider' },
     caption(`:warning: *${JUSTIFICATION_LABEL}*: written by the agent and not checked by anyone`),
-    { type: 'section', text: untrusted(card.justification) },
+    ...untrustedSections(card.justification),
     { type: 'divider' },
   ];
   if (outcome) blocks.push({ type: 'section', text: mrkdwn(outcomeLine(outcome)) });
   if (status === 'pending') blocks.push(buttons(card));
 
-  const summary = escapeSlackText(`${card.agentId} asks for ${card.operation} on ${card.resource}`);
-  return { text: fit(`${HEADLINES[status]}: ${summary}`, MAX_SECTION_TEXT), blocks };
+  // The notification is mrkdwn Slack cannot be told not to format: only validated names go in it.
+  const summary = escapeSlackText(`${card.agentId} asks for ${card.operation}`);
+  return { text: `${HEADLINES[status]}: ${summary}`, blocks };
 }
+
+/** The escaped text of one parameter: key, risk if any, then the whole value. */
+function parameterText(line: ApprovalCard['parameters'][number]): string {
+  const risk = line.risky ? `\n${RISK_MARK} Risky: ${line.risky}` : '';
+  return escapeSlackText(`${line.key}${risk}\n${line.value}`);
+}
+
+/** A modal view whose blocks are all known to Block Kit's types. */
+export type SlackModal = Omit<ModalView, 'blocks'> & { readonly blocks: KnownBlock[] };
+
+interface ParameterPiece {
+  readonly key: string;
+  readonly continued: boolean;
+  readonly block: KnownBlock;
+}
+
+/**
+ * Every parameter of the card, whole, as the pages of a modal: each value in as many plain-text
+ * sections as it takes, the sections laid out at most 95 to a page. Slack allows 100 blocks a
+ * view and any number of pages, so every card fits; page buttons turn pages with `views.update`.
+ */
+export function slackParameterPages(card: ApprovalCard): SlackModal[] {
+  const pieces: ParameterPiece[] = card.parameters.flatMap((line) => [
+    ...slackChunks(parameterText(line)).map((piece, index) => ({
+      key: line.key,
+      continued: index > 0,
+      block: { type: 'section', text: plain(piece) } as SectionBlock,
+    })),
+    { key: line.key, continued: false, block: { type: 'divider' } as KnownBlock },
+  ]);
+  const pages: ParameterPiece[][] = [];
+  for (let start = 0; start < pieces.length; start += MAX_MODAL_CONTENT_BLOCKS) {
+    pages.push(pieces.slice(start, start + MAX_MODAL_CONTENT_BLOCKS));
+  }
+  if (pages.length === 0) pages.push([]);
+  return pages.map((page, index) => {
+    const heading = `Request ${card.requestId} · parameters hash ${card.parametersHashPrefix} · page ${index + 1} of ${pages.length}`;
+    const first = page[0];
+    const continuation = first?.continued ? ` · continues ${shortened(first.key, 200)}` : '';
+    const navigation: Button[] = [];
+    if (index > 0) navigation.push(pageButton(card, index - 1, 'Previous page'));
+    if (index < pages.length - 1) navigation.push(pageButton(card, index + 1, 'Next page'));
+    const blocks: KnownBlock[] = [
+      {
+        type: 'context',
+        elements: [plain(fit(escapeSlackText(`${heading}${continuation}`), MAX_FIELD_TEXT))],
+      },
+      ...(page.length > 0
+        ? page.map((piece) => piece.block)
+        : [{ type: 'section', text: plain('(none)') } as SectionBlock]),
+      ...(navigation.length > 0
+        ? [{ type: 'actions', block_id: 'pages', elements: navigation } as ActionsBlock]
+        : []),
+    ];
+    return {
+      type: 'modal',
+      title: plain(
+        shortened(
+          pages.length > 1 ? `Parameters ${index + 1}/${pages.length}` : 'Parameters',
+          MAX_MODAL_TITLE,
+        ),
+      ),
+      close: plain('Close'),
+      blocks,
+    };
+  });
+}
+
+const pageButton = (card: ApprovalCard, page: number, label: string): Button => ({
+  type: 'button',
+  action_id: SLACK_PARAMETER_ACTIONS.page,
+  text: plain(label),
+  value: `${card.requestId} ${page}`,
+});

@@ -5,7 +5,7 @@ import type { SlackWorkspace } from '../app/slack-interactions';
 import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';
 import { logger } from './logger';
-import { escapeSlackText, slackApprovalMessage } from './slack-blocks';
+import { escapeSlackText, slackApprovalMessage, slackParameterPages } from './slack-blocks';
 
 export interface SlackClientOptions {
   readonly botToken: string;
@@ -98,6 +98,17 @@ export class SlackWebWorkspace implements SlackWorkspace {
 
   async tellUser(channelId: string, userId: string, text: string): Promise<void> {
     await this.client.chat.postEphemeral({ channel: channelId, user: userId, text: escapeSlackText(text) });
+  }
+
+  async showParameters(triggerId: string, card: ApprovalCard): Promise<void> {
+    const [first] = slackParameterPages(card);
+    await this.client.views.open({ trigger_id: triggerId, view: first });
+  }
+
+  async turnParametersPage(viewId: string, card: ApprovalCard, page: number): Promise<void> {
+    const pages = slackParameterPages(card);
+    const view = pages[Math.min(Math.max(page, 0), pages.length - 1)];
+    await this.client.views.update({ view_id: viewId, view });
   }
 }
 

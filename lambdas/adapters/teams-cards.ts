@@ -1,4 +1,4 @@
-import { JUSTIFICATION_LABEL, type ApprovalCard, type CardOutcome } from '../core/card';
+import { JUSTIFICATION_LABEL, RISK_MARK, type ApprovalCard, type CardOutcome } from '../core/card';
 
 /** The `verb`s of the card's buttons; the messaging endpoint reads the vote from them. */
 export const TEAMS_VERBS = { approve: 'approve', deny: 'deny' } as const;
@@ -33,7 +33,34 @@ export interface Container {
   readonly items: readonly AdaptiveElement[];
 }
 
-export type AdaptiveElement = TextBlock | FactSet | Container;
+/** A run of text that no client formats: Adaptive Cards apply no Markdown inside a TextRun. */
+export interface TextRun {
+  readonly type: 'TextRun';
+  readonly text: string;
+  readonly weight?: 'Bolder';
+  readonly color?: 'Attention';
+  readonly fontType?: 'Monospace';
+}
+
+export interface RichTextBlock {
+  readonly type: 'RichTextBlock';
+  readonly inlines: readonly TextRun[];
+  readonly separator?: true;
+}
+
+/** A button that unfolds a card in place, below the set holding it: no round trip, no callback. */
+export interface ShowCardAction {
+  readonly type: 'Action.ShowCard';
+  readonly title: string;
+  readonly card: { readonly type: 'AdaptiveCard'; readonly body: readonly AdaptiveElement[] };
+}
+
+export interface ActionSet {
+  readonly type: 'ActionSet';
+  readonly actions: readonly ShowCardAction[];
+}
+
+export type AdaptiveElement = TextBlock | FactSet | Container | RichTextBlock | ActionSet;
 
 /** A Universal Action button. Its data is the request id and nothing else: the task token stays server-side. */
 export interface ExecuteAction {
@@ -116,6 +143,61 @@ function untrustedProse(text: string): string {
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
   return lines.length > 0 ? inertTeamsText(lines.join('\n\n')) : '(none)';
+}
+
+/**
+ * Every parameter whole, each key (with its risk, if any) then its value, as TextRuns: they show
+ * the text verbatim, look-alikes are not needed, and nothing is cut.
+ */
+function fullParameters(card: ApprovalCard): ActionSet {
+  const body: AdaptiveElement[] = card.parameters.flatMap((line) => [
+    {
+      type: 'RichTextBlock',
+      separator: true,
+      inlines: [
+        { type: 'TextRun', text: line.key, weight: 'Bolder', fontType: 'Monospace' },
+        ...(line.risky
+          ? [{ type: 'TextRun', text: `\n${RISK_MARK} Risky: ${line.risky}`, color: 'Attention' } as const]
+          : []),
+      ],
+    },
+    { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: line.value, fontType: 'Monospace' }] },
+  ]);
+  return {
+    type: 'ActionSet',
+    actions: [
+      {
+        type: 'Action.ShowCard',
+        title: `Show all parameters (${card.parameters.length})`,
+        card: { type: 'AdaptiveCard', body },
+      },
+    ],
+  };
+}
+
+/** The risky parameters' keys, flagged on the card; the reasons are beside each in the full view. */
+function riskFlag(card: ApprovalCard): Container[] {
+  const risky = card.parameters.filter((line) => line.risky !== undefined);
+  if (risky.length === 0) return [];
+  const keys = risky.map((line) => line.key).join(', ');
+  return [
+    {
+      type: 'Container',
+      style: 'attention',
+      items: [
+        {
+          type: 'RichTextBlock',
+          inlines: [
+            {
+              type: 'TextRun',
+              text: `${RISK_MARK} Risky: these change how code runs or where data goes: ${keys}`,
+              weight: 'Bolder',
+            },
+          ],
+        },
+      ],
+    },
+  ];
 }
 
 const text = (value: string, style: Omit<TextBlock, 'type' | 'text' | 'wrap'> = {}): TextBlock => ({
@@ -211,6 +293,8 @@ export function teamsApprovalCard(card: ApprovalCard, view: TeamsCardView = {}):
           text(inertTeamsText(line), { fontType: 'Monospace', spacing: 'None' }),
         )
       : [text('(none)', { isSubtle: true, spacing: 'None' })]),
+    ...riskFlag(card),
+    ...(card.parameters.length > 0 ? [fullParameters(card)] : []),
     {
       type: 'Container',
       style: 'warning',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../core/audit';
+import { approvalCard, displayRefusal } from '../core/card';
 import { planAction } from '../core/catalog';
 import type { RequestRecord } from '../core/lifecycle';
 import { outcomeEvent, requestOutcome, type OutcomeEvent } from '../core/outcome';
@@ -91,6 +92,20 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
       : {}),
     ...(decision.outcome === 'deny' ? { outcomeReason: decision.reason } : {}),
   };
+  // What a reviewer cannot read in full is refused, never shown cut (checked before the claim, so a
+  // refused request keeps its id for the rejection's own chain).
+  const unreadable = decision.outcome === 'deny' ? undefined : displayRefusal(approvalCard(record));
+  if (unreadable) {
+    return reject(
+      event,
+      {
+        requestId: request.requestId,
+        agentId: request.agentId,
+        reasons: [`action.parameters: ${unreadable}`],
+      },
+      deps,
+    );
+  }
   // The claim and the evaluation's audit records are written in one transaction: a retried
   // invocation finds either all of them (and is a duplicate) or none (and starts over).
   const claimed = await deps.requests.claim(record, evaluationRecords(record, decision, now.toISOString()));

@@ -8,10 +8,11 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { logger } from '../adapters/logger';
-import { SLACK_ACTIONS } from '../adapters/slack-blocks';
+import { SLACK_ACTIONS, SLACK_PARAMETER_ACTIONS } from '../adapters/slack-blocks';
 import { verifySlackSignature } from '../adapters/slack-signature';
 import type { VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
+import { approvalCard, type ApprovalCard } from '../core/card';
 import type { Reviewer } from '../core/directory';
 import { castBallot, type DecideDeps } from './decide';
 import type { HttpResponse } from './ports';
@@ -22,6 +23,10 @@ export interface SlackWorkspace {
   verifiedEmailOf(userId: string): Promise<string | undefined>;
   /** Shows `text` to that user only, in the channel where they clicked. */
   tellUser(channelId: string, userId: string, text: string): Promise<void>;
+  /** Opens a modal with every parameter of the card, in full, on its first page. */
+  showParameters(triggerId: string, card: ApprovalCard): Promise<void>;
+  /** Turns the open parameters modal to page `page` (0-based). */
+  turnParametersPage(viewId: string, card: ApprovalCard, page: number): Promise<void>;
 }
 
 /** Where clicks are remembered, so a retried or replayed click is counted once. */
@@ -124,6 +129,9 @@ export async function handleSlackInteraction(
   );
   if (!signature.ok) return refuse(401, signature.code, signature.reason);
 
+  const viewing = parseParametersClick(rawBody);
+  if (viewing) return showParameters(viewing, deps);
+
   const click = parseClick(rawBody);
   if (!click.ok) return refuse(400, 'malformed-payload', click.reason);
   logger.setCorrelationId(click.value.requestId);
@@ -185,6 +193,59 @@ async function reviewerFor(userId: string, deps: SlackInteractionDeps): Promise<
     deps.directory.reviewerBySlackUser(userId, undefined) ??
     deps.directory.reviewerBySlackUser(userId, await deps.workspace.verifiedEmailOf(userId))
   );
+}
+
+/** A click on "Show all parameters" (from the card) or on a page button (inside the modal). */
+type ParametersClick =
+  | { readonly kind: 'open'; readonly requestId: string; readonly triggerId: string }
+  | { readonly kind: 'page'; readonly requestId: string; readonly viewId: string; readonly page: number };
+
+const parametersClickSchema = z.object({
+  type: z.literal('block_actions'),
+  trigger_id: z.string().min(1).max(256),
+  view: z.object({ id: z.string().min(1).max(64) }).optional(),
+  actions: z
+    .array(
+      z.object({
+        action_id: z.enum([SLACK_PARAMETER_ACTIONS.show, SLACK_PARAMETER_ACTIONS.page]),
+        value: z.string().min(1).max(160),
+      }),
+    )
+    .length(1),
+});
+
+function parseParametersClick(rawBody: string): ParametersClick | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(new URLSearchParams(rawBody).get('payload') ?? '');
+  } catch {
+    return undefined;
+  }
+  const parsed = parametersClickSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const [action] = parsed.data.actions;
+  if (action.action_id === SLACK_PARAMETER_ACTIONS.show) {
+    return { kind: 'open', requestId: action.value, triggerId: parsed.data.trigger_id };
+  }
+  const page = /^(\S+) (\d{1,6})$/.exec(action.value);
+  if (!page || !parsed.data.view) return undefined;
+  return { kind: 'page', requestId: page[1], viewId: parsed.data.view.id, page: Number(page[2]) };
+}
+
+/**
+ * Shows the full parameters to whoever asked: it changes nothing, so it needs no reviewer, and
+ * the card they clicked already shows the request to the whole channel.
+ */
+async function showParameters(click: ParametersClick, deps: SlackInteractionDeps): Promise<HttpResponse> {
+  const record = await deps.requests.get(click.requestId);
+  if (!record) {
+    logger.warn('parameters asked for an unknown request', { requestId: click.requestId });
+    return ACKNOWLEDGED;
+  }
+  const card = approvalCard(record);
+  if (click.kind === 'open') await deps.workspace.showParameters(click.triggerId, card);
+  else await deps.workspace.turnParametersPage(click.viewId, card, click.page);
+  return ACKNOWLEDGED;
 }
 
 type Parsed =

@@ -1,7 +1,23 @@
+import { canonicalJson } from './canonical';
+import { parameterRisks } from './catalog';
 import type { RequestRecord } from './lifecycle';
+import { shortened, visiblyEscaped } from './text';
+import type { ActionRequest } from './types';
 
 /** How every channel labels the text the agent wrote, so no reviewer takes it for the system's. */
 export const JUSTIFICATION_LABEL = "Agent's justification (unverified)";
+
+/**
+ * One top-level parameter as every surface shows it in full: the key, and the value as pretty
+ * JSON (strings quoted, so `"123"` and `123` differ and a line break reads as `\n`).
+ */
+export interface ParameterLine {
+  readonly key: string;
+  /** The whole value: never shortened. */
+  readonly value: string;
+  /** Why the reviewer should read this one carefully (it changes how code runs, or where data goes). */
+  readonly risky?: string;
+}
 
 /** What a reviewer sees about a request, in any channel. Renderers decide how to escape it. */
 export interface ApprovalCard {
@@ -9,8 +25,10 @@ export interface ApprovalCard {
   readonly agentId: string;
   readonly operation: string;
   readonly resource: string;
-  /** One line per top-level parameter, values shortened. */
+  /** One line per top-level parameter, values shortened: the card's glance, never what is approved. */
   readonly parameterSummary: readonly string[];
+  /** Every parameter in full, in canonical key order: what the reviewer approves. */
+  readonly parameters: readonly ParameterLine[];
   readonly parametersHashPrefix: string;
   /** Written by the agent: untrusted text, to be shown as such. */
   readonly justification: string;
@@ -28,29 +46,145 @@ export interface CardOutcome {
   readonly note?: string;
 }
 
-const MAX_PARAMETERS_SHOWN = 12;
-const MAX_VALUE_LENGTH = 80;
+const MAX_PARAMETERS_SUMMARIZED = 12;
+const MAX_SUMMARY_VALUE_LENGTH = 80;
+const MAX_SUMMARY_KEY_LENGTH = 40;
+export const RISK_MARK = '⚠';
 
-function summarize(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH - 1)}…` : text;
+// Keys ordered as RFC 8785 orders them (by UTF-16 code units), the order the hash is taken in.
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The value as indented JSON, members in canonical order. Every string is JSON-escaped, so
+ * controls show as `\n`, `\u0000`; the invisible characters parsing refuses are escaped too, for
+ * records stored before that rule.
+ */
+function displayValue(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    const inner = `${indent}  `;
+    return `[\n${value.map((item) => `${inner}${displayValue(item, inner)}`).join(',\n')}\n${indent}]`;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(byKey);
+    if (entries.length === 0) return '{}';
+    const inner = `${indent}  `;
+    const members = entries.map(
+      ([key, item]) => `${inner}${displayValue(key)}: ${displayValue(item, inner)}`,
+    );
+    return `{\n${members.join(',\n')}\n${indent}}`;
+  }
+  return visiblyEscaped(canonicalJson(value));
+}
+
+/** The full parameters as displayable lines, each top-level key with its risks, if any. */
+export function parameterLines(request: ActionRequest): ParameterLine[] {
+  const risks = new Map<string, string[]>();
+  for (const risk of parameterRisks({ requestId: request.requestId, ...request.action })) {
+    risks.set(risk.key, [...(risks.get(risk.key) ?? []), risk.reason]);
+  }
+  return Object.entries(request.action.parameters)
+    .sort(byKey)
+    .map(([key, value]) => {
+      const reasons = risks.get(key);
+      return {
+        key: visiblyEscaped(key),
+        value: displayValue(value),
+        ...(reasons ? { risky: reasons.join('; ') } : {}),
+      };
+    });
+}
+
+function summaryOf(lines: readonly ParameterLine[]): string[] {
+  const shown = lines.slice(0, MAX_PARAMETERS_SUMMARIZED).map(({ key, value, risky }) => {
+    const oneLine = value.replace(/\n\s*/g, ' ');
+    const line = `${shortened(key, MAX_SUMMARY_KEY_LENGTH)}: ${shortened(oneLine, MAX_SUMMARY_VALUE_LENGTH)}`;
+    return risky ? `${RISK_MARK} ${line}` : line;
+  });
+  const hidden = lines.length - shown.length;
+  return hidden > 0 ? [...shown, `… and ${hidden} more: see all parameters`] : shown;
 }
 
 export function approvalCard(record: RequestRecord): ApprovalCard {
-  const entries = Object.entries(record.request.action.parameters).sort(([a], [b]) => (a < b ? -1 : 1));
-  const shown = entries.slice(0, MAX_PARAMETERS_SHOWN).map(([key, value]) => `${key}: ${summarize(value)}`);
-  const hidden = entries.length - shown.length;
+  const { request } = record;
+  const parameters = parameterLines(request);
   return {
     requestId: record.requestId,
     agentId: record.agentId,
-    operation: record.request.action.operation,
-    resource: record.request.action.resource,
-    parameterSummary: hidden > 0 ? [...shown, `… and ${hidden} more`] : shown,
-    parametersHashPrefix: record.request.parametersHash.slice(0, 12),
-    justification: record.request.justification,
+    operation: visiblyEscaped(request.action.operation),
+    resource: visiblyEscaped(request.action.resource),
+    parameterSummary: summaryOf(parameters),
+    parameters,
+    parametersHashPrefix: request.parametersHash.slice(0, 12),
+    justification: visiblyEscaped(request.justification, new Set(['\n', '\t'])),
     policyReason: record.policy.reason,
     quorum: record.rule?.quorum ?? 1,
     approverGroups: record.rule?.approverGroups ?? [],
     expiresAt: record.expiresAt,
   };
+}
+
+/**
+ * What every surface can hold. Slack pages its parameters modal with no limit on the number of
+ * pages, so it holds any card; Teams shows a card in one message of at most about 28 KB, the
+ * activity's envelope included, so the card's JSON must stay within `teamsCardBytes`.
+ */
+export const DISPLAY_LIMITS = {
+  teamsCardBytes: 26_000,
+  /** The card's own labels, structure, and system text (policy reason, reviewers, notices). */
+  frameBytes: 6_000,
+  /** The JSON structure each parameter adds, on the card and in its full view. */
+  perParameterBytes: 400,
+} as const;
+
+/**
+ * The most bytes a renderer spends on `text` in a card's JSON: UTF-8, a quote or backslash
+ * escaped, a control character as `\uXXXX`, and, unless the text is shown `verbatim` (Teams
+ * TextRuns), a markup character swapped for its 3-byte look-alike.
+ */
+export function worstCaseBytes(text: string, shown: 'verbatim' | 'markdown' = 'markdown'): number {
+  let bytes = 0;
+  for (const character of text) {
+    const codePoint = character.codePointAt(0) ?? 0;
+    if (shown === 'markdown' && '*_[]<>'.includes(character)) bytes += 3;
+    else if (character === '"' || character === '\\') bytes += 2;
+    else if (codePoint < 0x20) bytes += 6;
+    else bytes += Buffer.byteLength(character, 'utf8');
+  }
+  return bytes;
+}
+
+/**
+ * Why the card cannot be shown in full on every surface, or undefined when it can. A request
+ * whose parameters no reviewer could read in full is refused rather than shown cut.
+ */
+export function displayRefusal(card: ApprovalCard): string | undefined {
+  const agentText = [
+    card.requestId,
+    card.agentId,
+    card.operation,
+    card.resource,
+    card.justification,
+    ...card.approverGroups,
+    ...card.parameterSummary,
+  ];
+  const parameterBytes = card.parameters.reduce(
+    (total, line) =>
+      total +
+      DISPLAY_LIMITS.perParameterBytes +
+      worstCaseBytes(line.key, 'verbatim') +
+      worstCaseBytes(line.value, 'verbatim') +
+      // A risk is flagged on the card and again beside the parameter in the full view.
+      2 * worstCaseBytes(line.risky ?? ''),
+    0,
+  );
+  const bytes =
+    DISPLAY_LIMITS.frameBytes +
+    agentText.reduce((total, text) => total + worstCaseBytes(text), 0) +
+    parameterBytes;
+  if (bytes <= DISPLAY_LIMITS.teamsCardBytes) return undefined;
+  return (
+    `the request is too large for a reviewer to read in full on a Teams card ` +
+    `(up to ${bytes} bytes, at most ${DISPLAY_LIMITS.teamsCardBytes}): shorten its parameters or justification`
+  );
 }

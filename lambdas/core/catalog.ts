@@ -21,6 +21,17 @@ export const CatalogRefusal = {
 } as const;
 export type CatalogRefusal = (typeof CatalogRefusal)[keyof typeof CatalogRefusal];
 
+/**
+ * A parameter that changes how code runs or where data goes, in a way a reviewer must weigh: the
+ * card flags its top-level key with the reason. Parameters with no legitimate use are forbidden
+ * instead (the entry's `forbidden`), never flagged.
+ */
+export interface ParameterRisk {
+  /** The top-level parameter the risk sits in. */
+  readonly key: string;
+  readonly reason: string;
+}
+
 export interface CatalogError {
   readonly reason: CatalogRefusal;
   readonly message: string;
@@ -63,12 +74,15 @@ interface EntrySpec<Target, Schema extends z.ZodType> {
   readonly forbidden: Readonly<Record<string, string>>;
   readonly companions: (parameters: z.output<Schema>, target: Target) => CompanionStatement[];
   readonly approvedCallConditions?: (parameters: z.output<Schema>) => ApprovedCallConditions;
+  /** Reads risks off the parameters as requested, valid or not: a reviewer sees them either way. */
+  readonly risks?: (parameters: Readonly<Record<string, unknown>>, resource: string) => ParameterRisk[];
 }
 
 export interface CatalogEntry<Operation extends string, Target, Parameters> {
   readonly operation: Operation;
   readonly roleClass: RoleClass;
   plan(input: ActionInput): Result<Plan<Operation, Target, Parameters>, CatalogError>;
+  risks(input: ActionInput): ParameterRisk[];
 }
 
 function entry<const Operation extends string, Target, Schema extends z.ZodType>(
@@ -78,6 +92,7 @@ function entry<const Operation extends string, Target, Schema extends z.ZodType>
   return {
     operation,
     roleClass: spec.roleClass,
+    risks: (input) => spec.risks?.(input.parameters, input.resource) ?? [],
     plan(input) {
       const target = spec.target(input.resource, input.requestId);
       if (target === undefined) {
@@ -131,6 +146,10 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 // `$` is out so that no `${…}` policy variable can form.
 const S3_PREFIX = /^[A-Za-z0-9!_.'()/-]{1,1024}$/;
 const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/[A-Za-z0-9-]{1,128}$`);
+
+/** The account id inside an ARN, when the ARN has one. */
+const accountOf = (arn: unknown): string | undefined =>
+  typeof arn === 'string' ? /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1] : undefined;
 
 const bucketName = z.string().regex(S3_BUCKET, 'must be an S3 bucket name');
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
@@ -197,6 +216,25 @@ const exportTable = entry('dynamodb:ExportTableToPointInTime', {
     return found ? { tableArn: resource, region: found[1], clientToken: requestId } : undefined;
   },
   parameters: exportParameters,
+  risks: (parameters, resource) => {
+    const tableAccount = accountOf(resource);
+    const found: ParameterRisk[] = [];
+    const owner = parameters.S3BucketOwner;
+    if (typeof owner === 'string' && owner !== tableAccount) {
+      found.push({
+        key: 'S3BucketOwner',
+        reason: `the export goes to a bucket owned by account ${owner}, not the table's account ${tableAccount ?? '(unknown)'}`,
+      });
+    }
+    const keyAccount = accountOf(parameters.S3SseKmsKeyId);
+    if (keyAccount !== undefined && keyAccount !== tableAccount) {
+      found.push({
+        key: 'S3SseKmsKeyId',
+        reason: `the export is encrypted with a KMS key of account ${keyAccount}, not the table's account ${tableAccount ?? '(unknown)'}: that account can read it`,
+      });
+    }
+    return found;
+  },
   forbidden: {
     TableArn: 'the table is the approved resource, not a parameter',
     ClientToken: 'set from the request id, so a retry cannot start a second export',
@@ -329,6 +367,66 @@ const LAYER_VERSION_ARN = new RegExp(
   `^arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:layer:[A-Za-z0-9_-]{1,140}:\\d{1,10}$`,
 );
 
+/**
+ * Environment variables whose only use is to run other code before or around the runtime: no
+ * configuration change needs them, so no reviewer is asked to judge them.
+ */
+const FORBIDDEN_ENVIRONMENT: Readonly<Record<string, string>> = {
+  AWS_LAMBDA_EXEC_WRAPPER: "runs a wrapper script of the layer's choosing before the runtime starts",
+  LD_PRELOAD: 'loads a shared library into every process of the function',
+  LD_AUDIT: 'loads a shared library that sees every symbol the function binds',
+  DOTNET_STARTUP_HOOKS: 'runs an assembly of its choosing before the .NET function starts',
+};
+
+/**
+ * Environment variables with legitimate uses (memory flags, source maps, module paths) that can
+ * also load arbitrary code: allowed, but flagged so the reviewer reads the value.
+ */
+const RISKY_ENVIRONMENT: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: 'Node.js reads options from it at start; --require or --import there loads any code',
+  NODE_PATH: 'changes where Node.js finds modules, so another module can stand in for a dependency',
+  JAVA_TOOL_OPTIONS: 'the JVM reads options from it at start; -javaagent there loads any code',
+  JDK_JAVA_OPTIONS: 'the JVM reads options from it at start; -javaagent there loads any code',
+  PYTHONPATH: 'changes where Python finds modules, so another module can stand in for a dependency',
+  PYTHONHOME: 'changes which Python standard library the function loads',
+  PYTHONSTARTUP: 'names a Python file to run at start',
+  LD_LIBRARY_PATH: 'changes where shared libraries are loaded from',
+  PERL5OPT: 'Perl reads options from it at start; -M there loads any module',
+  PERL5LIB: 'changes where Perl finds modules',
+  RUBYOPT: 'Ruby reads options from it at start; -r there loads any file',
+  RUBYLIB: 'changes where Ruby finds libraries',
+};
+
+function environmentVariables(parameters: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const environment = parameters.Environment;
+  const variables =
+    typeof environment === 'object' && environment !== null
+      ? (environment as { Variables?: unknown }).Variables
+      : undefined;
+  return typeof variables === 'object' && variables !== null ? { ...variables } : {};
+}
+
+function functionRisks(parameters: Readonly<Record<string, unknown>>, resource: string): ParameterRisk[] {
+  const found: ParameterRisk[] = Object.keys(environmentVariables(parameters))
+    .filter((name) => Object.hasOwn(RISKY_ENVIRONMENT, name))
+    .map((name) => ({ key: 'Environment', reason: `${name}: ${RISKY_ENVIRONMENT[name]}` }));
+  const functionAccount = accountOf(resource);
+  const layers = Array.isArray(parameters.Layers) ? parameters.Layers : [];
+  for (const layer of layers) {
+    const layerAccount = accountOf(layer);
+    if (layerAccount !== functionAccount) {
+      found.push({
+        key: 'Layers',
+        reason: `${typeof layer === 'string' ? layer : JSON.stringify(layer)} is published by account ${layerAccount ?? '(unknown)'}, not the function's account ${functionAccount ?? '(unknown)'}: its code runs inside the function`,
+      });
+    }
+  }
+  if (parameters.Handler !== undefined) {
+    found.push({ key: 'Handler', reason: 'changes which code the function runs on every invocation' });
+  }
+  return found;
+}
+
 export interface FunctionTarget {
   readonly functionArn: string;
   readonly region: string;
@@ -350,10 +448,22 @@ const functionParameters = z
     EphemeralStorage: z.strictObject({ Size: z.number().int().min(512).max(10_240) }).optional(),
     Environment: z
       .strictObject({
-        Variables: z.record(
-          z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]+$/, 'is not an environment variable name'),
-          z.string(),
-        ),
+        Variables: z
+          .record(
+            z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]+$/, 'is not an environment variable name'),
+            z.string(),
+          )
+          .superRefine((variables, ctx) => {
+            for (const name of Object.keys(variables)) {
+              if (Object.hasOwn(FORBIDDEN_ENVIRONMENT, name)) {
+                ctx.addIssue({
+                  code: 'custom',
+                  message: `forbidden: it ${FORBIDDEN_ENVIRONMENT[name]}`,
+                  path: [name],
+                });
+              }
+            }
+          }),
       })
       .optional(),
     Layers: z.array(z.string().regex(LAYER_VERSION_ARN, 'must be a layer version ARN')).max(5).optional(),
@@ -372,6 +482,7 @@ const updateFunctionConfiguration = entry('lambda:UpdateFunctionConfiguration', 
     return found ? { functionArn: resource, region: found[1] } : undefined;
   },
   parameters: functionParameters,
+  risks: functionRisks,
   forbidden: {
     FunctionName: 'the function is the approved resource, not a parameter',
     Role: 'changing the execution role needs iam:PassRole, which no session is given',
@@ -407,6 +518,11 @@ type PlanOf<E> =
 export type ActionPlan = PlanOf<Entry>;
 
 const BY_OPERATION: ReadonlyMap<string, Entry> = new Map(CATALOG.map((item) => [item.operation, item]));
+
+/** What a reviewer must weigh in the parameters of `input`, per top-level key; none outside the catalog. */
+export function parameterRisks(input: ActionInput): ParameterRisk[] {
+  return BY_OPERATION.get(input.operation)?.risks(input) ?? [];
+}
 
 /**
  * Plans an approved action: which execution role runs it, what it targets (from the approved

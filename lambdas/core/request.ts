@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, parametersHash } from './canonical';
 import { err, ok, type Result } from './result';
+import { escapedCodePoint, firstInvisibleCharacter, visiblyEscaped } from './text';
 import type { ActionRequest, IamActionInfo, IamReference } from './types';
 
 export const ACTION_REQUESTED = 'Action Requested';
@@ -27,18 +28,57 @@ export interface RejectedRequest {
   readonly agentId?: string;
 }
 
-// C0/C1 controls, and the bidirectional overrides that let text display in an order other than
-// the one it is stored in (the "Trojan Source" trick), have no place in what a reviewer reads.
-/* eslint-disable no-control-regex -- matching control characters is what these are for */
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-/* eslint-enable no-control-regex */
+const LINE_BREAKS_AND_TABS: ReadonlySet<string> = new Set(['\n', '\t']);
+const PARAMETER_VALUE_BREAKS: ReadonlySet<string> = new Set(['\n', '\r', '\t']);
 
-const noControlCharacters = (field: string) =>
-  z
-    .string({ error: `${field} must be a string` })
-    .refine((text) => !CONTROL_CHARACTERS.test(text), `${field} contains control characters`);
+function invisibleReason(field: string, text: string, allowed?: ReadonlySet<string>): string | undefined {
+  const found = firstInvisibleCharacter(text, allowed);
+  return found
+    ? `${field} contains the invisible or control character ${escapedCodePoint(found.codePoint)} at position ${found.index}`
+    : undefined;
+}
+
+/**
+ * Agent text a reviewer reads as stored: controls, bidirectional overrides and isolates,
+ * zero-width and other invisible characters are refused, naming the character, so that what the
+ * card shows is exactly what runs (the "Trojan Source" and hidden-text tricks).
+ */
+const visibleText = (field: string, allowed?: ReadonlySet<string>) =>
+  z.string({ error: `${field} must be a string` }).superRefine((text, ctx) => {
+    const reason = invisibleReason(field, text, allowed);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+
+/**
+ * Parameter keys and string values at any depth, with their path. Values may hold line breaks and
+ * tabs (a multi-line description or certificate): cards show values as JSON, where they read as
+ * `\n`, so they cannot forge a line. Keys may hold none.
+ */
+function refuseInvisibleParameters(
+  parameters: Readonly<Record<string, unknown>>,
+  ctx: z.RefinementCtx,
+): void {
+  const pending: { readonly value: unknown; readonly path: readonly string[] }[] = [
+    { value: parameters, path: [] },
+  ];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    const where = path.length > 0 ? `parameter ${path.join('.')}` : 'parameters';
+    if (typeof value === 'string') {
+      const reason = invisibleReason(`the value of ${where}`, value, PARAMETER_VALUE_BREAKS);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason, path: [...path] });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => pending.push({ value: item, path: [...path, `[${index}]`] }));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        const shownKey = visiblyEscaped(key);
+        const reason = invisibleReason(`a key of ${where}`, key);
+        if (reason) ctx.addIssue({ code: 'custom', message: `${reason} ("${shownKey}")`, path: [...path] });
+        pending.push({ value: item, path: [...path, shownKey] });
+      }
+    }
+  }
+}
 
 const requestId = z
   .string({ error: 'requestId must be a string' })
@@ -46,7 +86,7 @@ const requestId = z
   .max(LIMITS.requestIdLength, `requestId must be at most ${LIMITS.requestIdLength} characters`)
   .regex(/^[A-Za-z0-9_-]+$/, 'requestId may contain only letters, digits, "_" and "-"');
 
-const operation = noControlCharacters('operation').pipe(
+const operation = visibleText('operation').pipe(
   z
     .string()
     .regex(
@@ -55,7 +95,7 @@ const operation = noControlCharacters('operation').pipe(
     ),
 );
 
-const resource = noControlCharacters('resource')
+const resource = visibleText('resource')
   .pipe(z.string().max(LIMITS.resourceLength, `resource must be at most ${LIMITS.resourceLength} characters`))
   .pipe(
     z
@@ -66,28 +106,31 @@ const resource = noControlCharacters('resource')
 
 const parameters = z
   .record(z.string(), z.unknown(), { error: 'parameters must be an object' })
+  .superRefine(refuseInvisibleParameters)
   .refine(
     (params) => Buffer.byteLength(canonicalJson(params), 'utf8') <= LIMITS.parametersBytes,
     `parameters must be at most ${LIMITS.parametersBytes} bytes as canonical JSON`,
   );
 
-const justification = z
-  .string({ error: 'justification must be a string' })
-  .min(1, 'justification must not be empty')
-  .max(LIMITS.justificationLength, `justification must be at most ${LIMITS.justificationLength} characters`)
-  .refine(
-    (text) => !CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS.test(text),
-    'justification contains control characters',
-  );
+// Prose keeps its line breaks and tabs: cards show it under the unverified label, in its own block.
+const justification = visibleText('justification', LINE_BREAKS_AND_TABS).pipe(
+  z
+    .string()
+    .min(1, 'justification must not be empty')
+    .max(
+      LIMITS.justificationLength,
+      `justification must be at most ${LIMITS.justificationLength} characters`,
+    ),
+);
 
 const context = z
   .record(
-    noControlCharacters('context key').pipe(
+    visibleText('context key').pipe(
       z
         .string()
         .max(LIMITS.contextKeyLength, `context keys must be at most ${LIMITS.contextKeyLength} characters`),
     ),
-    noControlCharacters('context value').pipe(
+    visibleText('context value').pipe(
       z
         .string()
         .max(
@@ -95,7 +138,11 @@ const context = z
           `context values must be at most ${LIMITS.contextValueLength} characters`,
         ),
     ),
-    { error: 'context must be an object of strings' },
+    {
+      // A key's own problem is reported with its reason (never as a shape error), and keys are
+      // shown escaped in every path.
+      error: (issue) => (issue.code === 'invalid_key' ? undefined : 'context must be an object of strings'),
+    },
   )
   .refine(
     (entries) => Object.keys(entries).length <= LIMITS.contextEntries,
@@ -136,7 +183,10 @@ const envelopeSchema = z.object(
 
 function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: string): string[] {
   return issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    // Paths hold keys the agent chose: escaped, so a reason never carries what it refuses.
+    const path = [prefix, ...issue.path.map((segment) => visiblyEscaped(String(segment)))]
+      .filter(Boolean)
+      .join('.');
     return path ? `${path}: ${issue.message}` : issue.message;
   });
 }

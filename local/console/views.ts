@@ -7,6 +7,9 @@ import type { RequestRecord, RequestState } from '../../lambdas/core/lifecycle';
 /**
  * What the console shows about a request. Built field by field from the record, never by
  * spreading it, so server-side fields (the task token above all) cannot leak into a response.
+ * From the card it carries `parameters`: every top-level parameter as `{ key, value, risky? }`,
+ * `value` the whole value as pretty JSON and `risky` the reason to read it carefully; the page
+ * must show them all, uncut, before offering Approve (`parameterSummary` is only the glance).
  */
 export interface RequestView extends ApprovalCard {
   readonly state: RequestState;

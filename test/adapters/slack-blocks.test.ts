@@ -1,5 +1,11 @@
 import type { KnownBlock } from '@slack/web-api';
-import { escapeSlackText, slackApprovalMessage } from '../../lambdas/adapters/slack-blocks';
+import fc from 'fast-check';
+import {
+  escapeSlackText,
+  slackApprovalMessage,
+  slackChunks,
+  slackParameterPages,
+} from '../../lambdas/adapters/slack-blocks';
 import type { ApprovalCard } from '../../lambdas/core/card';
 
 const card: ApprovalCard = {
@@ -8,6 +14,10 @@ const card: ApprovalCard = {
   operation: 'dynamodb:ExportTableToPointInTime',
   resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
   parameterSummary: ['ExportFormat: DYNAMODB_JSON', 'S3Bucket: exports'],
+  parameters: [
+    { key: 'ExportFormat', value: '"DYNAMODB_JSON"' },
+    { key: 'S3Bucket', value: '"exports"' },
+  ],
   parametersHashPrefix: '0123456789ab',
   justification: 'Quarterly revenue report.',
   policyReason: 'operations that export or share data need two security reviewers',
@@ -48,20 +58,20 @@ describe('Function: slackApprovalMessage', () => {
 
     // Assess
     expect(message).toEqual({
-      text: 'Approval requested: reporting-bot asks for dynamodb:ExportTableToPointInTime on arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+      text: 'Approval requested: reporting-bot asks for dynamodb:ExportTableToPointInTime',
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: 'Approval requested', emoji: false } },
         {
           type: 'section',
           fields: [
-            { type: 'mrkdwn', text: '*Agent*\nreporting-bot', verbatim: true },
-            { type: 'mrkdwn', text: '*Operation*\ndynamodb:ExportTableToPointInTime', verbatim: true },
+            { type: 'plain_text', text: 'Agent\nreporting-bot', emoji: false },
+            { type: 'plain_text', text: 'Operation\ndynamodb:ExportTableToPointInTime', emoji: false },
             {
-              type: 'mrkdwn',
-              text: '*Resource*\narn:aws:dynamodb:eu-west-1:111122223333:table/orders',
-              verbatim: true,
+              type: 'plain_text',
+              text: 'Resource\narn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+              emoji: false,
             },
-            { type: 'mrkdwn', text: '*Request*\nreq-42', verbatim: true },
+            { type: 'plain_text', text: 'Request\nreq-42', emoji: false },
             { type: 'mrkdwn', text: '*Approvers needed*\n2 from security', verbatim: true },
             {
               type: 'mrkdwn',
@@ -85,6 +95,18 @@ describe('Function: slackApprovalMessage', () => {
         {
           type: 'section',
           text: { type: 'plain_text', text: 'ExportFormat: DYNAMODB_JSON\nS3Bucket: exports', emoji: false },
+        },
+        {
+          type: 'actions',
+          block_id: 'parameters',
+          elements: [
+            {
+              type: 'button',
+              action_id: 'show_parameters',
+              text: { type: 'plain_text', text: 'Show all parameters (2)', emoji: false },
+              value: 'req-42',
+            },
+          ],
         },
         { type: 'divider' },
         {
@@ -168,12 +190,13 @@ describe('Function: slackApprovalMessage', () => {
         'value' in button ? button.value : undefined,
       ]),
     ).toEqual([
+      ['button', 'show_parameters', 'req-42'],
       ['button', 'approve', 'req-42'],
       ['button', 'deny', 'req-42'],
     ]);
   });
 
-  it('escapes what the agent chose everywhere else too: resource, parameter values, notification text', () => {
+  it('escapes what the agent chose everywhere else too: resource, parameter values', () => {
     // Prepare
     const hostile = {
       ...card,
@@ -185,7 +208,7 @@ describe('Function: slackApprovalMessage', () => {
     const message = slackApprovalMessage(hostile);
 
     // Assess
-    expect(message.text).toContain('arn:aws:s3:::bucket/&lt;!here&gt;');
+    expect(texts(message.blocks)).toContain('Resource\narn:aws:s3:::bucket/&lt;!here&gt;');
     const all = [message.text, ...texts(message.blocks)];
     expect(all.some((text) => text.includes('Key: &lt;https://evil.example|click me&gt;'))).toBe(true);
     for (const text of all) expect(text).not.toMatch(/<!here>|<https:\/\/evil/);
@@ -202,14 +225,17 @@ describe('Function: slackApprovalMessage', () => {
     expect(texts(blocks)).toContain('fine\n\n:white_check_mark: Approved');
   });
 
-  it('keeps a long escaped justification within Slack’s 3000 characters without cutting an entity', () => {
+  it('shows a long escaped justification whole, in sections within Slack’s 3000 characters, no entity cut', () => {
     // Act
     const { blocks } = slackApprovalMessage({ ...card, justification: '<'.repeat(2000) });
 
     // Assess
-    const shown = texts(blocks).find((text) => text.startsWith('&lt;'));
-    expect(shown?.length).toBeLessThanOrEqual(3000);
-    expect(shown).toMatch(/^(&lt;)+…$/);
+    const shown = texts(blocks).filter((text) => text.startsWith('&lt;'));
+    for (const piece of shown) {
+      expect(piece.length).toBeLessThanOrEqual(3000);
+      expect(piece).toMatch(/^(&lt;)+$/);
+    }
+    expect(shown.join('')).toBe('&lt;'.repeat(2000));
   });
 
   it('shows (none) for an empty justification and no parameters', () => {
@@ -241,7 +267,9 @@ describe('Function: slackApprovalMessage', () => {
         verbatim: true,
       },
     });
-    expect(message.blocks.some((block) => block.type === 'actions')).toBe(false);
+    expect(message.blocks.some((block) => block.type === 'actions' && block.block_id === 'decision')).toBe(
+      false,
+    );
   });
 
   it('replaces the buttons with who denied once denied', () => {
@@ -253,7 +281,7 @@ describe('Function: slackApprovalMessage', () => {
       type: 'section',
       text: { type: 'mrkdwn', text: ':no_entry: *Denied* by carol@example.com', verbatim: true },
     });
-    expect(blocks.some((block) => block.type === 'actions')).toBe(false);
+    expect(blocks.some((block) => block.type === 'actions' && block.block_id === 'decision')).toBe(false);
   });
 
   it('replaces the buttons with the expiry once expired', () => {
@@ -289,5 +317,164 @@ describe('Function: slackApprovalMessage', () => {
       },
     });
     expect(blocks.at(-1)?.type).toBe('actions');
+  });
+});
+
+/** What Slack shows for an escaped text: the three entities read back as their characters. */
+const unescapeSlack = (text: string): string =>
+  text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Text an agent could put in a parameter, weighted to what escaping and cutting get wrong. */
+const hostileText = (maxLength: number) =>
+  fc.string({
+    unit: fc.oneof(
+      fc.constantFrom('&', '<', '>', '*', '_', '~', '`', ':', '\n', '😀', 'é', 'a'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    ),
+    maxLength,
+  });
+
+const parameterLine = fc.record(
+  {
+    key: hostileText(60).filter((key) => key.length > 0),
+    value: hostileText(9_000),
+    risky: hostileText(200),
+  },
+  { requiredKeys: ['key', 'value'] },
+);
+
+describe('Attack class 1: nothing runs that the reviewer could not see', () => {
+  it('offers "Show all parameters" on the card, carrying the request id alone', () => {
+    const { blocks } = slackApprovalMessage(card);
+
+    const parameters = blocks.find((block) => block.type === 'actions' && block.block_id === 'parameters');
+    expect(parameters).toEqual({
+      type: 'actions',
+      block_id: 'parameters',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'show_parameters',
+          text: { type: 'plain_text', text: 'Show all parameters (2)', emoji: false },
+          value: 'req-42',
+        },
+      ],
+    });
+  });
+
+  it('flags risky parameters on the card itself', () => {
+    const risky = {
+      ...card,
+      parameters: [{ key: 'Environment', value: '{}', risky: 'NODE_OPTIONS: loads any code' }],
+    };
+
+    expect(texts(slackApprovalMessage(risky).blocks).join('\n')).toContain(
+      '⚠ Risky: these change how code runs or where data goes: Environment',
+    );
+  });
+
+  it('shows every key, risk and whole value across the modal pages, within Block Kit’s limits', () => {
+    fc.assert(
+      fc.property(fc.array(parameterLine, { maxLength: 40 }), (lines) => {
+        const pages = slackParameterPages({ ...card, parameters: lines });
+
+        const shown = pages.flatMap((page) =>
+          page.blocks.flatMap((block) =>
+            block.type === 'section' && block.text && block.text.text !== '(none)' ? [block.text.text] : [],
+          ),
+        );
+        const expected = lines
+          .map(({ key, value, risky }) => `${key}${risky ? `\n⚠ Risky: ${risky}` : ''}\n${value}`)
+          .join('');
+        expect(unescapeSlack(shown.join(''))).toBe(expected);
+        for (const page of pages) {
+          expect(page.blocks.length).toBeLessThanOrEqual(100);
+          expect(page.title.text.length).toBeLessThanOrEqual(24);
+          for (const text of texts(page.blocks)) {
+            expect(text.length).toBeLessThanOrEqual(3000);
+            expect(text).not.toMatch(LONE_SURROGATE);
+            expect(text).not.toMatch(/&[a-z]{0,3}$/);
+          }
+        }
+        // Agent text is only ever plain text in the modal.
+        for (const page of pages) {
+          for (const block of page.blocks) {
+            if (block.type === 'section') expect(block.text?.type).toBe('plain_text');
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('links the pages with Previous and Next buttons naming the request and the page', () => {
+    const lines = Array.from({ length: 120 }, (_, index) => ({ key: `K${index}`, value: '"v"' }));
+
+    const pages = slackParameterPages({ ...card, parameters: lines });
+
+    expect(pages.length).toBeGreaterThan(1);
+    const buttonsOf = (page: (typeof pages)[number]) =>
+      page.blocks.flatMap((block) =>
+        block.type === 'actions'
+          ? block.elements.map((element) => ('value' in element ? element.value : undefined))
+          : [],
+      );
+    expect(buttonsOf(pages[0])).toEqual(['req-42 1']);
+    expect(buttonsOf(pages[1])).toEqual(pages.length > 2 ? ['req-42 0', 'req-42 2'] : ['req-42 0']);
+  });
+});
+
+describe('Attack class 2: agent text is inert and honest', () => {
+  it('renders resource, operation and agent as plain text, so mrkdwn cannot apply inside them', () => {
+    const hostile = {
+      ...card,
+      resource: 'arn:aws:s3:::bucket/*bold* _it_ ~strike~ `code` :white_check_mark: <!here> &amp;',
+    };
+
+    const { text, blocks } = slackApprovalMessage(hostile);
+
+    const facts = blocks[1];
+    expect(facts.type === 'section' && facts.fields?.[2]).toEqual({
+      type: 'plain_text',
+      text: 'Resource\narn:aws:s3:::bucket/*bold* _it_ ~strike~ `code` :white_check_mark: &lt;!here&gt; &amp;amp;',
+      emoji: false,
+    });
+    // No mrkdwn text anywhere carries the agent's resource.
+    const mrkdwnTexts: string[] = [];
+    JSON.stringify(blocks, (_key, value: unknown) => {
+      if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'mrkdwn') {
+        mrkdwnTexts.push((value as { text: string }).text);
+      }
+      return value;
+    });
+    for (const shown of [text, ...mrkdwnTexts]) expect(shown).not.toContain('bucket/');
+  });
+
+  it('shows a resource too long for a field whole, below the facts, instead of cutting it', () => {
+    const resource = `arn:aws:s3:::bucket/${'&'.repeat(2_000)}`;
+
+    const { blocks } = slackApprovalMessage({ ...card, resource });
+
+    const shown = texts(blocks).filter((text) => text.startsWith('Resource\narn') || /^(&amp;)+$/.test(text));
+    expect(unescapeSlack(shown.join(''))).toBe(`Resource\n${resource}`);
+  });
+
+  it('never cuts a surrogate pair or an entity when it splits text into pieces', () => {
+    fc.assert(
+      fc.property(hostileText(10_000), fc.integer({ min: 6, max: 3000 }), (text, max) => {
+        const escaped = escapeSlackText(text);
+
+        const pieces = slackChunks(escaped, max);
+
+        expect(pieces.join('')).toBe(escaped);
+        for (const piece of pieces) {
+          expect(piece.length).toBeLessThanOrEqual(max);
+          expect(piece).not.toMatch(LONE_SURROGATE);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -4,7 +4,15 @@ import {
   type AdaptiveCard,
   type AdaptiveElement,
 } from '../../lambdas/adapters/teams-cards';
-import { JUSTIFICATION_LABEL, type ApprovalCard } from '../../lambdas/core/card';
+import fc from 'fast-check';
+import { parametersHash } from '../../lambdas/core/canonical';
+import {
+  approvalCard,
+  DISPLAY_LIMITS,
+  displayRefusal,
+  JUSTIFICATION_LABEL,
+  type ApprovalCard,
+} from '../../lambdas/core/card';
 
 const card: ApprovalCard = {
   requestId: 'req-42',
@@ -12,6 +20,10 @@ const card: ApprovalCard = {
   operation: 'dynamodb:ExportTableToPointInTime',
   resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
   parameterSummary: ['ExportFormat: DYNAMODB_JSON', 'S3Bucket: exports'],
+  parameters: [
+    { key: 'ExportFormat', value: '"DYNAMODB_JSON"' },
+    { key: 'S3Bucket', value: '"exports"' },
+  ],
   parametersHashPrefix: '3f2a9c0d1e4b',
   justification: 'Quarterly revenue report.',
   policyReason: 'production data export needs two security reviewers',
@@ -30,6 +42,28 @@ function texts(elements: readonly AdaptiveElement[]): string[] {
         return element.facts.flatMap((fact) => [fact.title, fact.value]);
       case 'Container':
         return texts(element.items);
+      case 'RichTextBlock':
+        return element.inlines.map((run) => run.text);
+      case 'ActionSet':
+        return element.actions.flatMap((action) => [action.title, ...texts(action.card.body)]);
+    }
+  });
+}
+
+/** The texts a client reads as Markdown: TextBlocks and facts, wherever they sit; TextRuns are verbatim. */
+function markdownTexts(elements: readonly AdaptiveElement[]): string[] {
+  return elements.flatMap((element) => {
+    switch (element.type) {
+      case 'TextBlock':
+        return [element.text];
+      case 'FactSet':
+        return element.facts.flatMap((fact) => [fact.title, fact.value]);
+      case 'Container':
+        return markdownTexts(element.items);
+      case 'RichTextBlock':
+        return [];
+      case 'ActionSet':
+        return element.actions.flatMap((action) => markdownTexts(action.card.body));
     }
   });
 }
@@ -176,16 +210,177 @@ describe('Function: teamsApprovalCard', () => {
       policyReason: 'reason with _emphasis_',
     };
 
-    const shown = allText(
-      teamsApprovalCard(hostile, { outcome: { status: 'approved', reviewers: ['a_b@example.com'] } }),
-    );
+    const rendered = teamsApprovalCard(hostile, {
+      outcome: { status: 'approved', reviewers: ['a_b@example.com'] },
+    });
 
-    expect(shown).not.toMatch(/[*_[\]<>]/);
+    expect(markdownTexts(rendered.body).join('\n')).not.toMatch(/[*_[\]<>]/);
   });
 });
 
 describe('Function: inertTeamsText', () => {
   it('swaps Markdown and mention characters for look-alikes and leaves the rest alone', () => {
     expect(inertTeamsText('[a](b) *c* _d_ <at>e</at> f:g/h')).toBe('［a］(b) ∗c∗ ＿d＿ ＜at＞e＜/at＞ f:g/h');
+  });
+});
+
+const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:billing';
+
+/** A card as the system builds it from a request, so the size bound is checked end to end. */
+function cardFor(parameters: Record<string, unknown>, justification: string): ApprovalCard {
+  const request = {
+    requestId: 'req-0123456789-abcdefghij-0123456789-abcdefghij-0123456789-abcdefghij-012345678',
+    agentId: 'reporting-bot-with-a-long-name-to-take-the-most-room-possible-x',
+    action: { operation: 'lambda:UpdateFunctionConfiguration', resource: FUNCTION_ARN, parameters },
+    parametersHash: parametersHash(parameters),
+    justification,
+    context: {},
+    requestedAt: '2026-11-24T10:00:00Z',
+  };
+  return approvalCard({
+    requestId: request.requestId,
+    agentId: request.agentId,
+    state: 'awaiting-approval',
+    version: 0,
+    request,
+    policy: {
+      outcome: 'require-approval',
+      reason: 'changes to production functions need two reviewers from security or platform',
+      policyIds: ['p'],
+    },
+    createdAt: '2026-11-24T10:00:00Z',
+    expiresAt: '2026-11-24T10:15:00Z',
+    rule: {
+      quorum: 2,
+      approverGroups: ['security', 'platform'],
+      expiresAt: '2026-11-24T10:15:00Z',
+      requesterId: 'agent:reporting-bot',
+      ownerIds: ['owner@example.com'],
+    },
+  });
+}
+
+/** Text weighted to what costs the most bytes on a card: markup look-alikes, escapes, astral. */
+const costlyText = (maxLength: number) =>
+  fc.string({
+    unit: fc.oneof(
+      fc.constantFrom('*', '_', '"', '\\', '<', '😀', 'é', 'a', '\n'),
+      fc.string({ maxLength: 1 }),
+    ),
+    maxLength,
+  });
+
+/** The full view's texts: the ShowCard's TextRuns, which no client formats. */
+function fullViewRuns(rendered: AdaptiveCard): string[] {
+  const set = rendered.body.find((element) => element.type === 'ActionSet');
+  if (set?.type !== 'ActionSet') return [];
+  return set.actions.flatMap((action) =>
+    action.card.body.flatMap((element) =>
+      element.type === 'RichTextBlock' ? element.inlines.map((run) => run.text) : [],
+    ),
+  );
+}
+
+describe('Attack class 1: nothing runs that the reviewer could not see', () => {
+  it('shows every parameter whole behind "Show all parameters", key then value, verbatim', () => {
+    const value = `"${'x'.repeat(500)} *not bold* [not](a link)"`;
+    const rendered = teamsApprovalCard({ ...card, parameters: [{ key: 'S3Prefix', value }] });
+
+    const set = rendered.body.find((element) => element.type === 'ActionSet');
+    expect(set).toEqual({
+      type: 'ActionSet',
+      actions: [
+        {
+          type: 'Action.ShowCard',
+          title: 'Show all parameters (1)',
+          card: {
+            type: 'AdaptiveCard',
+            body: [
+              {
+                type: 'RichTextBlock',
+                separator: true,
+                inlines: [{ type: 'TextRun', text: 'S3Prefix', weight: 'Bolder', fontType: 'Monospace' }],
+              },
+              { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: value, fontType: 'Monospace' }] },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it('flags a risky parameter on the card and gives the reason beside it in the full view', () => {
+    const rendered = teamsApprovalCard({
+      ...card,
+      parameters: [{ key: 'Environment', value: '{}', risky: 'NODE_OPTIONS: loads any code' }],
+    });
+
+    expect(allText(rendered)).toContain(
+      '⚠ Risky: these change how code runs or where data goes: Environment',
+    );
+    expect(fullViewRuns(rendered)).toContain('\n⚠ Risky: NODE_OPTIONS: loads any code');
+  });
+
+  it('keeps the full view once decided, so what was approved stays readable', () => {
+    const rendered = teamsApprovalCard(card, {
+      outcome: { status: 'approved', reviewers: ['a@example.com'] },
+    });
+
+    expect(fullViewRuns(rendered)).toEqual(['ExportFormat', '"DYNAMODB_JSON"', 'S3Bucket', '"exports"']);
+  });
+
+  it('either refuses a request or fits its whole card, every parameter verbatim, in a Teams message', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          costlyText(40).filter((key) => key.length > 0),
+          costlyText(6_000),
+          { maxKeys: 12 },
+        ),
+        costlyText(2_000),
+        (parameters, justification) => {
+          const built = cardFor(parameters, justification);
+          fc.pre(displayRefusal(built) === undefined);
+
+          const rendered = teamsApprovalCard(built, {
+            outcome: { status: 'pending', reviewers: ['alice@example.com'], note: '1 of 2 approvals' },
+            notice: { tone: 'attention', text: 'Your approve was not counted: you already voted.' },
+          });
+
+          expect(Buffer.byteLength(JSON.stringify(rendered), 'utf8')).toBeLessThanOrEqual(
+            DISPLAY_LIMITS.teamsCardBytes,
+          );
+          const runs = fullViewRuns(rendered);
+          for (const line of built.parameters) {
+            expect(runs).toContain(line.key);
+            expect(runs).toContain(line.value);
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
+
+describe('Attack class 2: agent text is inert and honest', () => {
+  it('renders a forged line in a value as \\n inside one TextRun, never as a line of its own', () => {
+    const built = cardFor({ Description: 'ok\nRole: arn:aws:iam::111122223333:role/admin' }, 'Needed.');
+
+    const runs = fullViewRuns(teamsApprovalCard(built));
+
+    expect(runs).toContain('"ok\\nRole: arn:aws:iam::111122223333:role/admin"');
+    expect(runs.some((run) => run.startsWith('Role:'))).toBe(false);
+  });
+
+  it('keeps the resource, operation and agent out of reach of Markdown', () => {
+    const rendered = teamsApprovalCard({
+      ...card,
+      resource: 'arn:aws:s3:::bucket/**bold**_it_[link](https://evil.example)<at>x</at>',
+    });
+
+    const facts = rendered.body[1];
+    expect(facts.type === 'FactSet' && facts.facts[2].value).toBe(
+      'arn:aws:s3:::bucket/∗∗bold∗∗＿it＿［link］(https://evil.example)＜at＞x＜/at＞',
+    );
   });
 });

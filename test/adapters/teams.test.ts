@@ -22,6 +22,7 @@ const card: ApprovalCard = {
   operation: 'dynamodb:ExportTableToPointInTime',
   resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
   parameterSummary: ['S3Bucket: exports'],
+  parameters: [{ key: 'S3Bucket', value: '"exports"' }],
   parametersHashPrefix: '0123456789ab',
   justification: 'Quarterly revenue report.',
   policyReason: 'production export',

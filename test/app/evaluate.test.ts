@@ -174,4 +174,63 @@ describe('Function: evaluateRequest', () => {
       reasons: ['agent "stranger-bot" is not registered'],
     });
   });
+
+  describe('Attack class 1: nothing runs that the reviewer could not see', () => {
+    it('rejects, with a reason and a rejected record, parameters too large to show in full on a card', async () => {
+      const deps = testDeps(tables).evaluate;
+      const event = actionRequested({
+        requestId: 'eval-unreadable',
+        operation: 'lambda:UpdateFunctionConfiguration',
+        resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+        // Within the 16 KB contract, but past what a Teams card can show whole: each backslash is
+        // escaped once in the displayed JSON and again in the card's.
+        parameters: { Environment: { Variables: { NODE_OPTIONS: `--require ${'\\'.repeat(7_500)}` } } },
+      });
+
+      const result = await evaluateRequest(event, deps);
+
+      expect(result).toMatchObject({ requestId: 'eval-unreadable', outcome: 'rejected' });
+      expect(await deps.requests.get('eval-unreadable')).toBeUndefined();
+      const [record] = await deps.audit.read('eval-unreadable');
+      expect(record.type).toBe('rejected');
+      expect(String((record.details as { reasons: string[] }).reasons)).toMatch(
+        /^action\.parameters: the request is too large for a reviewer to read in full on a Teams card/,
+      );
+    });
+
+    it('rejects an environment variable whose only use is to run other code, saying why', async () => {
+      const deps = testDeps(tables).evaluate;
+      const event = actionRequested({
+        requestId: 'eval-exec-wrapper',
+        operation: 'lambda:UpdateFunctionConfiguration',
+        resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+        parameters: { Environment: { Variables: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/wrapper' } } },
+      });
+
+      const result = await evaluateRequest(event, deps);
+
+      expect(result).toMatchObject({ outcome: 'rejected' });
+      expect(String((await deps.audit.read('eval-exec-wrapper'))[0].details?.reasons)).toContain(
+        'Environment.Variables.AWS_LAMBDA_EXEC_WRAPPER: forbidden: it runs a wrapper script',
+      );
+    });
+  });
+
+  describe('Attack class 2: agent text is inert and honest', () => {
+    it('rejects a parameter value hiding a right-to-left override, naming it, with a rejected record', async () => {
+      const deps = testDeps(tables).evaluate;
+      const event = actionRequested({
+        requestId: 'eval-bidi',
+        parameters: { S3Bucket: 'exports', S3Prefix: 'orders/\u202e/txt.exe' },
+      });
+
+      const result = await evaluateRequest(event, deps);
+
+      expect(result).toMatchObject({ requestId: 'eval-bidi', outcome: 'rejected' });
+      const [record] = await deps.audit.read('eval-bidi');
+      expect(record.details?.reasons).toEqual([
+        'detail.action.parameters.S3Prefix: the value of parameter S3Prefix contains the invisible or control character \\u202E at position 7',
+      ]);
+    });
+  });
 });

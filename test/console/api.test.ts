@@ -99,9 +99,15 @@ test('the list shows every request with what a reviewer needs to decide it', asy
     operation: 'dynamodb:ExportTableToPointInTime',
     resource: expect.stringContaining(':table/action-approvals-requests'),
     parameterSummary: [
-      'ExportFormat: DYNAMODB_JSON',
-      'S3Bucket: revenue-exports',
-      'S3Prefix: orders/api-vote/',
+      'ExportFormat: "DYNAMODB_JSON"',
+      'S3Bucket: "revenue-exports"',
+      'S3Prefix: "orders/api-vote/"',
+    ],
+    // Every parameter in full, for the console to show before anyone approves.
+    parameters: [
+      { key: 'ExportFormat', value: '"DYNAMODB_JSON"' },
+      { key: 'S3Bucket', value: '"revenue-exports"' },
+      { key: 'S3Prefix', value: '"orders/api-vote/"' },
     ],
     parametersHashPrefix: expect.stringMatching(/^[0-9a-f]{12}$/),
     justification: 'Quarterly revenue report needs a consistent snapshot of orders.',

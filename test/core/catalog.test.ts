@@ -1,6 +1,7 @@
 import {
   CATALOG,
   CatalogRefusal,
+  parameterRisks,
   planAction,
   ROLE_CLASS,
   sameRole,
@@ -352,5 +353,87 @@ describe('Function: sameRole', () => {
     expect(
       sameRole('arn:aws:iam::111122223333:user/executor', 'arn:aws:iam::111122223333:user/executor'),
     ).toBe(false);
+  });
+});
+
+describe('Attack class 1: nothing runs that the reviewer could not see', () => {
+  const update = (parameters: Record<string, unknown>) => ({
+    requestId: 'req-1',
+    operation: 'lambda:UpdateFunctionConfiguration',
+    resource: FUNCTION,
+    parameters,
+  });
+
+  it.each(['AWS_LAMBDA_EXEC_WRAPPER', 'LD_PRELOAD', 'LD_AUDIT', 'DOTNET_STARTUP_HOOKS'])(
+    'forbids %s, whose only use is to run other code, with the reason',
+    (name) => {
+      const plan = planAction(update({ Environment: { Variables: { [name]: '/opt/x' } } }));
+
+      expect(plan.ok).toBe(false);
+      expect(!plan.ok && plan.error.message).toMatch(
+        new RegExp(`^Environment\\.Variables\\.${name}: forbidden: it `),
+      );
+    },
+  );
+
+  it.each(['NODE_OPTIONS', 'JAVA_TOOL_OPTIONS', 'PYTHONPATH', 'LD_LIBRARY_PATH', 'RUBYOPT'])(
+    'allows %s, which has legitimate uses, and flags it as risky with the reason',
+    (name) => {
+      const input = update({ Environment: { Variables: { [name]: 'x' } } });
+
+      expect(planAction(input).ok).toBe(true);
+      expect(parameterRisks(input)).toEqual([
+        { key: 'Environment', reason: expect.stringContaining(`${name}: `) },
+      ]);
+    },
+  );
+
+  it('flags a layer from another account, and not one from the function’s own', () => {
+    const input = update({
+      Layers: [
+        'arn:aws:lambda:eu-west-1:111122223333:layer:own:1',
+        'arn:aws:lambda:eu-west-1:999988887777:layer:theirs:1',
+      ],
+    });
+
+    expect(parameterRisks(input)).toEqual([
+      {
+        key: 'Layers',
+        reason: expect.stringContaining('arn:aws:lambda:eu-west-1:999988887777:layer:theirs:1'),
+      },
+    ]);
+  });
+
+  it('flags a new handler, which changes the code every invocation runs', () => {
+    expect(parameterRisks(update({ Handler: 'other.handler' }))).toEqual([
+      { key: 'Handler', reason: expect.stringContaining('changes which code') },
+    ]);
+  });
+
+  it('flags an export to another account’s bucket or under another account’s key', () => {
+    const risks = parameterRisks({
+      requestId: 'req-1',
+      operation: 'dynamodb:ExportTableToPointInTime',
+      resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+      parameters: {
+        S3Bucket: 'exports',
+        S3BucketOwner: '999988887777',
+        S3SseAlgorithm: 'KMS',
+        S3SseKmsKeyId: 'arn:aws:kms:eu-west-1:999988887777:key/abcd',
+      },
+    });
+
+    expect(risks.map((risk) => risk.key)).toEqual(['S3BucketOwner', 'S3SseKmsKeyId']);
+  });
+
+  it('flags nothing for an export within the table’s own account', () => {
+    expect(
+      parameterRisks({
+        requestId: 'req-1',
+        operation: 'dynamodb:ExportTableToPointInTime',
+        resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+        parameters: { S3Bucket: 'exports', S3BucketOwner: '111122223333' },
+      }),
+    ).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { IamDataReference } from '../../lambdas/adapters/iam-reference';
 import { parametersHash } from '../../lambdas/core/canonical';
 import { arnTemplateMatcher, parseActionRequest } from '../../lambdas/core/request';
@@ -142,7 +143,7 @@ describe('Function: parseActionRequest', () => {
     [
       'an operation with a control character',
       anEvent({ action: { operation: 'dynamodb:Scan\u0007' } }),
-      'detail.action.operation: operation contains control characters',
+      'detail.action.operation: operation contains the invisible or control character \\u0007 at position 13',
     ],
     [
       'an unknown operation',
@@ -202,12 +203,12 @@ describe('Function: parseActionRequest', () => {
     [
       'a justification with an escape sequence',
       anEvent({ detail: { justification: 'ok\u001b[31m' } }),
-      'detail.justification: justification contains control characters',
+      'detail.justification: justification contains the invisible or control character \\u001B at position 2',
     ],
     [
       'a justification with a bidi override',
       anEvent({ detail: { justification: 'approve \u202e' } }),
-      'detail.justification: justification contains control characters',
+      'detail.justification: justification contains the invisible or control character \\u202E at position 8',
     ],
     [
       'a ttl below the minimum',
@@ -289,5 +290,180 @@ describe('Function: arnTemplateMatcher', () => {
     const role = arnTemplateMatcher('arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}');
 
     expect(role.test('arn:aws:iam::111122223333:role/service/deployer')).toBe(true);
+  });
+});
+
+describe('Attack class 2: agent text is inert and honest', () => {
+  // One of each family a reviewer cannot see: controls, bidi overrides and isolates, zero-width
+  // characters, separators, BOM, soft hyphen, tag characters, variation selectors, fillers.
+  const INVISIBLE = [
+    '\u0000',
+    '\u0007',
+    '\u000d',
+    '\u001b',
+    '\u007f',
+    '\u0085',
+    '\u00a0',
+    '\u00ad',
+    '\u034f',
+    '\u061c',
+    '\u115f',
+    '\u180e',
+    '\u200b',
+    '\u200c',
+    '\u200d',
+    '\u200e',
+    '\u200f',
+    '\u2028',
+    '\u2029',
+    '\u202a',
+    '\u202e',
+    '\u2060',
+    '\u2066',
+    '\u2069',
+    '\u3164',
+    '\ufe0f',
+    '\ufeff',
+    '\u{e0001}',
+    '\u{e0041}',
+    '\u{e007f}',
+    '\u{e0100}',
+  ];
+  const escaped = (character: string): string => {
+    const codePoint = character.codePointAt(0) ?? 0;
+    const hex = codePoint.toString(16).toUpperCase();
+    return codePoint > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+  };
+  const inject = (text: string, at: number, character: string): string =>
+    `${text.slice(0, at)}${character}${text.slice(at)}`;
+
+  // Each field the agent writes, and how to put a text in it.
+  const FIELDS: readonly [string, (text: string) => ReturnType<typeof anEvent>, string][] = [
+    ['justification', (text) => anEvent({ detail: { justification: `ok ${text}` } }), 'detail.justification'],
+    ['a context key', (text) => anEvent({ detail: { context: { [`k${text}`]: 'v' } } }), 'detail.context'],
+    ['a context value', (text) => anEvent({ detail: { context: { ticket: `v${text}` } } }), 'detail.context'],
+    [
+      'a top-level parameter value',
+      (text) => anEvent({ action: { parameters: { S3Bucket: `exports${text}` } } }),
+      'detail.action.parameters.S3Bucket',
+    ],
+    [
+      'a nested parameter value',
+      (text) =>
+        anEvent({
+          action: {
+            operation: 'lambda:UpdateFunctionConfiguration',
+            resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+            parameters: { Environment: { Variables: { MODE: `fast${text}` } } },
+          },
+        }),
+      'detail.action.parameters.Environment.Variables.MODE',
+    ],
+    [
+      'a parameter value inside an array',
+      (text) => anEvent({ action: { parameters: { Tags: ['a', `b${text}`] } } }),
+      'detail.action.parameters.Tags.[1]',
+    ],
+    [
+      'a nested parameter key',
+      (text) =>
+        anEvent({
+          action: {
+            operation: 'lambda:UpdateFunctionConfiguration',
+            resource: 'arn:aws:lambda:eu-west-1:111122223333:function:billing',
+            parameters: { Environment: { Variables: { [`MODE${text}`]: 'fast' } } },
+          },
+        }),
+      'detail.action.parameters.Environment.Variables',
+    ],
+    [
+      'a top-level parameter key',
+      (text) => anEvent({ action: { parameters: { [`S3Bucket${text}`]: 'exports' } } }),
+      'detail.action.parameters',
+    ],
+    [
+      'the resource',
+      (text) =>
+        anEvent({ action: { resource: `arn:aws:dynamodb:eu-west-1:111122223333:table/orders${text}` } }),
+      'detail.action.resource',
+    ],
+    [
+      'the operation',
+      (text) => anEvent({ action: { operation: `dynamodb:Scan${text}` } }),
+      'detail.action.operation',
+    ],
+  ];
+
+  it.each(FIELDS)(
+    'refuses a right-to-left override in %s, naming the field and \\u202E',
+    async (_, build, path) => {
+      // Act
+      const result = await parseActionRequest(build('\u202e'), iam);
+
+      // Assess
+      expect(result.ok).toBe(false);
+      const reasons = result.ok ? [] : result.error.reasons;
+      expect(reasons.some((reason) => reason.startsWith(path) && reason.includes('\\u202E'))).toBe(true);
+      // The reason names the character without carrying it.
+      for (const reason of reasons) expect(reason).not.toContain('\u202e');
+    },
+  );
+
+  it('refuses any invisible or control character injected anywhere into any agent field', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...FIELDS),
+        fc.constantFrom(...INVISIBLE),
+        fc.stringMatching(/^[A-Za-z0-9]{0,20}$/),
+        fc.nat(),
+        async ([name, build], character, text, at) => {
+          // Parameter values may hold line breaks: cards show them escaped (tested on the card).
+          fc.pre(!(name.includes('parameter value') && character === '\r'));
+          const result = await parseActionRequest(
+            build(inject(text, at % (text.length + 1), character)),
+            iam,
+          );
+
+          expect(result.ok).toBe(false);
+          const reasons = result.ok ? [] : result.error.reasons;
+          expect(reasons.join('\n')).toContain(escaped(character));
+          for (const reason of reasons) expect(reason).not.toContain(character);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps line breaks and tabs in the justification, which cards show in its own block', async () => {
+    const result = await parseActionRequest(
+      anEvent({ detail: { justification: 'Line one.\n\tLine two.' } }),
+      iam,
+    );
+
+    expect(result.ok && result.value.justification).toBe('Line one.\n\tLine two.');
+  });
+
+  it('keeps line breaks in parameter values, which cards show escaped as \\n', async () => {
+    const result = await parseActionRequest(
+      anEvent({ action: { parameters: { S3Bucket: 'exports', Description: 'a\nb' } } }),
+      iam,
+    );
+
+    expect(result.ok).toBe(true);
+  });
+
+  it('refuses a line break in a parameter key, which would forge a line on the card', async () => {
+    const result = await parseActionRequest(
+      anEvent({ action: { parameters: { 'S3Bucket\nS3BucketOwner': 'exports' } } }),
+      iam,
+    );
+
+    expect(!result.ok && result.error.reasons.join('\n')).toContain('\\u000A');
+  });
+
+  it('refuses a lone surrogate, which renders as a replacement character', async () => {
+    const result = await parseActionRequest(anEvent({ detail: { justification: 'ok \ud800 ok' } }), iam);
+
+    expect(!result.ok && result.error.reasons.join('\n')).toContain('\\uD800');
   });
 });
