@@ -1,6 +1,11 @@
 import type { Vote } from '../../lambdas/core/approval';
 import type { AuditRecord, ChainVerification } from '../../lambdas/core/audit';
-import { approvalCard, type ApprovalCard, type CardOutcome } from '../../lambdas/core/card';
+import {
+  approvalCard,
+  type ApprovalCard,
+  type CardOutcome,
+  type ParameterLine,
+} from '../../lambdas/core/card';
 import type { Directory } from '../../lambdas/core/directory';
 import type { RequestRecord, RequestState } from '../../lambdas/core/lifecycle';
 
@@ -18,17 +23,10 @@ export interface RequestView extends ApprovalCard {
   /** Counted votes in arrival order; refused votes are in the audit timeline. */
   readonly votes: readonly Pick<Vote, 'reviewer' | 'decision' | 'at' | 'channel'>[];
   readonly outcomeReason?: string;
-  /** Every parameter in full, by key, so the reviewer sees exactly what would run. */
-  readonly parameters: readonly ParameterView[];
 }
 
-export interface ParameterView {
-  readonly key: string;
-  /** The whole value: a string as it is, anything else as indented JSON. Written by the agent. */
-  readonly value: string;
-  /** Why this parameter deserves a second look, when it does. */
-  readonly risky?: string;
-}
+/** One parameter, key and whole value, with the reason to read it twice when it has one. */
+export type ParameterView = ParameterLine;
 
 export interface RequestDetailView extends RequestView {
   readonly timeline: { readonly records: readonly AuditRecord[]; readonly verification: ChainVerification };
@@ -65,17 +63,7 @@ export function requestView(record: RequestRecord): RequestView {
       channel,
     })),
     ...(record.outcomeReason ? { outcomeReason: record.outcomeReason } : {}),
-    parameters: parameterViews(record.request.action.parameters),
   };
-}
-
-function parameterViews(parameters: Readonly<Record<string, unknown>>): ParameterView[] {
-  return Object.entries(parameters)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([key, value]) => ({
-      key,
-      value: typeof value === 'string' ? value : JSON.stringify(value, null, 2),
-    }));
 }
 
 /** The directory's reviewers as the page shows them: ids and groups, never chat identities. */

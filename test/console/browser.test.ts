@@ -98,7 +98,8 @@ test('every parameter is shown in full before the approve button, however long',
   const value = pending.locator('.parameter', { hasText: 'S3Prefix' }).locator('pre');
 
   expect(keys).toEqual(['S3Bucket', 'S3Prefix']);
-  expect(await value.textContent()).toBe(longPrefix);
+  // Values are shown as canonical JSON, so a string reads in quotes and escapes stay visible.
+  expect(await value.textContent()).toBe(JSON.stringify(longPrefix));
   expect(await value.isVisible()).toBe(true);
   // Wrapped, not clipped: the box is as large as its text.
   expect(
