@@ -133,6 +133,9 @@ export function toAuditRecord(decoded: unknown): Result<AuditRecord, string> {
   return ok(value as unknown as AuditRecord);
 }
 
+/** unmarshall would make a `__proto__` attribute the prototype of its map and drop it unseen. */
+const PROTO_KEY = '"__proto__"';
+
 function parseJson(line: string): Result<unknown, string> {
   try {
     return ok(JSON.parse(line));
@@ -161,6 +164,7 @@ export function unmarshallRecord(item: unknown, what: string): Result<AuditRecor
 
 /** One line of a full DYNAMODB_JSON export data file: `{"Item":{…DynamoDB JSON…}}`. */
 export function parseExportLine(line: string): Result<AuditRecord, string> {
+  if (line.includes(PROTO_KEY)) return err('the key __proto__ is not allowed');
   const value = parseJson(line);
   if (!value.ok) return value;
   if (!isPlainObject(value.value) || !isPlainObject(value.value.Item))
@@ -181,6 +185,7 @@ export type TableChange =
  * like an insert.
  */
 export function parseIncrementalLine(line: string): Result<TableChange, string> {
+  if (line.includes(PROTO_KEY)) return err('the key __proto__ is not allowed');
   const value = parseJson(line);
   if (!value.ok) return value;
   const entry = value.value;
