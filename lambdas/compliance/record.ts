@@ -50,45 +50,62 @@ function numberProblem(number: number, spelling: string): string | undefined {
   return undefined;
 }
 
+/** A number read with `wrapNumbers`, as the JavaScript number the writer hashed, or why it cannot be one. */
+function unwrapNumber(value: NumberValueImpl, path: string): Result<number, string> {
+  if (!JSON_NUMBER.test(value.value)) return err(`${path}: N is not a number: ${describe(value)}`);
+  const number = Number(value.value);
+  const problem = numberProblem(number, value.value);
+  return problem === undefined ? ok(number) : err(`${path}: ${problem}`);
+}
+
+/** Why one member of a container cannot be part of a sealed record; numbers read as text are unwrapped in place. */
+function memberProblem(
+  container: Record<string, unknown> | unknown[],
+  key: string | number,
+  item: unknown,
+  path: string,
+  depth: number,
+): string | undefined {
+  if (item instanceof NumberValueImpl) {
+    const number = unwrapNumber(item, path);
+    if (!number.ok) return number.error;
+    (container as Record<string | number, unknown>)[key] = number.value;
+    return undefined;
+  }
+  return jsonProblem(item, path, depth + 1);
+}
+
 /**
- * Checks that a parsed value is plain JSON a writer can have sealed: finite numbers within 2^53,
- * no sets or binary (DynamoDB `SS`/`NS`/`BS`/`B`), no `__proto__` key. Numbers read with
- * `wrapNumbers` are turned into JavaScript numbers here, once they are known to be exact.
+ * Checks, in place and without copying, that a freshly parsed value is plain JSON a writer can have
+ * sealed: finite numbers within 2^53, no sets or binary (DynamoDB `SS`/`NS`/`BS`/`B`), no
+ * `__proto__` key. Numbers read with `wrapNumbers` are replaced by JavaScript numbers once they are
+ * known to be exact. The value must be the caller's own (just parsed): it may be changed.
  */
-function toJson(value: unknown, path: string, depth: number): Result<unknown, string> {
-  if (depth > MAX_DEPTH) return err(`${path}: nested deeper than ${MAX_DEPTH} levels`);
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return ok(value);
+function jsonProblem(value: unknown, path: string, depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') {
     const problem = numberProblem(value, String(value));
-    return problem === undefined ? ok(value) : err(`${path}: ${problem}`);
+    return problem === undefined ? undefined : `${path}: ${problem}`;
   }
-  if (value instanceof NumberValueImpl) {
-    if (!JSON_NUMBER.test(value.value)) return err(`${path}: N is not a number: ${describe(value)}`);
-    const number = Number(value.value);
-    const problem = numberProblem(number, value.value);
-    return problem === undefined ? ok(number) : err(`${path}: ${problem}`);
-  }
-  if (value instanceof Set) return err(`${path}: a set where a map, list or scalar is expected`);
+  if (value instanceof Set) return `${path}: a set where a map, list or scalar is expected`;
   if (Array.isArray(value)) {
-    const items: unknown[] = [];
-    for (const [index, item] of value.entries()) {
-      const converted = toJson(item, `${path}[${index}]`, depth + 1);
-      if (!converted.ok) return converted;
-      items.push(converted.value);
+    for (let index = 0; index < value.length; index += 1) {
+      const problem = memberProblem(value, index, value[index], `${path}[${index}]`, depth);
+      if (problem !== undefined) return problem;
     }
-    return ok(items);
+    return undefined;
   }
   if (isPlainObject(value)) {
-    const object: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      if (key === '__proto__') return err(`${path}: the key __proto__ is not allowed`);
-      const converted = toJson(item, `${path}.${key}`, depth + 1);
-      if (!converted.ok) return converted;
-      object[key] = converted.value;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (key === '__proto__') return `${path}: the key __proto__ is not allowed`;
+      const problem = memberProblem(value, key, value[key], `${path}.${key}`, depth);
+      if (problem !== undefined) return problem;
     }
-    return ok(object);
+    return undefined;
   }
-  return err(`${path}: ${describe(value)} is not JSON`);
+  return `${path}: ${describe(value)} is not JSON`;
 }
 
 /**
@@ -98,9 +115,9 @@ function toJson(value: unknown, path: string, depth: number): Result<unknown, st
  */
 export function toAuditRecord(decoded: unknown): Result<AuditRecord, string> {
   if (!isPlainObject(decoded)) return err(`expected an audit record object, got ${describe(decoded)}`);
-  const json = toJson(decoded, 'record', 0);
-  if (!json.ok) return json;
-  const value = json.value as Record<string, unknown>;
+  const problem = jsonProblem(decoded, 'record', 0);
+  if (problem !== undefined) return err(problem);
+  const value = decoded;
   const { requestId, seq, at, type, actor, parametersHash, details, prevHash, hash } = value;
   if (typeof requestId !== 'string' || requestId.length === 0) {
     return err(`requestId: expected a non-empty string, got ${describe(requestId)}`);
@@ -203,10 +220,10 @@ export function parseIncrementalLine(line: string): Result<TableChange, string> 
   } catch (error) {
     return err(`Keys is not DynamoDB JSON: ${(error as Error).message}`);
   }
-  const key = toJson(keys, 'Keys', 0);
-  if (!key.ok) return key;
-  const { requestId, seq } = key.value as Record<string, unknown>;
+  const problem = jsonProblem(keys, 'Keys', 0);
+  if (problem !== undefined) return err(problem);
+  const { requestId, seq } = keys as Record<string, unknown>;
   if (typeof requestId !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
-    return err(`Keys: expected requestId and seq, got ${describe(key.value)}`);
+    return err(`Keys: expected requestId and seq, got ${describe(keys)}`);
   return ok({ kind: 'delete', requestId, seq });
 }
