@@ -316,7 +316,13 @@ class StoreReader {
     raw: Readable,
     file: string,
     consume: LineConsumer,
-    options: { readonly gzip: boolean; readonly onBytes?: (bytes: number) => void; readonly digest?: Hash },
+    options: {
+      readonly gzip: boolean;
+      readonly onBytes?: (bytes: number) => void;
+      readonly digest?: Hash;
+      /** An export's empty partition is a 0-byte file; an archive object is never empty. */
+      readonly emptyIsClean?: boolean;
+    },
   ): Promise<DataFileRead> {
     const counter = { items: 0 };
     let bytes = 0;
@@ -329,7 +335,7 @@ class StoreReader {
     } catch (error) {
       if (!(error instanceof LineStreamError)) throw error;
       // An export writes an empty file for an empty partition: no bytes, no gzip header, no items.
-      if (bytes === 0) return { items: 0, complete: true };
+      if (bytes === 0 && options.emptyIsClean) return { items: 0, complete: true };
       this.problem(
         file,
         `unreadable from this line on (${error.message}); the rest of the file is skipped`,
@@ -444,6 +450,7 @@ class StoreReader {
       gzip: true,
       onBytes: this.options.onBytes,
       digest: md5,
+      emptyIsClean: true,
     });
     // A file that broke off is already reported; its count and checksum cannot match.
     if (!read.complete) return read;

@@ -434,6 +434,20 @@ describe('Exports read as what they are', () => {
   });
 });
 
+describe('Empty files', () => {
+  it('reports an empty stream-archive object, which the stream never writes', async () => {
+    const fixture = await smallFixture();
+    const [emptied] = fixture.archiveFiles;
+    writeFileSync(emptied, Buffer.alloc(0));
+
+    const report = await verify(fixture, join(fixture.dir, 'audit', 'archive'));
+
+    expect(report.findings).toEqual([
+      expect.objectContaining({ kind: FINDING.inputError, file: emptied, line: 1 }),
+    ]);
+  });
+});
+
 describe('Findings readable at scale', () => {
   it('says which of two conflicting copies is self-consistent', async () => {
     // Prepare: the export's copy of a record is edited and not re-sealed
