@@ -297,6 +297,7 @@ function renderReport(report: VerifyReport): string {
     `  records      ${count(report.records)} distinct, ${count(report.recordsRead)} read, ${count(report.duplicates)} delivered twice`,
     `  executions   ${count(report.executions)}, receipts ${report.receipts}`,
     `  cross-check  ${report.crossChecked ? 'stream archive against exports' : 'not done (needs both the stream archive and an export)'}`,
+    `  table        ${report.referenceExport ? `as of the newest full export, ${report.referenceExport.exportTime} (${report.referenceExport.file})` : 'no full export read: deletions from the table cannot be told'}`,
   ];
   if (report.ok) {
     lines.push(

@@ -124,7 +124,8 @@ const FINDING_ORDER: readonly FindingKind[] = Object.values(FINDING);
  * Verifies an audit trail read from stream archives and table exports, in one pass and in input
  * order. Chains are checked as records arrive where their neighbours are known and completed at the
  * end, so the input does not have to be sorted. Memory grows with the number of distinct records
- * (51 bytes each) and requests (about 70 bytes each), with the number of input files (their names)
+ * (55 bytes each) and requests (about 70 bytes each, plus what an executed request's receipt is
+ * compared with), with the number of input files (their names)
  * and with the listed findings; nothing else.
  */
 export async function verifyTrail(
