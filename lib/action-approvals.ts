@@ -25,9 +25,15 @@ import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditArchive } from './audit-archive';
 import { AuditExports } from './audit-exports';
-import { ExecutionRoles, MANAGED_TAG_KEY, type ExecutionRoleSettings } from './execution-roles';
+import {
+  directoryBuckets,
+  ExecutionRoles,
+  MANAGED_TAG_KEY,
+  type ExecutionRoleSettings,
+} from './execution-roles';
 import { BUNDLED_POLICY_DIR, HandlerFunction, ROLE_PATH } from './handler-function';
 import { acknowledge } from './nag';
+import { statementId } from './names';
 
 /** The detail-type agents put on the bus to ask for an action. */
 export const ACTION_REQUESTED = 'Action Requested';
@@ -37,6 +43,16 @@ export const ACTION_REQUESTED = 'Action Requested';
  * reporting-bot`), and its IAM policy lets it put events only with `source: agent.<that tag>`.
  */
 export const AGENT_ID_TAG = 'ActionApprovalsAgentId';
+
+/** The source an agent may put requests with: `agent.` and the caller's own agent-id tag. */
+const AGENT_SOURCE_OF_CALLER = `agent.\${aws:PrincipalTag/${AGENT_ID_TAG}}`;
+
+/** The namespace and metric the chat endpoints count unauthenticated callbacks in. */
+export const CALLBACK_METRICS = {
+  namespace: 'ActionApprovals',
+  service: 'action-approvals',
+  unauthenticated: 'UnauthenticatedCallbacks',
+} as const;
 
 /** The HTTP API's routes. */
 export const ROUTES = {
@@ -123,7 +139,9 @@ export interface ActionApprovalsProps {
   /**
    * The execution role of each action class of the catalog (`data-export`, `data-read`,
    * `iam-admin`, `lambda-config`): disable a class, or narrow the resources it may ever reach.
-   * @default - every class enabled, each on every resource of its type in this account
+   * @default - every class enabled, each on every resource of its type in this account, except
+   * `data-read`, which reads only the buckets `directory.environments.buckets` maps (and has no
+   * role when it maps none)
    */
   readonly executionRoles?: Readonly<Partial<Record<RoleClass, ExecutionRoleSettings>>>;
   /**
@@ -166,6 +184,12 @@ export interface ActionApprovalsProps {
    * @default - a new topic encrypted with the construct's data key
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Unauthenticated Slack or Teams callbacks (bad signature or token) per channel in 5 minutes
+   * that raise that channel's alarm. They write nothing, but a burst is someone probing.
+   * @default 10
+   */
+  readonly unauthenticatedCallbackThreshold?: number;
   /**
    * Archive lag (the stream's iterator age) that raises the archive alarm.
    * @default Duration.minutes(15)
@@ -211,6 +235,7 @@ const DEFAULTS = {
   exportRetention: Duration.days(90),
   apiThrottle: { rateLimit: 10, burstLimit: 20 },
   archiveLagThreshold: Duration.minutes(15),
+  unauthenticatedCallbackThreshold: 10,
   logRetention: logs.RetentionDays.ONE_YEAR,
   removalPolicy: RemovalPolicy.RETAIN,
 } as const;
@@ -278,6 +303,10 @@ export class ActionApprovals extends Construct {
    * only with detail-type `Action Requested` and `source` equal to `agent.` followed by the
    * role's `ActionApprovalsAgentId` principal tag. That condition is what stops one agent from
    * speaking for another; the agent must not be able to change its own tags.
+   *
+   * `events:source` and `events:detail-type` hold one value per entry of a PutEvents call, so
+   * they are matched with `ForAllValues` (every entry, not just one) and a `Null` check (a
+   * request without the key would otherwise match `ForAllValues` vacuously).
    */
   public static agentRequestStatement(eventBus: events.IEventBus): iam.PolicyStatement {
     return new iam.PolicyStatement({
@@ -285,11 +314,15 @@ export class ActionApprovals extends Construct {
       actions: ['events:PutEvents'],
       resources: [eventBus.eventBusArn],
       conditions: {
-        StringEquals: {
-          'events:source': `agent.\${aws:PrincipalTag/${AGENT_ID_TAG}}`,
+        'ForAllValues:StringEquals': {
+          'events:source': AGENT_SOURCE_OF_CALLER,
           'events:detail-type': ACTION_REQUESTED,
         },
-        Null: { [`aws:PrincipalTag/${AGENT_ID_TAG}`]: 'false' },
+        Null: {
+          [`aws:PrincipalTag/${AGENT_ID_TAG}`]: 'false',
+          'events:source': 'false',
+          'events:detail-type': 'false',
+        },
       },
     });
   }
@@ -443,6 +476,11 @@ export class ActionApprovals extends Construct {
     });
     // Endpoints answer people (Slack wants an answer within 3 s): more memory, shorter cold starts.
     const endpoint = { memorySize: 1024, timeout: Duration.seconds(10) };
+    // Where the chat endpoints count refused callbacks (Powertools Metrics reads these).
+    const callbackMetrics = {
+      POWERTOOLS_METRICS_NAMESPACE: CALLBACK_METRICS.namespace,
+      POWERTOOLS_SERVICE_NAME: CALLBACK_METRICS.service,
+    };
     const apiDecision = handler('ApiDecision', {
       handler: 'api-decision',
       description: 'action-approvals: POST /v1/requests/{id}/decision (IAM-authorized)',
@@ -458,6 +496,7 @@ export class ActionApprovals extends Construct {
             ...chatEnvironment,
             SLACK_SIGNING_SECRET_ID: props.slack.signingSecret,
             IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
+            ...callbackMetrics,
           },
           ...endpoint,
         })
@@ -466,7 +505,7 @@ export class ActionApprovals extends Construct {
       ? handler('TeamsMessages', {
           handler: 'teams-messages',
           description: 'action-approvals: Microsoft Teams bot messaging endpoint',
-          environment: { ...runtimeEnvironment, ...chatEnvironment },
+          environment: { ...runtimeEnvironment, ...chatEnvironment, ...callbackMetrics },
           ...endpoint,
         })
       : undefined;
@@ -586,40 +625,6 @@ export class ActionApprovals extends Construct {
       accessLogsBucket: this.accessLogsBucket,
       removalPolicy,
     });
-    this.executionRoles = new ExecutionRoles(this, 'ExecutionRoles', {
-      executeRole: execute.role,
-      settings: props.executionRoles ?? {},
-      // Sessions must never write into the audit trail's buckets, whatever an approval says.
-      protectedBuckets: [this.archive.bucket, this.exports.bucket, this.accessLogsBucket],
-      protectedKeys: [this.dataKey, this.receiptKey],
-      ...(props.revokeSessionsIssuedBefore
-        ? { revokeSessionsIssuedBefore: props.revokeSessionsIssuedBefore }
-        : {}),
-    });
-    const roles = Object.entries(this.executionRoles.roles) as [RoleClass, iam.Role][];
-    execute.function.addEnvironment(
-      'EXECUTION_ROLES_JSON',
-      Stack.of(this).toJsonString(Object.fromEntries(roles.map(([cls, role]) => [cls, role.roleArn]))),
-    );
-    execute.function.addEnvironment('RECEIPT_KEY_ID', this.receiptKey.keyArn);
-    if (roles.length > 0) {
-      execute.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'AssumeExecutionRoles',
-          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
-          resources: roles.map(([, role]) => role.roleArn),
-        }),
-      );
-    }
-    execute.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'SignReceipts',
-        actions: ['kms:Sign'],
-        resources: [this.receiptKey.keyArn],
-        conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
-      }),
-    );
-
     // ── Workflow and the rule that starts it ────────────────────────────────────────────────
     const workflow = new ApprovalWorkflow(this, 'Workflow', {
       functions: {
@@ -659,6 +664,50 @@ export class ActionApprovals extends Construct {
     });
 
     this.outcomeQueues = this.outcomeQueuesFor(Object.keys(props.directory.agents), removalPolicy);
+
+    this.executionRoles = new ExecutionRoles(this, 'ExecutionRoles', {
+      executeRole: execute.role,
+      settings: props.executionRoles ?? {},
+      // Sessions must never write into the audit trail's buckets, whatever an approval says.
+      protectedBuckets: [this.archive.bucket, this.exports.bucket, this.accessLogsBucket],
+      protectedKeys: [this.dataKey, this.receiptKey],
+      protectedResources: {
+        tables: [this.requestsTable, this.auditTable, this.idempotencyTable],
+        stateMachineNames: [workflow.stateMachineName],
+        eventBuses: [this.eventBus],
+        queues: [...Object.values(this.deadLetterQueues), ...Object.values(this.outcomeQueues)],
+        secretArns: [props.slack?.botTokenSecret, props.slack?.signingSecret, props.teams?.appPasswordSecret]
+          .filter((secret): secret is string => secret !== undefined)
+          .map((secret) => secretArn(this, secret)),
+      },
+      mappedBuckets: directoryBuckets(props.directory),
+      ...(props.revokeSessionsIssuedBefore
+        ? { revokeSessionsIssuedBefore: props.revokeSessionsIssuedBefore }
+        : {}),
+    });
+    const roles = Object.entries(this.executionRoles.roles) as [RoleClass, iam.Role][];
+    execute.function.addEnvironment(
+      'EXECUTION_ROLES_JSON',
+      Stack.of(this).toJsonString(Object.fromEntries(roles.map(([cls, role]) => [cls, role.roleArn]))),
+    );
+    execute.function.addEnvironment('RECEIPT_KEY_ID', this.receiptKey.keyArn);
+    if (roles.length > 0) {
+      execute.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssumeExecutionRoles',
+          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+          resources: roles.map(([, role]) => role.roleArn),
+        }),
+      );
+    }
+    execute.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SignReceipts',
+        actions: ['kms:Sign'],
+        resources: [this.receiptKey.keyArn],
+        conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+      }),
+    );
 
     if (ownBus)
       this.addBusPolicy(ownBus, props.agentAccounts ?? [], [
@@ -785,6 +834,10 @@ export class ActionApprovals extends Construct {
         'ExportFailuresAlarm',
       ),
       archiveLag: this.archive.lagAlarm,
+      ...this.unauthenticatedCallbackAlarms(
+        [...(props.slack ? (['slack'] as const) : []), ...(props.teams ? (['teams'] as const) : [])],
+        props.unauthenticatedCallbackThreshold ?? DEFAULTS.unauthenticatedCallbackThreshold,
+      ),
     };
     for (const alarm of Object.values(alarms))
       alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
@@ -792,9 +845,38 @@ export class ActionApprovals extends Construct {
   }
 
   /**
-   * Lets `grantee` ask for actions as the agent named by its `ActionApprovalsAgentId` principal
-   * tag (see `agentRequestStatement`).
+   * One alarm per configured chat channel on the callbacks its endpoint refused as
+   * unauthenticated (the count the Slack and Teams functions emit, by channel).
    */
+  private unauthenticatedCallbackAlarms(
+    channels: readonly ('slack' | 'teams')[],
+    threshold: number,
+  ): Record<string, cloudwatch.Alarm> {
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    for (const channel of channels) {
+      const name = channel === 'slack' ? 'Slack' : 'Teams';
+      alarms[`unauthenticated${name}Callbacks`] = new cloudwatch.Alarm(
+        this,
+        `Unauthenticated${name}CallbacksAlarm`,
+        {
+          metric: new cloudwatch.Metric({
+            namespace: CALLBACK_METRICS.namespace,
+            metricName: CALLBACK_METRICS.unauthenticated,
+            dimensionsMap: { service: CALLBACK_METRICS.service, channel },
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.minutes(5),
+          }),
+          alarmDescription: `${name} callbacks that failed authentication (bad signature or token): someone may be probing the ${channel} endpoint.`,
+          threshold,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+      );
+    }
+    return alarms;
+  }
+
   /** Lets `grantee` read and delete the outcome events of `agentId`, and nothing else's. */
   public grantOutcomes(grantee: iam.IGrantable, agentId: string): iam.Grant {
     const queue = this.outcomeQueues[agentId];
@@ -802,6 +884,10 @@ export class ActionApprovals extends Construct {
     return queue.grantConsumeMessages(grantee);
   }
 
+  /**
+   * Lets `grantee` ask for actions as the agent named by its `ActionApprovalsAgentId` principal
+   * tag (see `agentRequestStatement`).
+   */
   public grantRequest(grantee: iam.IGrantable): iam.Grant {
     const statement = ActionApprovals.agentRequestStatement(this.eventBus);
     return iam.Grant.addToPrincipal({
@@ -893,33 +979,59 @@ export class ActionApprovals extends Construct {
     agentAccounts: readonly string[],
     publishers: readonly iam.IRole[],
   ): void {
+    // CloudFormation takes each statement id as the physical id of its policy resource, unique in
+    // the account and region: derived from the stack and this construct, never a fixed string.
+    const addStatement = (name: string, statement: iam.PolicyStatementProps) => {
+      const sid = statementId(this, name);
+      new events.EventBusPolicy(bus, name, {
+        eventBus: bus,
+        statementId: sid,
+        statement: new iam.PolicyStatement({ ...statement, sid }).toJSON(),
+      });
+    };
     // Outcome events are trusted by agents: only the workflow and the decision path may send them.
-    bus.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyThisSystemPublishesOutcomes',
-        effect: iam.Effect.DENY,
-        principals: [new iam.StarPrincipal()],
+    addStatement('OnlyThisSystemPublishesOutcomes', {
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+      conditions: {
+        'ForAnyValue:StringEquals': { 'events:source': OUTCOME_SOURCE },
+        ArnNotEquals: { 'aws:PrincipalArn': publishers.map((role) => role.roleArn) },
+      },
+    });
+    // Whatever an agent's own policy says, in this account or another: an `agent.*` source only
+    // as the agent its principal tag names. `events:source` holds one value per entry, so one
+    // forged entry among legitimate ones denies the whole call.
+    const agentSource = { 'ForAnyValue:StringLike': { 'events:source': 'agent.*' } };
+    addStatement('AgentSourcesNeedAnAgentTag', {
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+      conditions: { ...agentSource, Null: { [`aws:PrincipalTag/${AGENT_ID_TAG}`]: 'true' } },
+    });
+    addStatement('AgentsSpeakOnlyForThemselves', {
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+      conditions: {
+        ...agentSource,
+        'ForAnyValue:StringNotEquals': { 'events:source': AGENT_SOURCE_OF_CALLER },
+      },
+    });
+    if (agentAccounts.length > 0) {
+      addStatement('AgentsOfOtherAccountsAsk', {
+        principals: agentAccounts.map((agentAccount) => new iam.AccountPrincipal(agentAccount)),
         actions: ['events:PutEvents'],
         resources: [bus.eventBusArn],
         conditions: {
-          StringEquals: { 'events:source': OUTCOME_SOURCE },
-          ArnNotEquals: { 'aws:PrincipalArn': publishers.map((role) => role.roleArn) },
+          'ForAllValues:StringEquals': { 'events:detail-type': ACTION_REQUESTED },
+          'ForAllValues:StringLike': { 'events:source': 'agent.*' },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
         },
-      }),
-    );
-    if (agentAccounts.length > 0) {
-      bus.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AgentsOfOtherAccountsAsk',
-          principals: agentAccounts.map((agentAccount) => new iam.AccountPrincipal(agentAccount)),
-          actions: ['events:PutEvents'],
-          resources: [bus.eventBusArn],
-          conditions: {
-            StringEquals: { 'events:detail-type': ACTION_REQUESTED },
-            StringLike: { 'events:source': 'agent.*' },
-          },
-        }),
-      );
+      });
     }
   }
 }
@@ -1016,6 +1128,11 @@ function validateProps(props: ActionApprovalsProps): void {
   if (maxTtl && !maxTtl.isUnresolved() && (maxTtl.toSeconds() < 60 || maxTtl.toSeconds() > 365 * 86_400)) {
     problems.push(`maxApprovalTtl must be from 1 minute to 365 days, not ${maxTtl.toHumanString()}`);
   }
+  const callbackThreshold = props.unauthenticatedCallbackThreshold;
+  if (callbackThreshold !== undefined && !(Number.isInteger(callbackThreshold) && callbackThreshold >= 1))
+    problems.push(
+      `unauthenticatedCallbackThreshold must be a whole number of at least 1, not ${callbackThreshold}`,
+    );
   checkWholeDays('archiveRetention', props.archiveRetention, 36_500, problems);
   checkWholeDays('exportRetention', props.exportRetention, 36_500, problems);
   if (props.apiThrottle) {

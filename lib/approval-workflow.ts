@@ -9,7 +9,10 @@ import { Construct } from 'constructs';
 import { DENIED_ERROR } from '../lambdas/app/decide';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ROLE_PATH } from './handler-function';
+import { physicalName, type NameRule } from './names';
 import { acknowledge, wildcardResource } from './nag';
+
+const STATE_MACHINE_NAME: NameRule = { what: 'Step Functions state machine name', maxLength: 80 };
 
 /**
  * The workflow's state names. Tests bind local handlers to them and the docs count transitions
@@ -89,6 +92,11 @@ const LAMBDA_SERVICE_ERRORS = [
 export class ApprovalWorkflow extends Construct {
   /** The state machine. */
   public readonly stateMachine: sfn.StateMachine;
+  /**
+   * The state machine's name, derived from the stack and known at synth, so that policies can
+   * name it (and its executions) without referring to the resource.
+   */
+  public readonly stateMachineName: string;
   /** Its execution log: every event, without inputs and outputs. */
   public readonly logGroup: logs.LogGroup;
 
@@ -191,7 +199,9 @@ export class ApprovalWorkflow extends Construct {
       description: 'Runs the action-approvals workflow',
       path: ROLE_PATH,
     });
+    this.stateMachineName = physicalName(this, STATE_MACHINE_NAME);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(evaluate.next(route)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout,

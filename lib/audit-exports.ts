@@ -97,7 +97,8 @@ export class AuditExports extends Construct {
       description: 'Starts the scheduled point-in-time export of the action-approvals audit log',
       path: ROLE_PATH,
     });
-    const exportObjects = this.bucket.arnForObjects(`${EXPORT_PREFIX}/*`);
+    // DynamoDB writes every export under `<prefix>/AWSDynamoDB/`: nothing else of the bucket.
+    const exportObjects = this.bucket.arnForObjects(`${EXPORT_PREFIX}/AWSDynamoDB/*`);
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: props.schedule,
       description: 'Exports the action-approvals AuditLog table (PITR, DYNAMODB_JSON) to S3',
