@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { auditQueries, EXPORT_ITEM_TYPE } from './athena-queries';
 import { ROLE_PATH } from './handler-function';
 import { acknowledge, wildcardResource } from './nag';
+import { secureBucket } from './secure-bucket';
 
 /** The key prefix of table exports; DynamoDB writes `<prefix>/AWSDynamoDB/<export id>/…` under it. */
 export const EXPORT_PREFIX = 'exports';
@@ -61,14 +62,8 @@ export class AuditExports extends Construct {
     super(scope, id);
     const { account } = Stack.of(this);
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: props.key,
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    this.bucket = secureBucket(this, 'Bucket', {
+      key: props.key,
       versioned: true,
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'audit-exports/',
