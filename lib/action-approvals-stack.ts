@@ -81,5 +81,11 @@ export class ActionApprovalsStack extends Stack {
       'Run the named audit queries in this workgroup.',
     );
     output('AlarmTopicArn', approvals.alarmTopic.topicArn, 'Subscribe on-call here.');
+    for (const [agentId, queue] of Object.entries(approvals.outcomeQueues))
+      output(
+        `OutcomeQueueUrl-${agentId}`,
+        queue.queueUrl,
+        `The outcome queue of agent ${agentId}: pass it to the agent client (--queue-url).`,
+      );
   }
 }

@@ -32,6 +32,7 @@ import {
   type ActionApprovalsHandlers,
   type ActionApprovalsProps,
 } from './props';
+import { physicalName, type NameRule } from './names';
 import { secureBucket } from './secure-bucket';
 import { secretArn, validateProps } from './validation';
 
@@ -88,9 +89,11 @@ export class ActionApprovals extends Construct {
   /** The API's throttled stage, with access logs. */
   public readonly apiStage: apigwv2.HttpStage;
   /**
-   * One queue per registered agent, named `action-approvals-outcomes-<agentId>`, receiving that
-   * agent's outcome events: what the agent client (`client/`) waits on. Grant an agent its own
-   * with `grantOutcomes`.
+   * One queue per registered agent, receiving that agent's outcome events: what the agent client
+   * (`client/`) waits on. Named by CloudFormation (the bundled stack outputs each URL as
+   * `OutcomeQueueUrl<agent id>`). Changed: it was named `action-approvals-outcomes-<agentId>`,
+   * which a second stack or a retained queue clashed with. Grant an agent its own with
+   * `grantOutcomes`.
    */
   public readonly outcomeQueues: Readonly<Record<string, sqs.Queue>>;
   /** Dead-letter queues: events the rule could not deliver, archive batches that failed, exports that could not start. */
@@ -152,7 +155,7 @@ export class ActionApprovals extends Construct {
     const ownBus = props.eventBus
       ? undefined
       : new events.EventBus(this, 'Bus', {
-          eventBusName: props.eventBusName,
+          eventBusName: props.eventBusName ?? physicalName(this, BUS_NAME),
           description: 'action-approvals: requests from agents, outcomes back to them',
         });
     this.eventBus = props.eventBus ?? (ownBus as events.EventBus);
@@ -329,6 +332,12 @@ export class ActionApprovals extends Construct {
     });
   }
 }
+
+const BUS_NAME: NameRule = {
+  what: 'EventBridge event bus name',
+  maxLength: 256,
+  disallowed: /[^A-Za-z0-9._-]/g,
+};
 
 /** The data key and the receipt-signing key, both always retained: they decrypt and verify the audit trail. */
 function keys(scope: Construct): [kms.Key, kms.Key] {

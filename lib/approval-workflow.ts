@@ -1,4 +1,4 @@
-import { Duration, Names, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +13,12 @@ import { physicalName, type NameRule } from './names';
 import { acknowledge, wildcardResource } from './nag';
 
 const STATE_MACHINE_NAME: NameRule = { what: 'Step Functions state machine name', maxLength: 80 };
+const VENDED_LOGS_PREFIX = '/aws/vendedlogs/states/';
+const LOG_GROUP_NAME: NameRule = {
+  what: 'CloudWatch Logs log group name',
+  maxLength: 512 - VENDED_LOGS_PREFIX.length,
+  disallowed: /[^A-Za-z0-9_.#/-]/g,
+};
 
 /**
  * The workflow's state names. Tests bind local handlers to them and the docs count transitions
@@ -190,7 +196,8 @@ export class ApprovalWorkflow extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The vended-logs prefix keeps Step Functions' log delivery from growing the account's
       // CloudWatch Logs resource policy with one entry per state machine.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      // Derived from the stack and new with each creation of it: the group is retained by default.
+      logGroupName: `${VENDED_LOGS_PREFIX}${physicalName(this, LOG_GROUP_NAME, { perStackInstance: true })}`,
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

@@ -65,8 +65,10 @@ export class OutcomeQueues {
 
     const queues: Record<string, sqs.Queue> = {};
     for (const agentId of props.agentIds) {
+      // Named by CloudFormation (stack name, logical id, random suffix, within SQS's 80
+      // characters): a fixed name would clash with a second stack, or with this queue retained
+      // after the stack or the agent was removed. Agents find it in the stack's outputs.
       const queue = new sqs.Queue(scope, `Outcomes-${agentId}`, {
-        queueName: `action-approvals-outcomes-${agentId}`,
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: Duration.days(4),

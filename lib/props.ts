@@ -89,8 +89,8 @@ export interface ActionApprovalsProps {
    */
   readonly eventBus?: events.IEventBus;
   /**
-   * Name of the new bus. Conflicts with `eventBus`.
-   * @default - a name generated from the construct's path
+   * Name of the new bus (at most 256 of `A-Z a-z 0-9 . _ -`). Conflicts with `eventBus`.
+   * @default - a name derived from the stack's name and the construct's path
    */
   readonly eventBusName?: string;
   /**

@@ -2,7 +2,10 @@ import { Stack, type Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ROLE_CLASS } from '../lambdas/core/catalog';
 import { Directory } from '../lambdas/core/directory';
-import { MAX_DIRECTORY_BYTES, type ActionApprovalsProps } from './props';
+import { loadPolicySources } from '../lambdas/adapters/policy-files';
+import { PolicyEngine } from '../lambdas/core/policy';
+import { POLICY_SOURCE_DIR } from './handler-function';
+import { DEFAULTS, MAX_DIRECTORY_BYTES, type ActionApprovalsProps } from './props';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -31,6 +34,10 @@ export function validateProps(props: ActionApprovalsProps): void {
       'eventBus and eventBusName are mutually exclusive: pass an existing bus, or a name for a new one',
     );
   }
+  if (props.eventBusName !== undefined && !/^[A-Za-z0-9._-]{1,256}$/.test(props.eventBusName))
+    problems.push(
+      `eventBusName "${props.eventBusName}" must be 1 to 256 of the characters A-Z a-z 0-9 . _ - (EventBridge's limit)`,
+    );
   for (const agentAccount of props.agentAccounts ?? []) {
     if (!/^\d{12}$/.test(agentAccount))
       problems.push(`agentAccounts: "${agentAccount}" is not a 12-digit account id`);
@@ -66,6 +73,8 @@ export function validateProps(props: ActionApprovalsProps): void {
   const maxTtl = props.maxApprovalTtl;
   if (maxTtl && !maxTtl.isUnresolved() && (maxTtl.toSeconds() < 60 || maxTtl.toSeconds() > 365 * 86_400)) {
     problems.push(`maxApprovalTtl must be from 1 minute to 365 days, not ${maxTtl.toHumanString()}`);
+  } else {
+    checkPolicyTtls(maxTtl ?? DEFAULTS.maxApprovalTtl, problems);
   }
   const callbackThreshold = props.unauthenticatedCallbackThreshold;
   if (callbackThreshold !== undefined && !(Number.isInteger(callbackThreshold) && callbackThreshold >= 1))
@@ -102,5 +111,33 @@ function checkWholeDays(
   if (!Number.isInteger(days) || days < 1 || days > maxDays)
     problems.push(
       `${name} must be a whole number of days from 1 to ${maxDays}, not ${value.toHumanString()}`,
+    );
+}
+
+/** The longest wait the bundled policies grant, read once per process (Cedar's parser is not free). */
+let bundledLongestTtl: ReturnType<typeof readLongestTtl> | undefined;
+
+function readLongestTtl(): { policyId: string; ttlSeconds: number } | { error: string } | undefined {
+  const engine = PolicyEngine.load({ ...loadPolicySources(POLICY_SOURCE_DIR), decisionCacheSize: 0 });
+  return engine.ok ? engine.value.longestTtl() : { error: engine.error.message };
+}
+
+/**
+ * A policy `@ttl` longer than `maxApprovalTtl` would let an approval wait past the workflow's
+ * own limit: the execution would time out at the top level, where no Catch applies, and the
+ * request would never get a terminal record.
+ */
+function checkPolicyTtls(maxTtl: Duration, problems: string[]): void {
+  if (maxTtl.isUnresolved()) return;
+  bundledLongestTtl ??= readLongestTtl();
+  const longest = bundledLongestTtl;
+  if (longest === undefined) return;
+  if ('error' in longest) {
+    problems.push(`the bundled policies (${POLICY_SOURCE_DIR}) cannot be loaded: ${longest.error}`);
+    return;
+  }
+  if (longest.ttlSeconds > maxTtl.toSeconds())
+    problems.push(
+      `policy "${longest.policyId}" lets an approval wait ${longest.ttlSeconds} seconds (its @ttl), longer than maxApprovalTtl (${maxTtl.toHumanString()}, ${maxTtl.toSeconds()} seconds): raise maxApprovalTtl or shorten the @ttl`,
     );
 }
