@@ -51,7 +51,7 @@ export function physicalName(
   const hash = stackHash(scope, 8);
   const suffixLength =
     hash.length + separator.length + (options.perStackInstance ? STACK_UUID_LENGTH + 1 : 0);
-  const name = `${readable.slice(0, Math.max(0, rule.maxLength - suffixLength - separator.length))}${separator}${hash}`;
+  const name = `${readable.slice(0, Math.max(0, rule.maxLength - suffixLength))}${separator}${hash}`;
   checkNameLength(name.length + (options.perStackInstance ? STACK_UUID_LENGTH + 1 : 0), name, rule);
   return options.perStackInstance ? `${name}${separator}${Fn.select(2, Fn.split('/', Aws.STACK_ID))}` : name;
 }
