@@ -241,7 +241,7 @@ export class ActionApprovals extends Construct {
         tables: tables.all(),
         stateMachineNames: [workflow.stateMachineName],
         eventBuses: [this.eventBus],
-        queues: queues.all(),
+        queues: Object.values(queues.deadLetters),
         secretArns: chatSecrets(props).map((secret) => secretArn(this, secret)),
       },
       mappedBuckets: directoryBuckets(props.directory),

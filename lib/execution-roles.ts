@@ -101,7 +101,11 @@ export interface ProtectedResources {
   readonly stateMachineNames: readonly string[];
   /** The bus requests and outcomes travel on, and its rules. */
   readonly eventBuses: readonly events.IEventBus[];
-  /** Every queue: dead-letter queues and outcome queues. */
+  /**
+   * Queues named one by one: the dead-letter queues. The outcome queues (one per agent, as many
+   * as the directory lists) are denied by the tag the construct puts on them, which keeps the
+   * boundary within IAM's 6,144-character limit for managed policies.
+   */
   readonly queues: readonly sqs.IQueue[];
   /** ARNs (or ARN patterns) of the chat secrets the functions read. */
   readonly secretArns: readonly string[];
@@ -188,7 +192,7 @@ export class ExecutionRoles extends Construct {
         new iam.PolicyStatement({
           sid: 'NeverThisSystemsTaggedResources',
           effect: iam.Effect.DENY,
-          actions: ['iam:*', 'lambda:*'],
+          actions: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
           resources: ['*'],
           conditions: { Null: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: 'false' } },
         }),

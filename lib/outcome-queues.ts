@@ -92,11 +92,6 @@ export class OutcomeQueues {
     this.byAgent = queues;
   }
 
-  /** Every queue, for the execution roles' boundary to deny. */
-  public all(): sqs.Queue[] {
-    return [...Object.values(this.deadLetters), ...Object.values(this.byAgent)];
-  }
-
   /** Lets `grantee` read and delete the outcome events of `agentId`, and nothing else's. */
   public grantConsume(grantee: iam.IGrantable, agentId: string): iam.Grant {
     const queue = Object.hasOwn(this.byAgent, agentId) ? this.byAgent[agentId] : undefined;

@@ -644,7 +644,7 @@ describe('Construct: ActionApprovals', () => {
             Match.objectLike({
               Sid: 'NeverThisSystemsTaggedResources',
               Effect: 'Deny',
-              Action: ['iam:*', 'lambda:*'],
+              Action: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
               Condition: { Null: { 'aws:ResourceTag/ActionApprovals': 'false' } },
             }),
             Match.objectLike({

@@ -298,7 +298,9 @@ describe('Attack class 7: sessions cannot reach the system itself', () => {
       boundaryStatements
         .filter(
           (statement) =>
-            statement.Effect === 'Deny' && ([] as string[]).concat(statement.Action).includes(action),
+            statement.Effect === 'Deny' &&
+            statement.Condition === undefined &&
+            ([] as string[]).concat(statement.Action).includes(action),
         )
         .flatMap((statement) => ([] as unknown[]).concat(statement.Resource));
     const statements = boundary.Statement;
@@ -307,16 +309,47 @@ describe('Attack class 7: sessions cannot reach the system itself', () => {
       expect.stringMatching(/^arn:aws:states:\*:111122223333:stateMachine:Test-Workflow-[0-9a-f]{8}$/),
     ]);
     expect(denied(statements, 'events:*')).toContain(arnOf(full.approvals.eventBus as events.EventBus));
-    const queues = [
-      ...Object.values(full.approvals.deadLetterQueues),
-      ...Object.values(full.approvals.outcomeQueues),
-    ];
-    expect(denied(statements, 'sqs:*').sort()).toEqual(queues.map(arnOf).sort());
+    expect(denied(statements, 'sqs:*').sort()).toEqual(
+      Object.values(full.approvals.deadLetterQueues).map(arnOf).sort(),
+    );
     expect(denied(statements, 'secretsmanager:*').sort()).toEqual([
       `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${SLACK.botTokenSecret}-??????`,
       `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${SLACK.signingSecret}-??????`,
       TEAMS.appPasswordSecret,
     ]);
+  });
+
+  test('whatever the construct tags (outcome queues among them) is denied to sessions, by its tag', () => {
+    const tagged = boundary.Statement.find(
+      (statement) => statement.Sid === 'NeverThisSystemsTaggedResources',
+    );
+    expect(tagged).toEqual({
+      Sid: 'NeverThisSystemsTaggedResources',
+      Effect: 'Deny',
+      Action: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
+      Resource: '*',
+      Condition: { Null: { 'aws:ResourceTag/ActionApprovals': 'false' } },
+    });
+    const outcomeQueue = resourcesOfType(full.template, 'AWS::SQS::Queue')[
+      logicalIdOf(full.stack, full.approvals.outcomeQueues['reporting-bot'])
+    ];
+    expect(outcomeQueue.Properties?.Tags).toEqual([{ Key: 'ActionApprovals', Value: 'managed' }]);
+  });
+
+  test('the boundary stays within IAM’s 6,144 characters for a managed policy, however many agents', () => {
+    const agents = Object.fromEntries(
+      Array.from({ length: 40 }, (_, index) => [`agent-${index}`, { owners: ['o@example.com'] }]),
+    );
+    const many = deployed({ directory: { ...TEST_DIRECTORY, agents } });
+    const document = resolveDocument(
+      (
+        many.template.toJSON().Resources[
+          logicalIdOf(many.stack, many.approvals.executionRoles.boundary)
+        ] as CfnResource
+      ).Properties?.PolicyDocument,
+      many.template,
+    );
+    expect(JSON.stringify(document).length).toBeLessThan(6_144);
   });
 
   test('a session cannot send to or purge a queue of the system, nor read a chat secret', async () => {
