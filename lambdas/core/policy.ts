@@ -232,6 +232,20 @@ export class PolicyEngine {
     return ok(new PolicyEngine(policySetId, rules, cacheSize));
   }
 
+  /**
+   * The longest wait any permit policy grants (its `@ttl`, or the outcome's default) and the
+   * policy that grants it; undefined when no policy permits anything. Deployments check it
+   * against the workflow's own time limit.
+   */
+  public longestTtl(): { readonly policyId: string; readonly ttlSeconds: number } | undefined {
+    let longest: { readonly policyId: string; readonly ttlSeconds: number } | undefined;
+    for (const rule of this.rules.values()) {
+      if (rule.effect === 'permit' && (longest === undefined || rule.ttlSeconds > longest.ttlSeconds))
+        longest = { policyId: rule.id, ttlSeconds: rule.ttlSeconds };
+    }
+    return longest;
+  }
+
   /** Never throws: whatever goes wrong is a deny with a reason. */
   public evaluate(input: PolicyInput): PolicyDecision {
     const requested = input.requestedTtlSeconds;

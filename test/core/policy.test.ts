@@ -673,4 +673,21 @@ describe('Class: PolicyEngine', () => {
       expect(problems).toEqual([`decisionCacheSize ${decisionCacheSize} is not a whole number from 0 up`]);
     });
   });
+
+  describe('Method: longestTtl', () => {
+    it('names the first permit policy with the longest @ttl among the shipped ones', () => {
+      expect(engineFor().longestTtl()).toEqual({ policyId: 'security-sensitive-services', ttlSeconds: 900 });
+    });
+
+    it('counts the default ttl of a permit policy that sets none, and ignores forbid policies', () => {
+      const engine = engineFor({
+        policies: [
+          '@id("reads") @outcome("auto-approve")\npermit (principal, action, resource);',
+          '@id("never") forbid (principal, action, resource) when { context.environment == "x" };',
+        ].join('\n'),
+      });
+
+      expect(engine.longestTtl()).toEqual({ policyId: 'reads', ttlSeconds: 300 });
+    });
+  });
 });
