@@ -1,4 +1,10 @@
-import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
+import fc from 'fast-check';
+import {
+  Directory,
+  mappedBuckets,
+  UNKNOWN_ENVIRONMENT,
+  type DirectoryConfig,
+} from '../../lambdas/core/directory';
 
 const config: DirectoryConfig = {
   agents: { 'reporting-bot': { owners: ['owner@example.com'] } },
@@ -55,13 +61,7 @@ describe('Class: Directory', () => {
     });
 
     it('places an S3 object by its bucket', () => {
-      expect(directory().environmentOf('arn:aws:s3:::staging-reports/q3.csv', '111122223333')).toBe(
-        'staging',
-      );
-    });
-
-    it('places an unlisted bucket by the fallback account', () => {
-      expect(directory().environmentOf('arn:aws:s3:::other/q3.csv', '444455556666')).toBe('staging');
+      expect(directory().environmentOf('arn:aws:s3:::staging-reports/q3.csv')).toBe('staging');
     });
 
     it('treats anything it cannot place as the default', () => {
@@ -107,5 +107,46 @@ describe('Class: Directory', () => {
         directory().reviewerByIamPrincipal('arn:aws:iam::111122223333:user/ALICE'),
       ]).toEqual(['alice@example.com', 'alice@example.com', undefined]);
     });
+  });
+});
+
+describe('Attack class 3: environments come from authority', () => {
+  it('gives an unmapped bucket the environment unknown, whatever account the requester runs in', () => {
+    expect(directory().environmentOf('arn:aws:s3:::someone-elses-bucket/q3.csv')).toBe(UNKNOWN_ENVIRONMENT);
+  });
+
+  it('gives an account-less ARN of another service the environment unknown, not the default', () => {
+    expect(directory().environmentOf('arn:aws:route53:::hostedzone/Z123')).toBe(UNKNOWN_ENVIRONMENT);
+  });
+
+  it('never lets the requester place someone else’s bucket: the answer depends on the ARN alone', () => {
+    const environmentOf = directory().environmentOf.bind(directory()) as (...args: unknown[]) => string;
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9][a-z0-9.-]{2,20}$/),
+        fc.constantFrom('444455556666', '111122223333', '999999999999'),
+        (bucket, requesterAccount) => {
+          const arn = `arn:aws:s3:::${bucket}/key`;
+          expect(environmentOf(arn, requesterAccount)).toBe(environmentOf(arn));
+        },
+      ),
+    );
+  });
+
+  it('does not read a bucket named after an inherited object key as mapped', () => {
+    expect(directory().environmentOf('arn:aws:s3:::constructor/key')).toBe(UNKNOWN_ENVIRONMENT);
+  });
+
+  it('lists the buckets the directory maps, for the data-read role', () => {
+    expect(
+      mappedBuckets({
+        ...config,
+        environments: { ...config.environments, buckets: { zeta: 'staging', alpha: 'production' } },
+      }),
+    ).toEqual(['alpha', 'zeta']);
+  });
+
+  it('maps no bucket when the directory names none', () => {
+    expect(mappedBuckets({ ...config, environments: { accounts: {}, default: 'production' } })).toEqual([]);
   });
 });

@@ -48,6 +48,7 @@ export const directoryConfig: DirectoryConfig = {
   ],
   environments: {
     accounts: { [PRODUCTION_ACCOUNT]: 'production', [STAGING_ACCOUNT]: 'staging' },
+    buckets: { 'staging-reports': 'staging' },
     default: 'production',
   },
 };
