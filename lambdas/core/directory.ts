@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sameIdentity } from './identity';
 import { err, ok, type Result } from './result';
 
 /**
@@ -88,6 +89,25 @@ export class Directory {
     return service === 's3' && Object.hasOwn(buckets, bucket) ? buckets[bucket] : UNKNOWN_ENVIRONMENT;
   }
 
+  /**
+   * Everyone who may never approve the agent's requests, as identities: the agent itself and the
+   * IAM principals it runs as; each owner (registered now or when the request was made) and every
+   * identity of the reviewer that owner is.
+   */
+  barredFrom(
+    agentId: string,
+    rule: { readonly requesterId: string; readonly ownerIds: readonly string[] },
+  ): { requester: string[]; owners: string[] } {
+    const agent = this.agent(agentId);
+    const owners = new Set([...rule.ownerIds, ...(agent?.owners ?? [])]);
+    return {
+      requester: [rule.requesterId, ...(agent?.iamPrincipalArns ?? [])].flatMap((name) =>
+        this.identitiesOf(name),
+      ),
+      owners: [...owners].flatMap((owner) => this.identitiesOf(owner)),
+    };
+  }
+
   /** The agent's registration: its owners and the IAM principals it runs as. */
   agent(agentId: string): DirectoryConfig['agents'][string] | undefined {
     return Object.hasOwn(this.config.agents, agentId) ? this.config.agents[agentId] : undefined;
@@ -140,29 +160,6 @@ export function identitiesOfReviewer(reviewer: Reviewer): string[] {
     ...(reviewer.teamsAadObjectId ? [reviewer.teamsAadObjectId] : []),
     ...(reviewer.iamPrincipalArns ?? []),
   ];
-}
-
-/**
- * Whether two identity strings name the same principal. Case is ignored (e-mail addresses, AAD
- * object ids, IAM names all compare so), and an IAM role is the same principal as every session
- * of it (`arn:aws:sts::<account>:assumed-role/<role>/<session>`), whatever the role's path.
- */
-export function sameIdentity(a: string, b: string): boolean {
-  const left = a.trim().toLowerCase();
-  const right = b.trim().toLowerCase();
-  if (left === right) return true;
-  const roleA = roleOf(left);
-  const roleB = roleOf(right);
-  if (!roleA || !roleB || roleA.key !== roleB.key) return false;
-  // Two different sessions of one role are two people (IAM Identity Center names sessions by user).
-  return roleA.session === undefined || roleB.session === undefined;
-}
-
-function roleOf(arn: string): { key: string; session?: string } | undefined {
-  const role = /^arn:[^:]+:iam::(\d{12}):role\/(?:[^/]+\/)*([^/]+)$/.exec(arn);
-  if (role) return { key: `${role[1]}:${role[2]}` };
-  const session = /^arn:[^:]+:sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(arn);
-  return session ? { key: `${session[1]}:${session[2]}`, session: session[3] } : undefined;
 }
 
 /**

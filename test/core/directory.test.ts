@@ -150,3 +150,61 @@ describe('Attack class 3: environments come from authority', () => {
     expect(mappedBuckets({ ...config, environments: { accounts: {}, default: 'production' } })).toEqual([]);
   });
 });
+
+describe('Attack class 5: identities are pinned at every entry', () => {
+  const alice = config.reviewers[0];
+  const withReviewers = (reviewers: DirectoryConfig['reviewers']) =>
+    Directory.parse({ ...config, reviewers });
+
+  it.each([
+    ['the same reviewer id', { id: 'ALICE@example.com' }, 'reviewers.2.id'],
+    ['alice’s Slack user', { slackUserId: 'UALICE' }, 'reviewers.2.slackUserId'],
+    ['alice’s Teams user', { teamsAadObjectId: 'AAD-ALICE' }, 'reviewers.2.teamsAadObjectId'],
+    [
+      'alice’s IAM principal',
+      { iamPrincipalArns: ['arn:aws:iam::111122223333:user/alice'] },
+      'reviewers.2.iamPrincipalArns',
+    ],
+  ])('refuses a directory where a second reviewer claims %s', (_case, claimed, path) => {
+    const parsed = withReviewers([
+      ...config.reviewers,
+      { id: 'mallory@example.com', groups: ['security'], ...claimed },
+    ]);
+
+    expect(parsed).toEqual({ ok: false, error: expect.stringContaining(path) });
+  });
+
+  it('refuses any generated directory in which one identity belongs to two reviewers', () => {
+    const field = fc.constantFrom('id', 'slackUserId', 'teamsAadObjectId', 'iamPrincipalArns');
+    fc.assert(
+      fc.property(field, fc.stringMatching(/^[A-Za-z0-9@.:/-]{1,30}$/), (kind, value) => {
+        const claim = (id: string) =>
+          kind === 'id'
+            ? { id: value, groups: ['security'] }
+            : { id, groups: ['security'], [kind]: kind === 'iamPrincipalArns' ? [value] : value };
+
+        expect(withReviewers([claim('first@example.com'), claim('second@example.com')]).ok).toBe(false);
+      }),
+    );
+  });
+
+  it('accepts distinct identities', () => {
+    expect(
+      withReviewers([alice, { id: 'mallory@example.com', groups: ['security'], slackUserId: 'UMALLORY' }]).ok,
+    ).toBe(true);
+  });
+
+  it('resolves an owner listed by any identity to all of that reviewer’s identities', () => {
+    const listedBySlack = Directory.parse({ ...config, agents: { bot: { owners: ['UALICE'] } } });
+    if (!listedBySlack.ok) throw new Error(listedBySlack.error);
+
+    expect(listedBySlack.value.barredFrom('bot', { requesterId: 'agent:bot', ownerIds: [] }).owners).toEqual(
+      expect.arrayContaining([
+        'alice@example.com',
+        'UALICE',
+        'aad-alice',
+        'arn:aws:iam::111122223333:user/alice',
+      ]),
+    );
+  });
+});
