@@ -72,7 +72,11 @@ export class ApprovalFunctions {
             TEAMS_SERVICE_URL: teams.serviceUrl,
             TEAMS_CONVERSATION_ID: teams.conversationId,
             ...(teams.tenantId
-              ? { TEAMS_TOKEN_URL: `https://login.microsoftonline.com/${teams.tenantId}/oauth2/v2.0/token` }
+              ? {
+                  TEAMS_TOKEN_URL: `https://login.microsoftonline.com/${teams.tenantId}/oauth2/v2.0/token`,
+                  // Votes from any other tenant never count.
+                  TEAMS_TENANT_ID: teams.tenantId,
+                }
               : {}),
           }
         : {}),

@@ -69,7 +69,13 @@ export class LocalGateway {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const target = String(request.headers['x-amz-target'] ?? '');
-    const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1];
+    // Signed in the Authorization header, or in the query of a pre-signed URL (what an agent is
+    // handed for an object it may read).
+    const accessKeyId =
+      /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ??
+      /^([A-Z0-9]+)\//.exec(
+        new URL(request.url ?? '/', 'http://local').searchParams.get('X-Amz-Credential') ?? '',
+      )?.[1];
     const { services } = this;
     try {
       if (target.startsWith('AWSEvents.'))

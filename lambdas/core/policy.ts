@@ -13,6 +13,7 @@ import {
   type EntityUid,
   type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
+import { UNKNOWN_ENVIRONMENT } from './directory';
 import { err, ok, type Result } from './result';
 
 /**
@@ -313,7 +314,16 @@ export class PolicyEngine {
         [],
       );
     }
-    return combine(permits, requested);
+    const combined = combine(permits, requested);
+    // Fails closed whatever the policies say (`environment != "production"`, say): nobody placed
+    // the resource, so nobody can vouch that reading it unreviewed is harmless.
+    if (combined.outcome === PolicyOutcome.AutoApprove && input.environment === UNKNOWN_ENVIRONMENT) {
+      return deny(
+        `${joinReasons(permits)}; but the resource's environment is unknown (an S3 bucket the directory does not map), so it is never auto-approved`,
+        combined.policyIds,
+      );
+    }
+    return combined;
   }
 
   private authorize(input: PolicyInput): AuthorizationAnswer {

@@ -691,3 +691,42 @@ describe('Class: PolicyEngine', () => {
     });
   });
 });
+
+describe('Attack class 3: environments come from authority', () => {
+  const read = { operation: 's3:GetObject', accessLevels: ['Read'], resource: 'arn:aws:s3:::unmapped/key' };
+
+  it('never auto-approves with the shipped policies when the environment is unknown', () => {
+    expect(engineFor().evaluate(request({ ...read, environment: 'unknown' })).outcome).not.toBe(
+      'auto-approve',
+    );
+  });
+
+  it('refuses to auto-approve an unknown environment even when a policy permits "anything but production"', () => {
+    const engine = engineFor({
+      policies: `@id("reads-outside-production")
+@outcome("auto-approve")
+@reason("read-only outside production")
+permit (principal, action, resource)
+when { context.environment != "production" && ["Read", "List"].containsAll(context.accessLevels) };`,
+    });
+
+    const decision = engine.evaluate(request({ ...read, environment: 'unknown' }));
+
+    expect(decision).toMatchObject({
+      outcome: 'deny',
+      reason: expect.stringContaining('environment is unknown'),
+    });
+  });
+
+  it('still auto-approves that policy in a named environment', () => {
+    const engine = engineFor({
+      policies: `@id("reads-outside-production")
+@outcome("auto-approve")
+@reason("read-only outside production")
+permit (principal, action, resource)
+when { context.environment != "production" && ["Read", "List"].containsAll(context.accessLevels) };`,
+    });
+
+    expect(engine.evaluate(request({ ...read, environment: 'staging' })).outcome).toBe('auto-approve');
+  });
+});

@@ -464,6 +464,7 @@ describe('Construct: ActionApprovals', () => {
         TEAMS_SERVICE_URL: TEAMS.serviceUrl,
         TEAMS_CONVERSATION_ID: TEAMS.conversationId,
         TEAMS_TOKEN_URL: `https://login.microsoftonline.com/${TEAMS.tenantId}/oauth2/v2.0/token`,
+        TEAMS_TENANT_ID: TEAMS.tenantId,
       });
       expect(environment(handlers.evaluate.function)).not.toHaveProperty('SLACK_BOT_TOKEN_SECRET_ID');
       expect(environment(full.archive.handler.function)).toEqual({
