@@ -14,7 +14,12 @@ const directorySchema = z.strictObject({
         /^[A-Za-z0-9_-]{2,64}$/,
         'agent ids are 2-64 letters, digits, "_" or "-" (an STS SourceIdentity)',
       ),
-    z.strictObject({ owners: z.array(z.string().min(1)), description: z.string().optional() }),
+    z.strictObject({
+      owners: z.array(z.string().min(1)),
+      description: z.string().optional(),
+      /** IAM principals (role or assumed-role session ARNs) that are this agent, for the status API. */
+      iamPrincipalArns: z.array(z.string()).optional(),
+    }),
   ),
   reviewers: z.array(
     z.strictObject({
@@ -90,6 +95,13 @@ export class Directory {
 
   reviewerByTeamsUser(aadObjectId: string): Reviewer | undefined {
     return this.config.reviewers.find((reviewer) => reviewer.teamsAadObjectId === aadObjectId);
+  }
+
+  /** The agent whose `iamPrincipalArns` holds `principalArn`, if any. */
+  agentByIamPrincipal(principalArn: string): string | undefined {
+    return Object.entries(this.config.agents).find(([, agent]) =>
+      agent.iamPrincipalArns?.includes(principalArn),
+    )?.[0];
   }
 
   reviewerByIamPrincipal(principalArn: string): Reviewer | undefined {
