@@ -1,5 +1,8 @@
 #!/usr/bin/env -S npx tsx
+import type { Command as CommanderCommand } from 'commander';
 import { requestCommand } from '../client/cli';
+import { mcpCommand } from '../client/commands/mcp';
+import { listCommand, statusCommand } from '../client/commands/requests';
 import { auditCommand, type CliIo, EXIT } from '../lambdas/compliance/audit-command';
 
 /** A top-level command: `action-approvals <name> …`. */
@@ -8,6 +11,17 @@ interface Command {
   readonly summary: string;
   /** Gets the arguments after the command's name; resolves to the process exit code. */
   run(argv: readonly string[], io: CliIo): Promise<number>;
+}
+
+/** A commander command in this table: it sets `process.exitCode` when it fails. */
+function fromCommander(make: () => CommanderCommand): Command {
+  return {
+    summary: make().description(),
+    run: async (argv) => {
+      await make().parseAsync([...argv], { from: 'user' });
+      return Number(process.exitCode ?? 0);
+    },
+  };
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -19,6 +33,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'ask for one action as an agent and wait for its outcome',
     run: requestCommand,
   },
+  mcp: fromCommander(mcpCommand),
+  status: fromCommander(() => statusCommand()),
+  list: fromCommander(() => listCommand()),
 };
 
 const USAGE = `Usage: action-approvals <command> …

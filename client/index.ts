@@ -58,6 +58,8 @@ export interface ActionApprovalsClientOptions {
 export interface WaitOptions {
   /** Called with each change of the request's status while waiting (needs `statusApiUrl`). */
   readonly onStatus?: (status: RequestStatus) => void;
+  /** Called when the request's `Action Approved` event arrives: it runs next. */
+  readonly onApproved?: (detail: Readonly<Record<string, unknown>>) => void;
 }
 
 /** How often the status API is asked while waiting: the queue's long poll is cut to this. */
@@ -183,6 +185,7 @@ export class ActionApprovalsClient {
         if (TERMINAL.has(String(detail.outcome))) {
           return { requestId: ids.requestId, outcome: detail.outcome as TerminalOutcome, detail };
         }
+        if (detail.outcome === 'approved') options.onApproved?.(detail);
       }
       if (settled) return settled;
       if (status && ids.agentId) {
