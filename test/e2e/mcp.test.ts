@@ -107,6 +107,20 @@ test('get_request and list_requests show the agent its executed request', async 
   );
 });
 
+test('after a restart, with its outcome already taken from the queue, the client learns it from the status API', async () => {
+  const restarted = local.agentClient('reporting-bot');
+
+  const outcome = await restarted.waitForOutcome(
+    { requestId: 'mcp-approve', agentId: 'reporting-bot' },
+    10_000,
+  );
+
+  expect(outcome).toMatchObject({
+    outcome: 'executed',
+    detail: { approvers: ['alice@example.com', 'bob@example.com'], receipt: expect.any(String) },
+  });
+});
+
 test('a reviewer’s denial returns the reason and who decided', async () => {
   const call = requestAction(agent, exportArguments('mcp-deny'));
 
