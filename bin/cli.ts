@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { registerRequestCommand, runProgram } from '../client/cli';
 import { type CliIo, EXIT, registerAuditCommands } from '../lambdas/compliance/audit-command';
+import { mcpCommand } from '../client/commands/mcp';
+import { listCommand, statusCommand } from '../client/commands/requests';
 
 /**
  * The `action-approvals` program: each command group registers itself from its own module, so a
@@ -13,6 +15,10 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
     .addHelpText('after', '\nRun "action-approvals <command> --help" for a command’s options.');
   registerAuditCommands(program, io, exit);
   registerRequestCommand(program, io, exit);
+  // These set process.exitCode when they fail (main reads it).
+  program.addCommand(mcpCommand());
+  program.addCommand(statusCommand(io));
+  program.addCommand(listCommand(io));
   return program;
 }
 
@@ -21,7 +27,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const program = createProgram(io, (chosen) => {
     code = chosen;
   });
-  return runProgram(program, argv, io, () => code);
+  return runProgram(program, argv, io, () => code || Number(process.exitCode ?? EXIT.ok));
 }
 
 if (require.main === module) {

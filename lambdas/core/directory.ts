@@ -19,7 +19,10 @@ const directorySchema = z.strictObject({
       /** E-mail addresses, reviewer ids or chat / IAM identities: each resolves to every identity its reviewer has. */
       owners: z.array(z.string().min(1)),
       description: z.string().optional(),
-      /** The IAM roles or principals the agent runs as: none of them can ever approve its requests. */
+      /**
+       * The IAM roles or principals the agent runs as: none of them can ever approve its requests,
+       * and the status API knows the agent by them.
+       */
       iamPrincipalArns: z.array(z.string().min(1)).optional(),
     }),
   ),
@@ -145,6 +148,13 @@ export class Directory {
 
   reviewerByTeamsUser(aadObjectId: string): Reviewer | undefined {
     return this.config.reviewers.find((reviewer) => reviewer.teamsAadObjectId === aadObjectId);
+  }
+
+  /** The agent whose `iamPrincipalArns` holds `principalArn`, if any. */
+  agentByIamPrincipal(principalArn: string): string | undefined {
+    return Object.entries(this.config.agents).find(([, agent]) =>
+      agent.iamPrincipalArns?.includes(principalArn),
+    )?.[0];
   }
 
   reviewerByIamPrincipal(principalArn: string): Reviewer | undefined {

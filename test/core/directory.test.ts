@@ -7,7 +7,12 @@ import {
 } from '../../lambdas/core/directory';
 
 const config: DirectoryConfig = {
-  agents: { 'reporting-bot': { owners: ['owner@example.com'] } },
+  agents: {
+    'reporting-bot': {
+      owners: ['owner@example.com'],
+      iamPrincipalArns: ['arn:aws:iam::111122223333:role/reporting-bot'],
+    },
+  },
   reviewers: [
     {
       id: 'alice@example.com',
@@ -106,6 +111,14 @@ describe('Class: Directory', () => {
         directory().reviewerByIamPrincipal('arn:aws:iam::111122223333:user/alice')?.id,
         directory().reviewerByIamPrincipal('arn:aws:iam::111122223333:user/ALICE'),
       ]).toEqual(['alice@example.com', 'alice@example.com', undefined]);
+    });
+
+    it('maps an agent only by the IAM principal ARNs on file', () => {
+      expect([
+        directory().agentByIamPrincipal('arn:aws:iam::111122223333:role/reporting-bot'),
+        directory().agentByIamPrincipal('arn:aws:iam::111122223333:role/other-bot'),
+        directory().agentByIamPrincipal('arn:aws:iam::111122223333:user/alice'),
+      ]).toEqual(['reporting-bot', undefined, undefined]);
     });
   });
 });
