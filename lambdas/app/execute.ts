@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import { ConflictError, StaleWriteError } from '../adapters/errors';
-import type { ActionExecutor, ExecutionFailure, ExecutionSummary } from '../adapters/executors';
-import { logger } from '../adapters/logger';
-import type { RequestChanges } from '../adapters/requests-store';
-import type { AssumeForActionInput, SessionCredentials } from '../adapters/sts';
+import { ConflictError, StaleWriteError } from './errors';
 import { approvers } from '../core/approval';
 import type { AuditEvent } from '../core/audit';
 import { parametersHash } from '../core/canonical';
@@ -12,16 +8,22 @@ import type { RequestRecord } from '../core/lifecycle';
 import { requestOutcome, type OutcomeDetail, type OutcomeEvent } from '../core/outcome';
 import { signReceipt, type ApprovalReceipt, type Signer } from '../core/receipt';
 import { buildSessionPolicy, serializeSessionPolicy } from '../core/session-policy';
-import type { RequestPathDeps } from './ports';
+import type {
+  ActionExecutor,
+  AssumeForActionInput,
+  CredentialIssuer,
+  ExecutionFailure,
+  ExecutionSummary,
+  Logger,
+  RequestChanges,
+  RequestPathDeps,
+  SessionCredentials,
+} from './ports';
 import { onLatest } from './retry';
-
-/** Mints the session for one approved action (STS AssumeRole in AWS). */
-export interface CredentialIssuer {
-  assumeForAction(input: AssumeForActionInput): Promise<SessionCredentials>;
-}
 
 export interface ExecuteDeps extends Pick<RequestPathDeps, 'requests' | 'clock'> {
   readonly credentials: CredentialIssuer;
+  readonly logger: Logger;
   readonly executor: ActionExecutor;
   readonly signer: Signer;
   /** The execution role ARN of each role class; an action whose class has none cannot run. */
@@ -186,7 +188,7 @@ async function run(
             },
           },
         ]);
-        logger.info('credentials issued', {
+        deps.logger.info('credentials issued', {
           requestId: request.requestId,
           accessKeyId: credentials.accessKeyId,
           expiration: credentials.expiration.toISOString(),
@@ -203,7 +205,10 @@ async function run(
       // What was returned is described, never kept: the data goes to the agent alone.
       { ...eventBase(record, deps), type: 'executed', details: { receipt, result: called.value.recorded } },
     ]);
-    logger.info('action executed', { requestId: request.requestId, operation: request.action.operation });
+    deps.logger.info('action executed', {
+      requestId: request.requestId,
+      operation: request.action.operation,
+    });
     return result(record, 'executed', { approvers: reviewers, receipt, result: called.value.delivered });
   } catch (error) {
     const failure: Failure =
@@ -218,7 +223,11 @@ async function run(
     record = await saveExecuting(deps, record, { state: 'failed', outcomeReason: reason }, [
       { ...eventBase(record, deps), type: 'failed', details: { ...failure } },
     ]);
-    logger.warn('action failed', { requestId: request.requestId, stage: failure.stage, error: failure.name });
+    deps.logger.warn('action failed', {
+      requestId: request.requestId,
+      stage: failure.stage,
+      error: failure.name,
+    });
     return result(record, 'failed', { approvers: reviewers, reason });
   }
 }
