@@ -168,6 +168,7 @@ export class ActionApprovals extends Construct {
       ...chat,
       logRetention,
       removalPolicy,
+      maxApprovalTtl: props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl,
     });
     const api = new DecisionApi(this, {
       functions,

@@ -14,9 +14,28 @@ function evaluationDeps(): EvaluateDeps {
     // A policy set that does not load is a deployment error: fail every request closed, loudly.
     const loaded = PolicyEngine.load(loadPolicySources(rt.settings.POLICY_DIR));
     if (!loaded.ok) throw loaded.error;
-    deps = { ...rt.requestPath(), iam: new IamDataReference(), policy: loaded.value };
+    const maxApprovalTtlSeconds = maxApprovalTtlFrom(process.env.MAX_APPROVAL_TTL_SECONDS);
+    deps = {
+      ...rt.requestPath(),
+      iam: new IamDataReference(),
+      policy: loaded.value,
+      ...(maxApprovalTtlSeconds === undefined ? {} : { maxApprovalTtlSeconds }),
+    };
   }
   return deps;
+}
+
+/**
+ * The deployment's approval bound, set by the construct. Unset (the local runtime, whose workflow
+ * has no overall timeout) means no bound; a value that is not a positive whole number is a
+ * deployment error and fails every request closed.
+ */
+export function maxApprovalTtlFrom(setting: string | undefined): number | undefined {
+  if (setting === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(setting)) {
+    throw new Error(`MAX_APPROVAL_TTL_SECONDS must be a positive whole number of seconds, not "${setting}"`);
+  }
+  return Number(setting);
 }
 
 /** Task state "Evaluate": parse, claim, decide by policy. */
