@@ -1,7 +1,13 @@
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
 import { ConflictError, RequestNotFoundError, StaleWriteError } from './errors';
+import { OPEN_REQUESTS_INDEX } from './tables';
 
 export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
 
@@ -23,6 +29,11 @@ export interface RequestsStore {
     changes: RequestChanges,
     events?: readonly AuditEvent[],
   ): Promise<RequestRecord>;
+  /**
+   * The ids of requests that are `executing` and were claimed for execution before `cutoff`.
+   * Read from an index, so a request may have moved on since: read it again before acting.
+   */
+  executingSince(cutoff: Date): Promise<string[]>;
 }
 
 export class DynamoRequestsStore implements RequestsStore {
@@ -47,7 +58,30 @@ export class DynamoRequestsStore implements RequestsStore {
     const { Item } = await this.documents.send(
       new GetCommand({ TableName: this.tableName, Key: { requestId }, ConsistentRead: true }),
     );
-    return Item as RequestRecord | undefined;
+    if (!Item) return undefined;
+    const { [OPEN_REQUESTS_INDEX.partitionKey]: _indexed, ...record } = Item;
+    return record as RequestRecord;
+  }
+
+  async executingSince(cutoff: Date): Promise<string[]> {
+    const ids: string[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: OPEN_REQUESTS_INDEX.indexName,
+        KeyConditionExpression: '#state = :executing AND #since < :cutoff',
+        ExpressionAttributeNames: {
+          '#state': OPEN_REQUESTS_INDEX.partitionKey,
+          '#since': OPEN_REQUESTS_INDEX.sortKey,
+        },
+        ExpressionAttributeValues: { ':executing': 'executing', ':cutoff': cutoff.toISOString() },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) ids.push(String(item.requestId));
+    }
+    return ids;
   }
 
   async save(
@@ -85,7 +119,11 @@ export class DynamoRequestsStore implements RequestsStore {
           {
             Put: {
               TableName: this.tableName,
-              Item: item,
+              // In the open-requests index exactly while executing.
+              Item:
+                item.state === 'executing'
+                  ? { ...item, [OPEN_REQUESTS_INDEX.partitionKey]: 'executing' }
+                  : item,
               ConditionExpression: condition,
               ...(usesVersion ? { ExpressionAttributeNames: { '#version': 'version' } } : {}),
               ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
