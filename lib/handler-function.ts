@@ -22,6 +22,7 @@ export const HANDLER_NAMES = [
   'teams-messages',
   'fail',
   'archive',
+  'sweep',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
