@@ -209,6 +209,7 @@ export class ActionApprovals extends Construct {
       table: this.auditTable,
       key: this.dataKey,
       retention: props.archiveRetention ?? DEFAULTS.archiveRetention,
+      coldStorageAfter: props.archiveColdStorageAfter ?? DEFAULTS.archiveColdStorageAfter,
       failureQueue: this.deadLetterQueues.archive,
       accessLogsBucket: this.accessLogsBucket,
       lagThreshold: props.archiveLagThreshold ?? DEFAULTS.archiveLagThreshold,
