@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { ConflictError, StaleWriteError } from '../../lambdas/adapters/errors';
 import { InMemoryTables } from '../../lambdas/adapters/in-memory-store';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
@@ -176,5 +177,28 @@ describe('Function: sweepStuckExecutions', () => {
 
     await expect(tables.requestsStore.save(claimed, { state: 'executed' })).rejects.toThrow(StaleWriteError);
     expect(await tables.requestsStore.get('stuck')).toMatchObject({ state: 'failed' });
+  });
+
+  it('ends a request exactly when its claim is older than stuckAfterSeconds, and only once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 600 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (age, runs) => {
+          const tables = new InMemoryTables();
+          await stuckInExecuting(tables, 'claimed');
+          const publisher = new RecordingPublisher();
+          const clock = new ManualClock(new Date(Date.parse(CLAIMED_AT) + age * 1000));
+          for (let run = 0; run < runs; run += 1)
+            await sweepStuckExecutions(sweepDeps(tables, clock, publisher));
+
+          const stuck = age > 120;
+          const failedRecords = (await tables.auditLog.read('claimed')).filter((r) => r.type === 'failed');
+          expect((await tables.requestsStore.get('claimed'))?.state).toBe(stuck ? 'failed' : 'executing');
+          expect([failedRecords.length, publisher.events.length]).toEqual(stuck ? [1, 1] : [0, 0]);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
