@@ -14,6 +14,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { ApprovalFunctions } from './approval-functions';
+import { StuckExecutionSweep } from './stuck-execution-sweep';
 import { ApprovalTables } from './approval-tables';
 import { ApprovalWorkflow } from './approval-workflow';
 import { ApprovalsAlarms } from './approvals-alarms';
@@ -77,6 +78,8 @@ export class ActionApprovals extends Construct {
   public readonly receiptKey: kms.Key;
   /** The Lambda handlers. */
   public readonly handlers: ActionApprovalsHandlers;
+  /** Ends requests a dead execute invocation left in `executing`, every five minutes. */
+  public readonly stuckExecutionSweep: StuckExecutionSweep;
   /** The execution role of each enabled action class, and their permissions boundary. */
   public readonly executionRoles: ExecutionRoles;
   /** The AuditLog stream's Object Lock archive. */
@@ -171,6 +174,7 @@ export class ActionApprovals extends Construct {
       ...chat,
       logRetention,
       removalPolicy,
+      maxApprovalTtl: props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl,
     });
     const api = new DecisionApi(this, {
       functions,
@@ -195,6 +199,12 @@ export class ActionApprovals extends Construct {
       logRetention,
       removalPolicy,
     });
+    this.stuckExecutionSweep = new StuckExecutionSweep(this, {
+      functions,
+      tables,
+      eventBus: this.eventBus,
+      interval: Duration.minutes(5),
+    });
 
     this.accessLogsBucket = secureBucket(this, 'AccessLogs', {
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
@@ -213,6 +223,7 @@ export class ActionApprovals extends Construct {
       table: this.auditTable,
       key: this.dataKey,
       retention: props.archiveRetention ?? DEFAULTS.archiveRetention,
+      coldStorageAfter: props.archiveColdStorageAfter ?? DEFAULTS.archiveColdStorageAfter,
       failureQueue: this.deadLetterQueues.archive,
       accessLogsBucket: this.accessLogsBucket,
       lagThreshold: props.archiveLagThreshold ?? DEFAULTS.archiveLagThreshold,

@@ -25,6 +25,8 @@ export interface ApprovalFunctionsProps {
   readonly teams: ActionApprovalsProps['teams'];
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Evaluate clamps a policy `@ttl` longer than this, which the workflow's timeout is built on. */
+  readonly maxApprovalTtl: Duration;
 }
 
 /**
@@ -86,7 +88,10 @@ export class ApprovalFunctions {
     this.evaluate = this.handler('Evaluate', {
       handler: 'evaluate',
       description: 'action-approvals: parse, claim and evaluate a requested action',
-      environment: this.runtimeEnvironment,
+      environment: {
+        ...this.runtimeEnvironment,
+        MAX_APPROVAL_TTL_SECONDS: String(props.maxApprovalTtl.toSeconds()),
+      },
       // Compiling Cedar's WebAssembly and reading IAM's reference are CPU-bound: memory buys CPU.
       memorySize: 1024,
     });

@@ -12,6 +12,18 @@ import type { PolicyEvaluator, RequestPathDeps } from './ports';
 export interface EvaluateDeps extends RequestPathDeps {
   readonly iam: IamReference;
   readonly policy: PolicyEvaluator;
+  /**
+   * The deployment's `maxApprovalTtl` in seconds: the workflow times out a little after it, where
+   * no Catch applies, so a policy `@ttl` longer than this is clamped to it (with an audit note).
+   * @default - no bound beyond the policy language's own
+   */
+  readonly maxApprovalTtlSeconds?: number;
+}
+
+/** A policy ttl cut to the deployment's bound, recorded with the policy-evaluated record. */
+interface TtlClamp {
+  readonly policyTtlSeconds: number;
+  readonly maxApprovalTtlSeconds: number;
 }
 
 /** What the workflow's Choice state branches on. */
@@ -44,7 +56,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     const reasons = [`agent "${request.agentId}" is not registered`];
     return reject(event, { requestId: request.requestId, agentId: request.agentId, reasons }, deps);
   }
-  const decision = deps.policy.evaluate({
+  const evaluated = deps.policy.evaluate({
     agentId: request.agentId,
     operation: request.action.operation,
     accessLevels: await accessLevelsOf(request, deps.iam),
@@ -52,6 +64,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     environment: deps.directory.environmentOf(request.action.resource),
     ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
   });
+  const { decision, clamp } = clampTtl(evaluated, deps.maxApprovalTtlSeconds);
   if (decision.outcome !== 'deny') {
     // A request that could never run is refused before any reviewer spends time on it.
     const plan = planAction({ requestId: request.requestId, ...request.action });
@@ -108,7 +121,10 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
   }
   // The claim and the evaluation's audit records are written in one transaction: a retried
   // invocation finds either all of them (and is a duplicate) or none (and starts over).
-  const claimed = await deps.requests.claim(record, evaluationRecords(record, decision, now.toISOString()));
+  const claimed = await deps.requests.claim(
+    record,
+    evaluationRecords(record, decision, now.toISOString(), clamp),
+  );
   return claimed ? resultOf(record, decision) : { requestId: request.requestId, outcome: 'duplicate' };
 }
 
@@ -138,7 +154,24 @@ function stateFor(decision: PolicyDecision): RequestRecord['state'] {
   return decision.outcome === 'auto-approve' ? 'approved' : 'awaiting-approval';
 }
 
-function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: string): AuditEvent[] {
+function clampTtl(
+  decision: PolicyDecision,
+  maxApprovalTtlSeconds: number | undefined,
+): { decision: PolicyDecision; clamp?: TtlClamp } {
+  if (decision.outcome === 'deny' || maxApprovalTtlSeconds === undefined) return { decision };
+  if (decision.ttlSeconds <= maxApprovalTtlSeconds) return { decision };
+  return {
+    decision: { ...decision, ttlSeconds: maxApprovalTtlSeconds },
+    clamp: { policyTtlSeconds: decision.ttlSeconds, maxApprovalTtlSeconds },
+  };
+}
+
+function evaluationRecords(
+  record: RequestRecord,
+  decision: PolicyDecision,
+  at: string,
+  clamp: TtlClamp | undefined,
+): AuditEvent[] {
   const base = { requestId: record.requestId, at, parametersHash: record.request.parametersHash };
   const { request } = record;
   const evaluated: AuditEvent[] = [
@@ -165,6 +198,14 @@ function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: 
         ...(decision.outcome === 'deny'
           ? {}
           : { ttlSeconds: decision.ttlSeconds, expiresAt: record.expiresAt }),
+        ...(clamp
+          ? {
+              ttlClamped: {
+                ...clamp,
+                note: `the policy's ttl of ${clamp.policyTtlSeconds} s is longer than this deployment's maxApprovalTtl: clamped to ${clamp.maxApprovalTtlSeconds} s`,
+              },
+            }
+          : {}),
         ...(decision.outcome === 'require-approval'
           ? { quorum: decision.quorum, approverGroups: [...decision.approverGroups] }
           : {}),

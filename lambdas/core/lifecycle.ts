@@ -67,6 +67,11 @@ export interface RequestRecord {
   readonly taskToken?: string;
   readonly messages?: ChatMessageRefs;
   readonly outcomeReason?: string;
+  /**
+   * When the execute function claimed the request (`approved → executing`): a request still
+   * `executing` well after the function's timeout was left behind by an invocation that died.
+   */
+  readonly executingSince?: string;
   /** The last record of the request's audit chain, written in the same transaction as this item. */
   readonly auditHead?: ChainHead;
 }

@@ -75,7 +75,7 @@ describe('Function: failRequest', () => {
       throw Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
     };
     const deps = testDeps({
-      requests: { claim: unreachable, get: unreachable, save: unreachable },
+      requests: { claim: unreachable, get: unreachable, save: unreachable, executingSince: unreachable },
       audit: { start: unreachable, read: unreachable },
     });
 
