@@ -148,6 +148,7 @@ export class ActionApprovals extends Construct {
     validateProps(props);
     const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+    const lifecycle = { logRetention, removalPolicy };
     // The execution roles' boundary denies changing anything that carries this tag.
     Tags.of(this).add(MANAGED_TAG_KEY, 'managed');
 
@@ -172,8 +173,7 @@ export class ActionApprovals extends Construct {
       eventBus: this.eventBus,
       directory: props.directory,
       ...chat,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
       maxApprovalTtl: props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl,
     });
     const api = new DecisionApi(this, {
@@ -182,8 +182,7 @@ export class ActionApprovals extends Construct {
       eventBus: this.eventBus,
       ...chat,
       throttle: props.apiThrottle ?? DEFAULTS.apiThrottle,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.httpApi = api.httpApi;
     this.apiStage = api.stage;
@@ -196,8 +195,7 @@ export class ActionApprovals extends Construct {
       dataKey: this.dataKey,
       environment: functions.runtimeEnvironment,
       agentIdTag: AGENT_ID_TAG,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.stuckExecutionSweep = new StuckExecutionSweep(this, {
       functions,
@@ -227,8 +225,7 @@ export class ActionApprovals extends Construct {
       failureQueue: this.deadLetterQueues.archive,
       accessLogsBucket: this.accessLogsBucket,
       lagThreshold: props.archiveLagThreshold ?? DEFAULTS.archiveLagThreshold,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.exports = new AuditExports(this, 'Exports', {
       table: this.auditTable,
@@ -241,17 +238,10 @@ export class ActionApprovals extends Construct {
     });
 
     const workflow = new ApprovalWorkflow(this, 'Workflow', {
-      functions: {
-        evaluate: functions.evaluate.function,
-        requestApproval: functions.requestApproval.function,
-        expire: functions.expire.function,
-        execute: functions.execute.function,
-        fail: functions.fail.function,
-      },
+      functions: functions.workflowTasks(),
       eventBus: this.eventBus,
       timeout: (props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl).plus(Duration.hours(1)),
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.stateMachine = workflow.stateMachine;
     this.requestRule = this.startWorkflowOnRequests();

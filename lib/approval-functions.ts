@@ -151,6 +151,17 @@ export class ApprovalFunctions {
    * Lets the execute function assume the execution roles (naming the agent and the request) and
    * sign receipts, and tells it which role runs which class.
    */
+  /** The functions behind the workflow's Task states. */
+  public workflowTasks() {
+    return {
+      evaluate: this.evaluate.function,
+      requestApproval: this.requestApproval.function,
+      expire: this.expire.function,
+      execute: this.execute.function,
+      fail: this.fail.function,
+    };
+  }
+
   public allowExecution(executionRoles: ExecutionRoles, receiptKey: kms.IKey): void {
     const { execute } = this;
     const roles = Object.entries(executionRoles.roles) as [RoleClass, iam.Role][];
