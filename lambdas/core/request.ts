@@ -113,15 +113,16 @@ const parameters = z
   );
 
 // Prose keeps its line breaks and tabs: cards show it under the unverified label, in its own block.
-const justification = visibleText('justification', LINE_BREAKS_AND_TABS).pipe(
-  z
-    .string()
-    .min(1, 'justification must not be empty')
-    .max(
-      LIMITS.justificationLength,
-      `justification must be at most ${LIMITS.justificationLength} characters`,
-    ),
-);
+// Length first, then the text check, in one string schema: the JSON schema agents are given (the
+// MCP tool's) then carries the limits.
+const justification = z
+  .string({ error: 'justification must be a string' })
+  .min(1, 'justification must not be empty')
+  .max(LIMITS.justificationLength, `justification must be at most ${LIMITS.justificationLength} characters`)
+  .superRefine((text, ctx) => {
+    const reason = invisibleReason('justification', text, LINE_BREAKS_AND_TABS);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
 
 const context = z
   .record(
