@@ -81,7 +81,9 @@ export interface ReceiptBinding {
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** The binding a `requested` record establishes: its agent, `details.operation`, `details.resource` and parameters hash. */
-export function bindingOf(requested: AuditRecord): ReceiptBinding {
+export function bindingOf(
+  requested: Pick<AuditRecord, 'actor' | 'details' | 'parametersHash'>,
+): ReceiptBinding {
   return {
     agentId: requested.actor.kind === 'agent' ? requested.actor.id : undefined,
     operation: text(requested.details?.operation),
@@ -102,7 +104,10 @@ export function bindingMismatches(receipt: ApprovalReceipt, binding: ReceiptBind
 }
 
 /** How a genuine receipt disagrees with the `executed` record that carries it; empty when it matches. */
-export function executionMismatches(receipt: ApprovalReceipt, executed: AuditRecord): string[] {
+export function executionMismatches(
+  receipt: ApprovalReceipt,
+  executed: Pick<AuditRecord, 'requestId' | 'parametersHash' | 'at'>,
+): string[] {
   const problems: string[] = [];
   if (receipt.requestId !== executed.requestId)
     problems.push(`the receipt is for request ${receipt.requestId}`);

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { AuditRecord } from '../core/audit';
 import { err, ok, type Result } from '../core/result';
+import type { LineDecoder } from './decode-pool';
+import type { FactBatch, LineFormat } from './facts';
 import { type LineBatch, lineBatches, LineStreamError, MAX_LINE_CHARS, OVERSIZED_LINE } from './lines';
 import { parseArchiveLine, parseExportLine, parseIncrementalLine } from './record';
 import type { ObjectStore, StoredObject } from './stores';
@@ -38,6 +40,15 @@ export interface TrailVisitor {
   exportFinished?(complete: boolean): void;
   /** An update or delete in an incremental export (an update's new image comes as a record too). */
   tableChange?(change: TableChange, file: string, line: number): void;
+}
+
+/**
+ * Receives what `readTrailFacts` reads: records as decoded facts, a run of lines at a time, and
+ * everything else as a TrailVisitor does, all in input order whatever order the runs were decoded in.
+ */
+export interface FactVisitor extends Pick<TrailVisitor, 'problem' | 'exportStarted' | 'exportFinished'> {
+  /** May return a promise to hold reading back. Incremental exports' updates and deletes come as facts too. */
+  facts(batch: FactBatch, source: TrailSource, file: string): void | Promise<void>;
 }
 
 export interface TrailStats {
@@ -97,10 +108,29 @@ export async function readTrail(
   visitor: TrailVisitor,
   options: ReadOptions = {},
 ): Promise<TrailStats> {
+  return readStores(stores, (store) => new StoreReader(store, options, { records: visitor }));
+}
+
+/**
+ * Reads as `readTrail` does, but hands lines to `decoder` (which may decode several runs at once
+ * on other threads) and their facts to the visitor in input order.
+ */
+export async function readTrailFacts(
+  stores: readonly ObjectStore[],
+  visitor: FactVisitor,
+  decoder: LineDecoder,
+  options: ReadOptions = {},
+): Promise<TrailStats> {
+  return readStores(stores, (store) => new StoreReader(store, options, { facts: visitor, decoder }));
+}
+
+async function readStores(
+  stores: readonly ObjectStore[],
+  readerOf: (store: ObjectStore) => StoreReader,
+): Promise<TrailStats> {
   const stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
   for (const store of stores) {
-    const reader = new StoreReader(store, visitor, options);
-    const { archiveObjects, exports, dataFiles } = await reader.read();
+    const { archiveObjects, exports, dataFiles } = await readerOf(store).read();
     stats.archiveObjects += archiveObjects;
     stats.exports += exports;
     stats.dataFiles += dataFiles;
@@ -121,15 +151,63 @@ export async function totalBytes(stores: readonly ObjectStore[]): Promise<number
   return total;
 }
 
+/** Runs of lines decoded ahead of the one being handed over: enough to keep every decoder thread busy. */
+const RUNS_AHEAD = 16;
+
+/**
+ * Hands steps over in the order they were queued, each once what it waits for is ready: runs of
+ * lines are decoded in parallel, but their facts (and every problem and export boundary between
+ * them) reach the visitor in input order, so findings do not depend on thread scheduling.
+ */
+class InOrder {
+  private last: Promise<void> = Promise.resolve();
+  private readonly queued: Promise<void>[] = [];
+
+  /** Queues `step` after every step queued before; holds the caller back while too many are queued. */
+  async push<T>(ready: Promise<T>, step: (value: T) => void | Promise<void>): Promise<void> {
+    // A failed decode is reported when its turn comes, not as an unhandled rejection before.
+    ready.catch(() => undefined);
+    this.last = this.last.then(async () => step(await ready));
+    this.last.catch(() => undefined);
+    this.queued.push(this.last);
+    while (this.queued.length > RUNS_AHEAD) await this.queued.shift();
+  }
+
+  /** Runs `step` after every step queued so far, without holding the caller back. */
+  then(step: () => void): void {
+    this.last = this.last.then(step);
+    this.last.catch(() => undefined);
+  }
+
+  async drain(): Promise<void> {
+    this.queued.length = 0;
+    await this.last;
+  }
+}
+
 class StoreReader {
   private readonly stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
   private listingFailed = false;
+  private readonly inOrder = new InOrder();
+
+  private readonly visitor: Pick<TrailVisitor, 'problem' | 'exportStarted' | 'exportFinished'>;
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly visitor: TrailVisitor,
     private readonly options: ReadOptions,
-  ) {}
+    /** Records parsed here, one at a time, or lines handed to a decoder and records seen as its facts. */
+    private readonly target:
+      | { readonly records: TrailVisitor }
+      | { readonly facts: FactVisitor; readonly decoder: LineDecoder },
+  ) {
+    this.visitor = 'records' in target ? target.records : target.facts;
+  }
+
+  /** Hands something over to the visitor after everything read before it. */
+  private emit(step: () => void): void {
+    if ('facts' in this.target) this.inOrder.then(step);
+    else step();
+  }
 
   async read(): Promise<TrailStats> {
     const listing = this.store.list()[Symbol.asyncIterator]();
@@ -154,6 +232,7 @@ class StoreReader {
         this.stats.dataFiles += await this.readExport(next.key);
       }
     }
+    await this.inOrder.drain();
     if (!this.listingFailed && this.stats.archiveObjects + this.stats.exports === 0) {
       this.problem(
         this.store.location,
@@ -176,7 +255,8 @@ class StoreReader {
   }
 
   private problem(file: string, reason: string, line?: number): void {
-    this.visitor.problem(problem(file, reason, line));
+    const finding = problem(file, reason, line);
+    this.emit(() => this.visitor.problem(finding));
   }
 
   private async open(key: string): Promise<Result<Readable, string>> {
@@ -230,16 +310,16 @@ class StoreReader {
           text = (await gunzipBuffer(prepared.compressed)).toString('utf8');
         } catch {
           // Streamed again, so the lines before the damage still count and the error names its line.
-          await this.readStream(Readable.from([prepared.compressed]), file, this.archiveLine(file), {
+          await this.readStream(Readable.from([prepared.compressed]), file, 'archive', {
             gzip: true,
           });
           return;
         }
-        await this.readLines(splitText(text), file, this.archiveLine(file));
+        await this.readLines(splitText(text), file, 'archive');
         return;
       }
       case 'stream':
-        await this.readStream(prepared.raw, file, this.archiveLine(file), {
+        await this.readStream(prepared.raw, file, 'archive', {
           gzip: true,
           onBytes: this.options.onBytes,
         });
@@ -249,6 +329,7 @@ class StoreReader {
 
   /** Parses a line as a record of `source` and hands it to the visitor. */
   private recordLine(
+    visitor: TrailVisitor,
     file: string,
     source: TrailSource,
     parse: (line: string) => Result<AuditRecord, string>,
@@ -259,16 +340,23 @@ class StoreReader {
         this.problem(file, parsed.error, lineNumber);
         return undefined;
       }
-      return this.visitor.record(parsed.value, source, file, lineNumber);
+      return visitor.record(parsed.value, source, file, lineNumber);
     };
   }
 
-  private archiveLine(file: string): LineConsumer {
-    return this.recordLine(file, 'archive', parseArchiveLine);
+  private consumerOf(visitor: TrailVisitor, file: string, format: LineFormat): LineConsumer {
+    switch (format) {
+      case 'archive':
+        return this.recordLine(visitor, file, 'archive', parseArchiveLine);
+      case 'full-export':
+        return this.recordLine(visitor, file, 'export', parseExportLine);
+      case 'incremental-export':
+        return this.incrementalLine(visitor, file);
+    }
   }
 
   /** An incremental export's line: its new image is a record; an update or delete is a change besides. */
-  private incrementalLine(file: string): LineConsumer {
+  private incrementalLine(visitor: TrailVisitor, file: string): LineConsumer {
     return (line, lineNumber) => {
       const parsed = parseIncrementalLine(line);
       if (!parsed.ok) {
@@ -277,24 +365,41 @@ class StoreReader {
       }
       const change = parsed.value;
       if (change.kind === 'delete') {
-        this.visitor.tableChange?.(change, file, lineNumber);
+        visitor.tableChange?.(change, file, lineNumber);
         return undefined;
       }
       if (change.kind === 'update') {
         const { requestId, seq } = change.record;
-        this.visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
+        visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
       }
-      return this.visitor.record(change.record, 'export', file, lineNumber);
+      return visitor.record(change.record, 'export', file, lineNumber);
     };
   }
 
-  /** Feeds each line to `consume`, counting non-blank lines (parsed or not) in `counter`. */
+  /** Hands each line over as a record of `format`, counting non-blank lines (parsed or not) in `counter`. */
   private async readLines(
     batches: AsyncIterable<LineBatch> | Iterable<LineBatch>,
     file: string,
-    consume: LineConsumer,
+    format: LineFormat,
     counter = { items: 0 },
   ): Promise<void> {
+    const { target } = this;
+    if ('facts' in target) {
+      const source: TrailSource = format === 'archive' ? 'archive' : 'export';
+      for await (const { firstLine, lines } of batches) {
+        const run: (string | null)[] = new Array<string | null>(lines.length);
+        for (let index = 0; index < lines.length; index += 1) {
+          const line = lines[index];
+          if (line === OVERSIZED_LINE || line.trim() !== '') counter.items += 1;
+          run[index] = line === OVERSIZED_LINE ? null : line;
+        }
+        await this.inOrder.push(target.decoder.decode(format, firstLine, run), (batch) =>
+          target.facts.facts(batch, source, file),
+        );
+      }
+      return;
+    }
+    const consume = this.consumerOf(target.records, file, format);
     for await (const { firstLine, lines } of batches) {
       for (const [index, line] of lines.entries()) {
         const lineNumber = firstLine + index;
@@ -315,7 +420,7 @@ class StoreReader {
   private async readStream(
     raw: Readable,
     file: string,
-    consume: LineConsumer,
+    format: LineFormat,
     options: {
       readonly gzip: boolean;
       readonly onBytes?: (bytes: number) => void;
@@ -331,7 +436,7 @@ class StoreReader {
       options.onBytes?.(chunk);
     };
     try {
-      await this.readLines(lineBatches(raw, { ...options, onBytes }), file, consume, counter);
+      await this.readLines(lineBatches(raw, { ...options, onBytes }), file, format, counter);
     } catch (error) {
       if (!(error instanceof LineStreamError)) throw error;
       // An export writes an empty file for an empty partition: no bytes, no gzip header, no items.
@@ -356,12 +461,12 @@ class StoreReader {
       return 0;
     }
     const { type, exportTimeMs, itemCount } = summary.value;
-    this.visitor.exportStarted?.({ file: summaryFile, exportTimeMs, type });
+    this.emit(() => this.visitor.exportStarted?.({ file: summaryFile, exportTimeMs, type }));
     const read = await this.readExportData(summaryKey, summaryFile, summary.value);
     if (read.complete && itemCount !== undefined && read.items !== itemCount) {
       this.problem(summaryFile, `itemCount is ${itemCount} but the data files hold ${read.items} items`);
     }
-    this.visitor.exportFinished?.(read.complete);
+    this.emit(() => this.visitor.exportFinished?.(read.complete));
     return read.dataFiles;
   }
 
@@ -444,9 +549,8 @@ class StoreReader {
       return { items: 0, complete: false };
     }
     const md5 = createHash('md5');
-    const consume =
-      type === 'incremental' ? this.incrementalLine(file) : this.recordLine(file, 'export', parseExportLine);
-    const read = await this.readStream(raw.value, file, consume, {
+    const format = type === 'incremental' ? 'incremental-export' : 'full-export';
+    const read = await this.readStream(raw.value, file, format, {
       gzip: true,
       onBytes: this.options.onBytes,
       digest: md5,

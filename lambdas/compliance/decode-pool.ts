@@ -1,0 +1,105 @@
+import { availableParallelism } from 'node:os';
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { decodeLines, type FactBatch, type LineFormat } from './facts';
+
+/** Turns runs of lines into facts; the facts of each run come back whole, in any order. */
+export interface LineDecoder {
+  decode(format: LineFormat, firstLine: number, lines: readonly (string | null)[]): Promise<FactBatch>;
+  /** Stops the decoder's threads, if it has any. */
+  close(): Promise<void>;
+}
+
+export interface DecodeRequest {
+  readonly id: number;
+  readonly format: LineFormat;
+  readonly firstLine: number;
+  readonly lines: readonly (string | null)[];
+}
+
+export type DecodeReply =
+  | { readonly id: number; readonly batch: FactBatch }
+  | { readonly id: number; readonly error: string };
+
+/** Decodes on the calling thread: for small inputs, and where no worker can be started. */
+export const inThreadDecoder: LineDecoder = {
+  decode: (format, firstLine, lines) => Promise.resolve(decodeLines(format, firstLine, lines)),
+  close: () => Promise.resolve(),
+};
+
+/** How many workers use every core; the reading thread's share is small next to theirs. */
+export const defaultDecodeWorkers = (): number => availableParallelism();
+
+/**
+ * The worker's entry point, next to this module: the `.js`/`.cjs` it was compiled or bundled to,
+ * or, when run from TypeScript source, the `.ts` file loaded through tsx (which runs the CLI from
+ * source; Node cannot start a worker from a `.ts` file by itself).
+ */
+function workerEntry(): { readonly source: string; readonly eval: boolean } {
+  const extension = extname(__filename);
+  const script = join(__dirname, `decode-worker${extension}`);
+  if (extension !== '.ts') return { source: script, eval: false };
+  const tsx = require.resolve('tsx/cjs');
+  return { source: `require(${JSON.stringify(tsx)});require(${JSON.stringify(script)});`, eval: true };
+}
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly waiting: Map<number, { resolve: (batch: FactBatch) => void; reject: (error: Error) => void }>;
+}
+
+/**
+ * Decodes on worker threads, so that parsing and hashing, the bulk of verification, use every
+ * core. Each run goes to the worker with the fewest runs waiting.
+ */
+export class DecodePool implements LineDecoder {
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 0;
+
+  constructor(private readonly size: number) {}
+
+  decode(format: LineFormat, firstLine: number, lines: readonly (string | null)[]): Promise<FactBatch> {
+    const target = this.leastBusy();
+    const id = this.nextId;
+    this.nextId += 1;
+    return new Promise((resolve, reject) => {
+      target.waiting.set(id, { resolve, reject });
+      target.worker.postMessage({ id, format, firstLine, lines } satisfies DecodeRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map(({ worker }) => worker.terminate()));
+  }
+
+  private leastBusy(): PoolWorker {
+    let best: PoolWorker | undefined;
+    for (const candidate of this.workers)
+      if (best === undefined || candidate.waiting.size < best.waiting.size) best = candidate;
+    // Workers start with the first runs, so a small input costs no more threads than it uses.
+    if (best === undefined || (best.waiting.size > 0 && this.workers.length < this.size)) return this.start();
+    return best;
+  }
+
+  private start(): PoolWorker {
+    const entry = workerEntry();
+    const worker = new Worker(entry.source, { eval: entry.eval });
+    const started: PoolWorker = { worker, waiting: new Map() };
+    const failAll = (error: Error): void => {
+      for (const { reject } of started.waiting.values()) reject(error);
+      started.waiting.clear();
+    };
+    worker.on('message', (reply: DecodeReply) => {
+      const waiting = started.waiting.get(reply.id);
+      if (!waiting) return;
+      started.waiting.delete(reply.id);
+      if ('batch' in reply) waiting.resolve(reply.batch);
+      else waiting.reject(new Error(`decode worker: ${reply.error}`));
+    });
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`decode worker stopped with exit code ${code}`)));
+    this.workers.push(started);
+    return started;
+  }
+}
