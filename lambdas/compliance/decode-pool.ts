@@ -18,8 +18,7 @@ export interface DecodeRequest {
 }
 
 export type DecodeReply =
-  | { readonly id: number; readonly batch: FactBatch }
-  | { readonly id: number; readonly error: string };
+  { readonly id: number; readonly batch: FactBatch } | { readonly id: number; readonly error: string };
 
 /** Decodes on the calling thread: for small inputs, and where no worker can be started. */
 export const inThreadDecoder: LineDecoder = {
@@ -48,17 +47,29 @@ interface PoolWorker {
   readonly waiting: Map<number, { resolve: (batch: FactBatch) => void; reject: (error: Error) => void }>;
 }
 
+/** Lines decoded on the calling thread before workers start: a small trail is done before a worker would be. */
+export const IN_THREAD_LINES = 20_000;
+
 /**
  * Decodes on worker threads, so that parsing and hashing, the bulk of verification, use every
- * core. Each run goes to the worker with the fewest runs waiting.
+ * core. Each run goes to the worker with the fewest runs waiting. The first `inThreadLines` lines
+ * are decoded on the calling thread, and workers start only once a trail turns out larger.
  */
 export class DecodePool implements LineDecoder {
   private readonly workers: PoolWorker[] = [];
   private nextId = 0;
+  private linesInThread = 0;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly inThreadLines = IN_THREAD_LINES,
+  ) {}
 
   decode(format: LineFormat, firstLine: number, lines: readonly (string | null)[]): Promise<FactBatch> {
+    if (this.linesInThread < this.inThreadLines) {
+      this.linesInThread += lines.length;
+      return inThreadDecoder.decode(format, firstLine, lines);
+    }
     const target = this.leastBusy();
     const id = this.nextId;
     this.nextId += 1;
@@ -95,7 +106,8 @@ export class DecodePool implements LineDecoder {
       if (!waiting) return;
       started.waiting.delete(reply.id);
       if ('batch' in reply) waiting.resolve(reply.batch);
-      else waiting.reject(new Error(`decode worker: ${reply.error}`));
+      // The worker's message as it is: an internal error is printed as one line, the same from any thread.
+      else waiting.reject(new Error(reply.error));
     });
     worker.on('error', failAll);
     worker.on('exit', (code) => failAll(new Error(`decode worker stopped with exit code ${code}`)));

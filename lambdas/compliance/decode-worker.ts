@@ -11,7 +11,7 @@ port?.on('message', ({ id, format, firstLine, lines }: DecodeRequest) => {
     port.postMessage({ id, batch } satisfies DecodeReply, transferablesOf(batch));
     return;
   } catch (error) {
-    reply = { id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+    reply = { id, error: error instanceof Error ? error.message : String(error) };
   }
   port.postMessage(reply);
 });

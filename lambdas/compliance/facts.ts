@@ -30,7 +30,9 @@ const ANCHOR_TYPES: ReadonlySet<AuditRecordType> = new Set([
 /** The `details` a receipt is compared with (see verify.ts and receipts.ts); the rest is sealed by the hash. */
 const ANCHOR_DETAILS = ['operation', 'resource', 'decision', 'counted', 'reviewers', 'expiresAt', 'receipt'];
 
-const TYPE_INDEX: ReadonlyMap<string, number> = new Map(AUDIT_RECORD_TYPES.map((type, index) => [type, index]));
+const TYPE_INDEX: ReadonlyMap<string, number> = new Map(
+  AUDIT_RECORD_TYPES.map((type, index) => [type, index]),
+);
 
 /** Bytes per fact in `hashes`: the SHA-256 of the record's content, then its `prevHash`. */
 export const HASH_BYTES = 64;
@@ -133,18 +135,23 @@ class FactWriter {
   }
 }
 
-const parseRecord: Readonly<Record<'archive' | 'full-export', (line: string) => Result<AuditRecord, string>>> =
-  {
-    archive: parseArchiveLine,
-    'full-export': parseExportLine,
-  };
+const parseRecord: Readonly<
+  Record<'archive' | 'full-export', (line: string) => Result<AuditRecord, string>>
+> = {
+  archive: parseArchiveLine,
+  'full-export': parseExportLine,
+};
 
 /**
  * Decodes a run of lines of one file, numbered from `firstLine`: parses each, checks it is a
  * record, hashes its canonical content. Null stands for a line too long to read; blank lines are
  * skipped. Pure, so it runs the same on the reading thread and in a worker.
  */
-export function decodeLines(format: LineFormat, firstLine: number, lines: readonly (string | null)[]): FactBatch {
+export function decodeLines(
+  format: LineFormat,
+  firstLine: number,
+  lines: readonly (string | null)[],
+): FactBatch {
   const facts = new FactWriter(lines.length);
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index];
@@ -157,9 +164,9 @@ export function decodeLines(format: LineFormat, firstLine: number, lines: readon
     if (format === 'incremental-export') {
       const change = parseIncrementalLine(line);
       if (!change.ok) facts.problem(number, change.error);
-      else if (change.value.kind === 'delete')
-        facts.delete(number, change.value.requestId, change.value.seq);
-      else facts.record(change.value.kind === 'update' ? FACT.update : FACT.record, number, change.value.record);
+      else if (change.value.kind === 'delete') facts.delete(number, change.value.requestId, change.value.seq);
+      else
+        facts.record(change.value.kind === 'update' ? FACT.update : FACT.record, number, change.value.record);
       continue;
     }
     const record = parseRecord[format](line);

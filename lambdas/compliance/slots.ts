@@ -64,7 +64,8 @@ export class SlotArena {
     if (index % SLOTS_PER_CHUNK === 0) this.chunks.push(Buffer.allocUnsafe(SLOTS_PER_CHUNK * SLOT_BYTES));
     this.count += 1;
     const [chunk, offset] = this.locate(index);
-    for (let byte = 0; byte < 32; byte += 1) chunk[offset + byte] = slot.contentHash[slot.contentHashAt + byte];
+    for (let byte = 0; byte < 32; byte += 1)
+      chunk[offset + byte] = slot.contentHash[slot.contentHashAt + byte];
     chunk.writeUInt8(slot.flags, offset + FLAGS);
     chunk.writeUInt16LE(slot.seq, offset + SEQ);
     chunk.writeUInt32LE(slot.next + 1, offset + NEXT);

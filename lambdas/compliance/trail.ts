@@ -197,8 +197,7 @@ class StoreReader {
     private readonly options: ReadOptions,
     /** Records parsed here, one at a time, or lines handed to a decoder and records seen as its facts. */
     private readonly target:
-      | { readonly records: TrailVisitor }
-      | { readonly facts: FactVisitor; readonly decoder: LineDecoder },
+      { readonly records: TrailVisitor } | { readonly facts: FactVisitor; readonly decoder: LineDecoder },
   ) {
     this.visitor = 'records' in target ? target.records : target.facts;
   }

@@ -49,6 +49,8 @@ export interface VerifyOptions extends ReadOptions {
    * all on this thread. @default os.availableParallelism()
    */
   readonly decodeWorkers?: number;
+  /** Lines decoded on this thread before the workers start. @default IN_THREAD_LINES */
+  readonly inThreadLines?: number;
 }
 
 export interface VerifyReport {
@@ -144,7 +146,7 @@ export async function verifyTrail(
 ): Promise<VerifyReport> {
   const verifier = new TrailVerifier(options);
   const workers = options.decodeWorkers ?? defaultDecodeWorkers();
-  const decoder: LineDecoder = workers > 0 ? new DecodePool(workers) : inThreadDecoder;
+  const decoder: LineDecoder = workers > 0 ? new DecodePool(workers, options.inThreadLines) : inThreadDecoder;
   let inputs: TrailStats;
   try {
     inputs = await readTrailFacts(stores, verifier, decoder, options);
@@ -277,7 +279,9 @@ class TrailVerifier implements FactVisitor {
       contentHash: hashes,
       contentHashAt,
       flags:
-        sourceFlag(source) | (TERMINAL_TYPES[type] ? SLOT_FLAG.terminal : 0) | (sealed ? SLOT_FLAG.sealed : 0),
+        sourceFlag(source) |
+        (TERMINAL_TYPES[type] ? SLOT_FLAG.terminal : 0) |
+        (sealed ? SLOT_FLAG.sealed : 0),
       seq,
       next: head,
       file: this.indexOf(file),
