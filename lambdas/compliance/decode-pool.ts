@@ -1,33 +1,54 @@
 import { availableParallelism } from 'node:os';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { JWK } from 'jose';
+import type { ApprovalReceipt } from '../core/receipt';
+import type { Result } from '../core/result';
 import { decodeLines, type FactBatch, type LineFormat } from './facts';
+import type { ReceiptCheck } from './receipts';
 
 /** Turns runs of lines into facts; the facts of each run come back whole, in any order. */
 export interface LineDecoder {
-  decode(format: LineFormat, firstLine: number, lines: readonly (string | null)[]): Promise<FactBatch>;
+  /** `oversized`: the indexes of lines too long to read, in order; their text is left out. */
+  decode(
+    format: LineFormat,
+    firstLine: number,
+    lines: readonly string[],
+    oversized: readonly number[],
+  ): Promise<FactBatch>;
   /** Stops the decoder's threads, if it has any. */
   close(): Promise<void>;
 }
 
-export interface DecodeRequest {
-  readonly id: number;
-  readonly format: LineFormat;
-  readonly firstLine: number;
-  readonly lines: readonly (string | null)[];
-}
+/** What a worker is asked: lines travel as one string (one copy rather than one per line). */
+export type PoolRequest =
+  | {
+      readonly kind: 'lines';
+      readonly id: number;
+      readonly format: LineFormat;
+      readonly firstLine: number;
+      readonly text: string;
+      readonly oversized: readonly number[];
+    }
+  | { readonly kind: 'receipt'; readonly id: number; readonly jws: string };
 
-export type DecodeReply =
-  { readonly id: number; readonly batch: FactBatch } | { readonly id: number; readonly error: string };
+export type PoolReply =
+  | { readonly id: number; readonly batch: FactBatch }
+  | { readonly id: number; readonly receipt: Result<ApprovalReceipt, string> }
+  | { readonly id: number; readonly error: string };
 
 /** Decodes on the calling thread: for small inputs, and where no worker can be started. */
 export const inThreadDecoder: LineDecoder = {
-  decode: (format, firstLine, lines) => Promise.resolve(decodeLines(format, firstLine, lines)),
+  decode: (format, firstLine, lines, oversized) =>
+    Promise.resolve(decodeLines(format, firstLine, lines, oversized)),
   close: () => Promise.resolve(),
 };
 
 /** How many workers use every core; the reading thread's share is small next to theirs. */
 export const defaultDecodeWorkers = (): number => availableParallelism();
+
+/** Lines decoded on the calling thread before workers start: a small trail is done before a worker would be. */
+export const IN_THREAD_LINES = 20_000;
 
 /**
  * The worker's entry point, next to this module: the `.js`/`.cjs` it was compiled or bundled to,
@@ -44,16 +65,14 @@ function workerEntry(): { readonly source: string; readonly eval: boolean } {
 
 interface PoolWorker {
   readonly worker: Worker;
-  readonly waiting: Map<number, { resolve: (batch: FactBatch) => void; reject: (error: Error) => void }>;
+  readonly waiting: Map<number, { resolve: (reply: PoolReply) => void; reject: (error: Error) => void }>;
 }
-
-/** Lines decoded on the calling thread before workers start: a small trail is done before a worker would be. */
-export const IN_THREAD_LINES = 20_000;
 
 /**
  * Decodes on worker threads, so that parsing and hashing, the bulk of verification, use every
- * core. Each run goes to the worker with the fewest runs waiting. The first `inThreadLines` lines
- * are decoded on the calling thread, and workers start only once a trail turns out larger.
+ * core; checks receipts there too. Each request goes to the worker with the fewest waiting. The
+ * first `inThreadLines` lines are decoded on the calling thread, and workers start only once a
+ * trail turns out larger.
  */
 export class DecodePool implements LineDecoder {
   private readonly workers: PoolWorker[] = [];
@@ -63,20 +82,37 @@ export class DecodePool implements LineDecoder {
   constructor(
     private readonly size: number,
     private readonly inThreadLines = IN_THREAD_LINES,
+    /** The keys receipts are checked with on the workers. */
+    private readonly trustedKeys: readonly JWK[] = [],
   ) {}
 
-  decode(format: LineFormat, firstLine: number, lines: readonly (string | null)[]): Promise<FactBatch> {
+  async decode(
+    format: LineFormat,
+    firstLine: number,
+    lines: readonly string[],
+    oversized: readonly number[],
+  ): Promise<FactBatch> {
     if (this.linesInThread < this.inThreadLines) {
       this.linesInThread += lines.length;
-      return inThreadDecoder.decode(format, firstLine, lines);
+      return inThreadDecoder.decode(format, firstLine, lines, oversized);
     }
-    const target = this.leastBusy();
-    const id = this.nextId;
-    this.nextId += 1;
-    return new Promise((resolve, reject) => {
-      target.waiting.set(id, { resolve, reject });
-      target.worker.postMessage({ id, format, firstLine, lines } satisfies DecodeRequest);
-    });
+    const text = lines.join('\n');
+    const reply = await this.ask((id) => ({ kind: 'lines', id, format, firstLine, text, oversized }));
+    if (!('batch' in reply)) throw new Error('decode worker: no facts in its reply');
+    return reply.batch;
+  }
+
+  /**
+   * A receipt check that runs on the workers once they have started (signature checks are
+   * otherwise the reading thread's largest cost), and with `inThread` before.
+   */
+  receiptCheck(inThread: ReceiptCheck): ReceiptCheck {
+    return async (jws) => {
+      if (this.workers.length === 0) return inThread(jws);
+      const reply = await this.ask((id) => ({ kind: 'receipt', id, jws }));
+      if (!('receipt' in reply)) throw new Error('decode worker: no receipt check in its reply');
+      return reply.receipt;
+    };
   }
 
   async close(): Promise<void> {
@@ -84,30 +120,43 @@ export class DecodePool implements LineDecoder {
     await Promise.all(workers.map(({ worker }) => worker.terminate()));
   }
 
+  private ask(request: (id: number) => PoolRequest): Promise<PoolReply> {
+    const target = this.leastBusy();
+    const id = this.nextId;
+    this.nextId += 1;
+    return new Promise((resolve, reject) => {
+      target.waiting.set(id, { resolve, reject });
+      target.worker.postMessage(request(id));
+    });
+  }
+
   private leastBusy(): PoolWorker {
     let best: PoolWorker | undefined;
     for (const candidate of this.workers)
       if (best === undefined || candidate.waiting.size < best.waiting.size) best = candidate;
-    // Workers start with the first runs, so a small input costs no more threads than it uses.
+    // Workers start with the first requests, so a small input costs no more threads than it uses.
     if (best === undefined || (best.waiting.size > 0 && this.workers.length < this.size)) return this.start();
     return best;
   }
 
   private start(): PoolWorker {
     const entry = workerEntry();
-    const worker = new Worker(entry.source, { eval: entry.eval });
+    const worker = new Worker(entry.source, {
+      eval: entry.eval,
+      workerData: { trustedKeys: this.trustedKeys },
+    });
     const started: PoolWorker = { worker, waiting: new Map() };
     const failAll = (error: Error): void => {
       for (const { reject } of started.waiting.values()) reject(error);
       started.waiting.clear();
     };
-    worker.on('message', (reply: DecodeReply) => {
+    worker.on('message', (reply: PoolReply) => {
       const waiting = started.waiting.get(reply.id);
       if (!waiting) return;
       started.waiting.delete(reply.id);
-      if ('batch' in reply) waiting.resolve(reply.batch);
       // The worker's message as it is: an internal error is printed as one line, the same from any thread.
-      else waiting.reject(new Error(reply.error));
+      if ('error' in reply) waiting.reject(new Error(reply.error));
+      else waiting.resolve(reply);
     });
     worker.on('error', failAll);
     worker.on('exit', (code) => failAll(new Error(`decode worker stopped with exit code ${code}`)));

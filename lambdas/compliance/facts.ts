@@ -144,19 +144,23 @@ const parseRecord: Readonly<
 
 /**
  * Decodes a run of lines of one file, numbered from `firstLine`: parses each, checks it is a
- * record, hashes its canonical content. Null stands for a line too long to read; blank lines are
- * skipped. Pure, so it runs the same on the reading thread and in a worker.
+ * record, hashes its canonical content. `oversized` lists, in order, the indexes of lines too long
+ * to read (their text is left out); blank lines are skipped. Pure, so it runs the same on the
+ * reading thread and in a worker.
  */
 export function decodeLines(
   format: LineFormat,
   firstLine: number,
-  lines: readonly (string | null)[],
+  lines: readonly string[],
+  oversized: readonly number[],
 ): FactBatch {
   const facts = new FactWriter(lines.length);
+  let nextOversized = 0;
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index];
     const number = firstLine + index;
-    if (line === null) {
+    if (oversized[nextOversized] === index) {
+      nextOversized += 1;
       facts.problem(number, 'line is longer than 1 MiB; skipped');
       continue;
     }

@@ -7,7 +7,11 @@ import { type ApprovalReceipt, verifyReceipt } from '../core/receipt';
 import { err, ok, type Result } from '../core/result';
 
 /** Checks one compact JWS with the trusted keys; the receipt, or why it is not a valid one. */
-export type ReceiptCheck = (jws: string) => Promise<Result<ApprovalReceipt, string>>;
+export interface ReceiptCheck {
+  (jws: string): Promise<Result<ApprovalReceipt, string>>;
+  /** The keys it checks with, when they are all it needs: then another thread can check the same way. */
+  readonly trustedKeys?: readonly JWK[];
+}
 
 const isJwk = (value: unknown): value is JWK =>
   typeof value === 'object' && value !== null && typeof (value as { kty?: unknown }).kty === 'string';
@@ -52,7 +56,7 @@ export async function kmsPublicJwk(kms: KMSClient, keyId: string): Promise<Resul
 
 /** A check that tries the key the receipt names (`kid`) first, then every other trusted key. */
 export function receiptChecker(keys: readonly JWK[]): ReceiptCheck {
-  return async (jws) => {
+  const check = async (jws: string): Promise<Result<ApprovalReceipt, string>> => {
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(jws).kid;
@@ -68,6 +72,7 @@ export function receiptChecker(keys: readonly JWK[]): ReceiptCheck {
     }
     return last;
   };
+  return Object.assign(check, { trustedKeys: keys });
 }
 
 /** What the chain says was asked for: a receipt must bind exactly this. */

@@ -386,13 +386,15 @@ class StoreReader {
     if ('facts' in target) {
       const source: TrailSource = format === 'archive' ? 'archive' : 'export';
       for await (const { firstLine, lines } of batches) {
-        const run: (string | null)[] = new Array<string | null>(lines.length);
+        const run: string[] = new Array<string>(lines.length);
+        const oversized: number[] = [];
         for (let index = 0; index < lines.length; index += 1) {
           const line = lines[index];
+          if (line === OVERSIZED_LINE) oversized.push(index);
           if (line === OVERSIZED_LINE || line.trim() !== '') counter.items += 1;
-          run[index] = line === OVERSIZED_LINE ? null : line;
+          run[index] = line === OVERSIZED_LINE ? '' : line;
         }
-        await this.inOrder.push(target.decoder.decode(format, firstLine, run), (batch) =>
+        await this.inOrder.push(target.decoder.decode(format, firstLine, run, oversized), (batch) =>
           target.facts.facts(batch, source, file),
         );
       }

@@ -144,16 +144,22 @@ export async function verifyTrail(
   stores: readonly ObjectStore[],
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  const verifier = new TrailVerifier(options);
   const workers = options.decodeWorkers ?? defaultDecodeWorkers();
-  const decoder: LineDecoder = workers > 0 ? new DecodePool(workers, options.inThreadLines) : inThreadDecoder;
-  let inputs: TrailStats;
+  const { checkReceipt } = options;
+  const pool =
+    workers > 0 ? new DecodePool(workers, options.inThreadLines, checkReceipt?.trustedKeys) : undefined;
+  const decoder: LineDecoder = pool ?? inThreadDecoder;
+  // A check that needs only keys runs on the workers; any other stays on this thread.
+  const verifier = new TrailVerifier({
+    ...options,
+    ...(pool && checkReceipt?.trustedKeys ? { checkReceipt: pool.receiptCheck(checkReceipt) } : {}),
+  });
   try {
-    inputs = await readTrailFacts(stores, verifier, decoder, options);
+    // Finished before the workers stop: receipt checks may still be running on them.
+    return await verifier.finish(await readTrailFacts(stores, verifier, decoder, options));
   } finally {
     await decoder.close();
   }
-  return verifier.finish(inputs);
 }
 
 const TERMINAL_TYPES: readonly boolean[] = AUDIT_RECORD_TYPES.map((type) => TERMINAL_RECORD_TYPES.has(type));
