@@ -63,6 +63,13 @@ function workerEntry(): { readonly source: string; readonly eval: boolean } {
   return { source: `require(${JSON.stringify(tsx)});require(${JSON.stringify(script)});`, eval: true };
 }
 
+/**
+ * A worker holds nothing from one run to the next, but V8 sizes an idle heap for throughput and
+ * lets garbage pile up to hundreds of MiB before collecting it; these bounds keep both workers'
+ * heaps within the CLI's memory budget (a run of lines needs a few MiB at most).
+ */
+const WORKER_HEAP_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
+
 interface PoolWorker {
   readonly worker: Worker;
   readonly waiting: Map<number, { resolve: (reply: PoolReply) => void; reject: (error: Error) => void }>;
@@ -144,6 +151,7 @@ export class DecodePool implements LineDecoder {
     const worker = new Worker(entry.source, {
       eval: entry.eval,
       workerData: { trustedKeys: this.trustedKeys },
+      resourceLimits: WORKER_HEAP_LIMITS,
     });
     const started: PoolWorker = { worker, waiting: new Map() };
     const failAll = (error: Error): void => {
