@@ -18,7 +18,8 @@ import { type BenchResult, percentile } from './harness';
 /** AUDIT_BENCH_RECORDS makes a quick smaller run, e.g. while changing the verifier. */
 const RECORDS = Number(process.env.AUDIT_BENCH_RECORDS ?? 1_000_000);
 /** AUDIT_BENCH_WORKERS sets verify's decode workers (0: all on one thread); else its default. */
-const WORKERS = process.env.AUDIT_BENCH_WORKERS === undefined ? undefined : Number(process.env.AUDIT_BENCH_WORKERS);
+const WORKERS =
+  process.env.AUDIT_BENCH_WORKERS === undefined ? undefined : Number(process.env.AUDIT_BENCH_WORKERS);
 const RSS_BUDGET_MIB = 512;
 /** Ten or more windows over the two million lines of the full-size run. */
 const WINDOW_RECORDS = Math.max(10_000, Math.round(RECORDS / 5 / 10_000) * 10_000);

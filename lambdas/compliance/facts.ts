@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AUDIT_RECORD_TYPES, type AuditRecord, type AuditRecordType } from '../core/audit';
 import type { Result } from '../core/result';
 import { unsealedCanonicalJson } from './canonical-record';
@@ -80,6 +80,8 @@ class FactWriter {
   readonly batch: FactBatch;
   /** `batch.hashes` as a Buffer, to write hex into it. */
   private readonly hashBytes: Buffer;
+  /** The record's own `hash`, as bytes. */
+  private readonly ownHash = Buffer.alloc(32);
 
   constructor(capacity: number) {
     this.batch = {
@@ -111,12 +113,14 @@ class FactWriter {
     batch.seqs[index] = record.seq;
     batch.times[index] = Date.parse(record.at);
     batch.types[index] = TYPE_INDEX.get(record.type) ?? 0;
-    const contentHash = createHash('sha256').update(unsealedCanonicalJson(record), 'utf8').digest();
+    // One-shot hashing: no Hash object per record.
+    const contentHash = hash('sha256', unsealedCanonicalJson(record), 'buffer');
     const offset = index * HASH_BYTES;
     contentHash.copy(this.hashBytes, offset);
-    // Both hex strings were checked to be 64 lowercase hex digits when the record was parsed.
+    // The hex strings were checked to be 64 lowercase hex digits when the record was parsed.
     this.hashBytes.write(record.prevHash, offset + 32, 32, 'hex');
-    batch.sealed[index] = contentHash.toString('hex') === record.hash ? 1 : 0;
+    this.ownHash.write(record.hash, 0, 32, 'hex');
+    batch.sealed[index] = contentHash.equals(this.ownHash) ? 1 : 0;
     batch.anchors[index] = ANCHOR_TYPES.has(record.type) ? anchorJson(record) : null;
   }
 

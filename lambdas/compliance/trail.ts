@@ -152,7 +152,7 @@ export async function totalBytes(stores: readonly ObjectStore[]): Promise<number
 }
 
 /** Runs of lines decoded ahead of the one being handed over: enough to keep every decoder thread busy. */
-const RUNS_AHEAD = 16;
+const RUNS_AHEAD = 4;
 
 /**
  * Hands steps over in the order they were queued, each once what it waits for is ready: runs of
