@@ -12,14 +12,11 @@ import { type BenchResult, percentile } from './harness';
 // line, on one thread — what no verifier of these files can beat on one core. Each step runs in
 // its own child process, bundled and run by plain node as a shipped CLI would be, so the verify's
 // peak RSS is its own (not the generator's, nor tsx's loader thread's) and comes from the child's
-// process.resourceUsage() (process-wide, so the decode worker threads count too). Rates are medians over windows of WINDOW_RECORDS records, after the
+// process.resourceUsage(). Rates are medians over windows of WINDOW_RECORDS records, after the
 // first window (the warm-up: JIT, file cache, key import) is dropped; end-to-end rates are printed too.
 
 /** AUDIT_BENCH_RECORDS makes a quick smaller run, e.g. while changing the verifier. */
 const RECORDS = Number(process.env.AUDIT_BENCH_RECORDS ?? 1_000_000);
-/** AUDIT_BENCH_WORKERS sets verify's decode workers (0: all on one thread); else its default. */
-const WORKERS =
-  process.env.AUDIT_BENCH_WORKERS === undefined ? undefined : Number(process.env.AUDIT_BENCH_WORKERS);
 const RSS_BUDGET_MIB = 512;
 /** Ten or more windows over the two million lines of the full-size run. */
 const WINDOW_RECORDS = Math.max(10_000, Math.round(RECORDS / 5 / 10_000) * 10_000);
@@ -51,20 +48,14 @@ export async function run(): Promise<BenchResult[]> {
   const work = mkdtempSync(join(tmpdir(), 'audit-verify-bench-'));
   try {
     const bundle = join(work, 'bench.cjs');
-    // The decode workers' entry is looked up next to the module that starts them: in the bundle, here.
-    for (const [entry, outfile] of [
-      [__filename, bundle],
-      [join(__dirname, '..', 'lambdas', 'compliance', 'decode-worker.ts'), join(work, 'decode-worker.cjs')],
-    ]) {
-      buildSync({
-        entryPoints: [entry],
-        bundle: true,
-        platform: 'node',
-        format: 'cjs',
-        outfile,
-        logLevel: 'error',
-      });
-    }
+    buildSync({
+      entryPoints: [__filename],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'error',
+    });
     const step = async <T>(name: Step): Promise<T> => {
       const { stdout } = await promisify(execFile)(process.execPath, [bundle, name, join(work, 'trail')], {
         maxBuffer: 1024 * 1024,
@@ -140,7 +131,6 @@ async function verify(dir: string): Promise<void> {
   const report = await verifyTrail([store.value], {
     checkReceipt: receiptChecker(keys.value),
     onRecords: windows.seen,
-    ...(WORKERS === undefined ? {} : { decodeWorkers: WORKERS }),
   });
   const outcome: VerifyOutcome = {
     ok: report.ok,

@@ -7,11 +7,7 @@ import { type ApprovalReceipt, verifyReceipt } from '../core/receipt';
 import { err, ok, type Result } from '../core/result';
 
 /** Checks one compact JWS with the trusted keys; the receipt, or why it is not a valid one. */
-export interface ReceiptCheck {
-  (jws: string): Promise<Result<ApprovalReceipt, string>>;
-  /** The keys it checks with, when they are all it needs: then another thread can check the same way. */
-  readonly trustedKeys?: readonly JWK[];
-}
+export type ReceiptCheck = (jws: string) => Promise<Result<ApprovalReceipt, string>>;
 
 const isJwk = (value: unknown): value is JWK =>
   typeof value === 'object' && value !== null && typeof (value as { kty?: unknown }).kty === 'string';
@@ -56,7 +52,7 @@ export async function kmsPublicJwk(kms: KMSClient, keyId: string): Promise<Resul
 
 /** A check that tries the key the receipt names (`kid`) first, then every other trusted key. */
 export function receiptChecker(keys: readonly JWK[]): ReceiptCheck {
-  const check = async (jws: string): Promise<Result<ApprovalReceipt, string>> => {
+  return async (jws) => {
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(jws).kid;
@@ -72,7 +68,6 @@ export function receiptChecker(keys: readonly JWK[]): ReceiptCheck {
     }
     return last;
   };
-  return Object.assign(check, { trustedKeys: keys });
 }
 
 /** What the chain says was asked for: a receipt must bind exactly this. */
@@ -86,9 +81,7 @@ export interface ReceiptBinding {
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** The binding a `requested` record establishes: its agent, `details.operation`, `details.resource` and parameters hash. */
-export function bindingOf(
-  requested: Pick<AuditRecord, 'actor' | 'details' | 'parametersHash'>,
-): ReceiptBinding {
+export function bindingOf(requested: AuditRecord): ReceiptBinding {
   return {
     agentId: requested.actor.kind === 'agent' ? requested.actor.id : undefined,
     operation: text(requested.details?.operation),
@@ -109,10 +102,7 @@ export function bindingMismatches(receipt: ApprovalReceipt, binding: ReceiptBind
 }
 
 /** How a genuine receipt disagrees with the `executed` record that carries it; empty when it matches. */
-export function executionMismatches(
-  receipt: ApprovalReceipt,
-  executed: Pick<AuditRecord, 'requestId' | 'parametersHash' | 'at'>,
-): string[] {
+export function executionMismatches(receipt: ApprovalReceipt, executed: AuditRecord): string[] {
   const problems: string[] = [];
   if (receipt.requestId !== executed.requestId)
     problems.push(`the receipt is for request ${receipt.requestId}`);

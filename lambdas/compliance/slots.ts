@@ -34,9 +34,7 @@ export const sourceFlag = (source: TrailSource): number =>
 export const NO_SLOT = -1;
 
 export interface NewSlot {
-  /** The content hash is the 32 bytes at `contentHashAt`. */
-  readonly contentHash: Uint8Array;
-  readonly contentHashAt: number;
+  readonly contentHash: string;
   readonly flags: number;
   readonly seq: number;
   /** The request's newest slot so far, or NO_SLOT. */
@@ -64,8 +62,7 @@ export class SlotArena {
     if (index % SLOTS_PER_CHUNK === 0) this.chunks.push(Buffer.allocUnsafe(SLOTS_PER_CHUNK * SLOT_BYTES));
     this.count += 1;
     const [chunk, offset] = this.locate(index);
-    for (let byte = 0; byte < 32; byte += 1)
-      chunk[offset + byte] = slot.contentHash[slot.contentHashAt + byte];
+    chunk.write(slot.contentHash, offset, 32, 'hex');
     chunk.writeUInt8(slot.flags, offset + FLAGS);
     chunk.writeUInt16LE(slot.seq, offset + SEQ);
     chunk.writeUInt32LE(slot.next + 1, offset + NEXT);
@@ -88,13 +85,6 @@ export class SlotArena {
   hasContentHash(index: number, hash: string): boolean {
     const [chunk, offset] = this.locate(index);
     return chunk.toString('hex', offset, offset + 32) === hash;
-  }
-
-  /** Whether the slot's content hash is the 32 bytes at `at` in `bytes`. */
-  hasContentHashAt(index: number, bytes: Uint8Array, at: number): boolean {
-    const [chunk, offset] = this.locate(index);
-    for (let byte = 0; byte < 32; byte += 1) if (chunk[offset + byte] !== bytes[at + byte]) return false;
-    return true;
   }
 
   flags(index: number): number {

@@ -5,8 +5,6 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { AuditRecord } from '../core/audit';
 import { err, ok, type Result } from '../core/result';
-import type { LineDecoder } from './decode-pool';
-import type { FactBatch, LineFormat } from './facts';
 import { type LineBatch, lineBatches, LineStreamError, MAX_LINE_CHARS, OVERSIZED_LINE } from './lines';
 import { parseArchiveLine, parseExportLine, parseIncrementalLine } from './record';
 import type { ObjectStore, StoredObject } from './stores';
@@ -40,15 +38,6 @@ export interface TrailVisitor {
   exportFinished?(complete: boolean): void;
   /** An update or delete in an incremental export (an update's new image comes as a record too). */
   tableChange?(change: TableChange, file: string, line: number): void;
-}
-
-/**
- * Receives what `readTrailFacts` reads: records as decoded facts, a run of lines at a time, and
- * everything else as a TrailVisitor does, all in input order whatever order the runs were decoded in.
- */
-export interface FactVisitor extends Pick<TrailVisitor, 'problem' | 'exportStarted' | 'exportFinished'> {
-  /** May return a promise to hold reading back. Incremental exports' updates and deletes come as facts too. */
-  facts(batch: FactBatch, source: TrailSource, file: string): void | Promise<void>;
 }
 
 export interface TrailStats {
@@ -108,29 +97,10 @@ export async function readTrail(
   visitor: TrailVisitor,
   options: ReadOptions = {},
 ): Promise<TrailStats> {
-  return readStores(stores, (store) => new StoreReader(store, options, { records: visitor }));
-}
-
-/**
- * Reads as `readTrail` does, but hands lines to `decoder` (which may decode several runs at once
- * on other threads) and their facts to the visitor in input order.
- */
-export async function readTrailFacts(
-  stores: readonly ObjectStore[],
-  visitor: FactVisitor,
-  decoder: LineDecoder,
-  options: ReadOptions = {},
-): Promise<TrailStats> {
-  return readStores(stores, (store) => new StoreReader(store, options, { facts: visitor, decoder }));
-}
-
-async function readStores(
-  stores: readonly ObjectStore[],
-  readerOf: (store: ObjectStore) => StoreReader,
-): Promise<TrailStats> {
   const stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
   for (const store of stores) {
-    const { archiveObjects, exports, dataFiles } = await readerOf(store).read();
+    const reader = new StoreReader(store, visitor, options);
+    const { archiveObjects, exports, dataFiles } = await reader.read();
     stats.archiveObjects += archiveObjects;
     stats.exports += exports;
     stats.dataFiles += dataFiles;
@@ -151,62 +121,15 @@ export async function totalBytes(stores: readonly ObjectStore[]): Promise<number
   return total;
 }
 
-/** Runs of lines decoded ahead of the one being handed over: enough to keep every decoder thread busy. */
-const RUNS_AHEAD = 4;
-
-/**
- * Hands steps over in the order they were queued, each once what it waits for is ready: runs of
- * lines are decoded in parallel, but their facts (and every problem and export boundary between
- * them) reach the visitor in input order, so findings do not depend on thread scheduling.
- */
-class InOrder {
-  private last: Promise<void> = Promise.resolve();
-  private readonly queued: Promise<void>[] = [];
-
-  /** Queues `step` after every step queued before; holds the caller back while too many are queued. */
-  async push<T>(ready: Promise<T>, step: (value: T) => void | Promise<void>): Promise<void> {
-    // A failed decode is reported when its turn comes, not as an unhandled rejection before.
-    ready.catch(() => undefined);
-    this.last = this.last.then(async () => step(await ready));
-    this.last.catch(() => undefined);
-    this.queued.push(this.last);
-    while (this.queued.length > RUNS_AHEAD) await this.queued.shift();
-  }
-
-  /** Runs `step` after every step queued so far, without holding the caller back. */
-  then(step: () => void): void {
-    this.last = this.last.then(step);
-    this.last.catch(() => undefined);
-  }
-
-  async drain(): Promise<void> {
-    this.queued.length = 0;
-    await this.last;
-  }
-}
-
 class StoreReader {
   private readonly stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
   private listingFailed = false;
-  private readonly inOrder = new InOrder();
-
-  private readonly visitor: Pick<TrailVisitor, 'problem' | 'exportStarted' | 'exportFinished'>;
 
   constructor(
     private readonly store: ObjectStore,
+    private readonly visitor: TrailVisitor,
     private readonly options: ReadOptions,
-    /** Records parsed here, one at a time, or lines handed to a decoder and records seen as its facts. */
-    private readonly target:
-      { readonly records: TrailVisitor } | { readonly facts: FactVisitor; readonly decoder: LineDecoder },
-  ) {
-    this.visitor = 'records' in target ? target.records : target.facts;
-  }
-
-  /** Hands something over to the visitor after everything read before it. */
-  private emit(step: () => void): void {
-    if ('facts' in this.target) this.inOrder.then(step);
-    else step();
-  }
+  ) {}
 
   async read(): Promise<TrailStats> {
     const listing = this.store.list()[Symbol.asyncIterator]();
@@ -231,7 +154,6 @@ class StoreReader {
         this.stats.dataFiles += await this.readExport(next.key);
       }
     }
-    await this.inOrder.drain();
     if (!this.listingFailed && this.stats.archiveObjects + this.stats.exports === 0) {
       this.problem(
         this.store.location,
@@ -254,8 +176,7 @@ class StoreReader {
   }
 
   private problem(file: string, reason: string, line?: number): void {
-    const finding = problem(file, reason, line);
-    this.emit(() => this.visitor.problem(finding));
+    this.visitor.problem(problem(file, reason, line));
   }
 
   private async open(key: string): Promise<Result<Readable, string>> {
@@ -309,16 +230,16 @@ class StoreReader {
           text = (await gunzipBuffer(prepared.compressed)).toString('utf8');
         } catch {
           // Streamed again, so the lines before the damage still count and the error names its line.
-          await this.readStream(Readable.from([prepared.compressed]), file, 'archive', {
+          await this.readStream(Readable.from([prepared.compressed]), file, this.archiveLine(file), {
             gzip: true,
           });
           return;
         }
-        await this.readLines(splitText(text), file, 'archive');
+        await this.readLines(splitText(text), file, this.archiveLine(file));
         return;
       }
       case 'stream':
-        await this.readStream(prepared.raw, file, 'archive', {
+        await this.readStream(prepared.raw, file, this.archiveLine(file), {
           gzip: true,
           onBytes: this.options.onBytes,
         });
@@ -328,7 +249,6 @@ class StoreReader {
 
   /** Parses a line as a record of `source` and hands it to the visitor. */
   private recordLine(
-    visitor: TrailVisitor,
     file: string,
     source: TrailSource,
     parse: (line: string) => Result<AuditRecord, string>,
@@ -339,23 +259,16 @@ class StoreReader {
         this.problem(file, parsed.error, lineNumber);
         return undefined;
       }
-      return visitor.record(parsed.value, source, file, lineNumber);
+      return this.visitor.record(parsed.value, source, file, lineNumber);
     };
   }
 
-  private consumerOf(visitor: TrailVisitor, file: string, format: LineFormat): LineConsumer {
-    switch (format) {
-      case 'archive':
-        return this.recordLine(visitor, file, 'archive', parseArchiveLine);
-      case 'full-export':
-        return this.recordLine(visitor, file, 'export', parseExportLine);
-      case 'incremental-export':
-        return this.incrementalLine(visitor, file);
-    }
+  private archiveLine(file: string): LineConsumer {
+    return this.recordLine(file, 'archive', parseArchiveLine);
   }
 
   /** An incremental export's line: its new image is a record; an update or delete is a change besides. */
-  private incrementalLine(visitor: TrailVisitor, file: string): LineConsumer {
+  private incrementalLine(file: string): LineConsumer {
     return (line, lineNumber) => {
       const parsed = parseIncrementalLine(line);
       if (!parsed.ok) {
@@ -364,43 +277,24 @@ class StoreReader {
       }
       const change = parsed.value;
       if (change.kind === 'delete') {
-        visitor.tableChange?.(change, file, lineNumber);
+        this.visitor.tableChange?.(change, file, lineNumber);
         return undefined;
       }
       if (change.kind === 'update') {
         const { requestId, seq } = change.record;
-        visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
+        this.visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
       }
-      return visitor.record(change.record, 'export', file, lineNumber);
+      return this.visitor.record(change.record, 'export', file, lineNumber);
     };
   }
 
-  /** Hands each line over as a record of `format`, counting non-blank lines (parsed or not) in `counter`. */
+  /** Feeds each line to `consume`, counting non-blank lines (parsed or not) in `counter`. */
   private async readLines(
     batches: AsyncIterable<LineBatch> | Iterable<LineBatch>,
     file: string,
-    format: LineFormat,
+    consume: LineConsumer,
     counter = { items: 0 },
   ): Promise<void> {
-    const { target } = this;
-    if ('facts' in target) {
-      const source: TrailSource = format === 'archive' ? 'archive' : 'export';
-      for await (const { firstLine, lines } of batches) {
-        const run: string[] = new Array<string>(lines.length);
-        const oversized: number[] = [];
-        for (let index = 0; index < lines.length; index += 1) {
-          const line = lines[index];
-          if (line === OVERSIZED_LINE) oversized.push(index);
-          if (line === OVERSIZED_LINE || line.trim() !== '') counter.items += 1;
-          run[index] = line === OVERSIZED_LINE ? '' : line;
-        }
-        await this.inOrder.push(target.decoder.decode(format, firstLine, run, oversized), (batch) =>
-          target.facts.facts(batch, source, file),
-        );
-      }
-      return;
-    }
-    const consume = this.consumerOf(target.records, file, format);
     for await (const { firstLine, lines } of batches) {
       for (const [index, line] of lines.entries()) {
         const lineNumber = firstLine + index;
@@ -421,7 +315,7 @@ class StoreReader {
   private async readStream(
     raw: Readable,
     file: string,
-    format: LineFormat,
+    consume: LineConsumer,
     options: {
       readonly gzip: boolean;
       readonly onBytes?: (bytes: number) => void;
@@ -437,7 +331,7 @@ class StoreReader {
       options.onBytes?.(chunk);
     };
     try {
-      await this.readLines(lineBatches(raw, { ...options, onBytes }), file, format, counter);
+      await this.readLines(lineBatches(raw, { ...options, onBytes }), file, consume, counter);
     } catch (error) {
       if (!(error instanceof LineStreamError)) throw error;
       // An export writes an empty file for an empty partition: no bytes, no gzip header, no items.
@@ -462,12 +356,12 @@ class StoreReader {
       return 0;
     }
     const { type, exportTimeMs, itemCount } = summary.value;
-    this.emit(() => this.visitor.exportStarted?.({ file: summaryFile, exportTimeMs, type }));
+    this.visitor.exportStarted?.({ file: summaryFile, exportTimeMs, type });
     const read = await this.readExportData(summaryKey, summaryFile, summary.value);
     if (read.complete && itemCount !== undefined && read.items !== itemCount) {
       this.problem(summaryFile, `itemCount is ${itemCount} but the data files hold ${read.items} items`);
     }
-    this.emit(() => this.visitor.exportFinished?.(read.complete));
+    this.visitor.exportFinished?.(read.complete);
     return read.dataFiles;
   }
 
@@ -550,8 +444,9 @@ class StoreReader {
       return { items: 0, complete: false };
     }
     const md5 = createHash('md5');
-    const format = type === 'incremental' ? 'incremental-export' : 'full-export';
-    const read = await this.readStream(raw.value, file, format, {
+    const consume =
+      type === 'incremental' ? this.incrementalLine(file) : this.recordLine(file, 'export', parseExportLine);
+    const read = await this.readStream(raw.value, file, consume, {
       gzip: true,
       onBytes: this.options.onBytes,
       digest: md5,

@@ -1,4 +1,5 @@
-import { AUDIT_RECORD_TYPES, type AuditRecord, TERMINAL_RECORD_TYPES } from '../core/audit';
+import { type AuditRecord, GENESIS_HASH, TERMINAL_RECORD_TYPES } from '../core/audit';
+import { sha256Hex } from '../core/canonical';
 import type { ApprovalReceipt } from '../core/receipt';
 import type { Result } from '../core/result';
 import {
@@ -10,17 +11,16 @@ import {
   type ReceiptBinding,
   type ReceiptCheck,
 } from './receipts';
-import { DecodePool, defaultDecodeWorkers, inThreadDecoder, type LineDecoder } from './decode-pool';
-import { type AnchorFields, FACT, type FactBatch, HASH_BYTES } from './facts';
+import { unsealedCanonicalJson } from './canonical-record';
 import { NO_SLOT, SLOT_FLAG, SlotArena, sourceFlag } from './slots';
 import type { ObjectStore } from './stores';
 import {
   type ExportInfo,
-  type FactVisitor,
-  readTrailFacts,
+  readTrail,
   type ReadOptions,
   type TableChange,
   type TrailStats,
+  type TrailVisitor,
 } from './trail';
 import {
   FINDING,
@@ -44,13 +44,6 @@ export interface VerifyOptions extends ReadOptions {
   readonly maxOpenHours?: number;
   /** Receives the number of records read so far, now and then. */
   readonly onRecords?: (records: number) => void;
-  /**
-   * Worker threads that parse and hash lines while this thread reads and cross-checks; 0 does it
-   * all on this thread. @default os.availableParallelism()
-   */
-  readonly decodeWorkers?: number;
-  /** Lines decoded on this thread before the workers start. @default IN_THREAD_LINES */
-  readonly inThreadLines?: number;
 }
 
 export interface VerifyReport {
@@ -127,9 +120,6 @@ interface CheckedReceipt {
   readonly line: number;
 }
 
-/** What the receipt checks read of a record. */
-type AnchorRecord = AnchorFields & Pick<AuditRecord, 'requestId' | 'seq' | 'type'>;
-
 const FINDING_ORDER: readonly FindingKind[] = Object.values(FINDING);
 
 /**
@@ -144,28 +134,12 @@ export async function verifyTrail(
   stores: readonly ObjectStore[],
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  const workers = options.decodeWorkers ?? defaultDecodeWorkers();
-  const { checkReceipt } = options;
-  const pool =
-    workers > 0 ? new DecodePool(workers, options.inThreadLines, checkReceipt?.trustedKeys) : undefined;
-  const decoder: LineDecoder = pool ?? inThreadDecoder;
-  // A check that needs only keys runs on the workers; any other stays on this thread.
-  const verifier = new TrailVerifier({
-    ...options,
-    ...(pool && checkReceipt?.trustedKeys ? { checkReceipt: pool.receiptCheck(checkReceipt) } : {}),
-  });
-  try {
-    // Finished before the workers stop: receipt checks may still be running on them.
-    return await verifier.finish(await readTrailFacts(stores, verifier, decoder, options));
-  } finally {
-    await decoder.close();
-  }
+  const verifier = new TrailVerifier(options);
+  const inputs = await readTrail(stores, verifier, options);
+  return verifier.finish(inputs);
 }
 
-const TERMINAL_TYPES: readonly boolean[] = AUDIT_RECORD_TYPES.map((type) => TERMINAL_RECORD_TYPES.has(type));
-const EXECUTED = AUDIT_RECORD_TYPES.indexOf('executed');
-
-class TrailVerifier implements FactVisitor {
+class TrailVerifier implements TrailVisitor {
   private readonly arena = new SlotArena();
   /** requestId → the request's newest slot. */
   private readonly heads = new Map<string, number>();
@@ -230,34 +204,12 @@ class TrailVerifier implements FactVisitor {
     });
   }
 
-  async facts(batch: FactBatch, source: TrailSource, file: string): Promise<void> {
-    for (let index = 0; index < batch.count; index += 1) {
-      const line = batch.lines[index];
-      const kind = batch.kinds[index];
-      if (kind === FACT.problem) {
-        this.report({ kind: FINDING.inputError, file, line, reason: batch.texts[index] });
-        continue;
-      }
-      if (kind !== FACT.record) {
-        const requestId = batch.texts[index];
-        const seq = batch.seqs[index];
-        this.tableChange({ kind: kind === FACT.delete ? 'delete' : 'update', requestId, seq }, file, line);
-        if (kind === FACT.delete) continue;
-      }
-      const held = this.record(batch, index, source, file);
-      if (held) await held;
-    }
-  }
-
-  /** The record of fact `index`, read from `source` at `file`. */
-  private record(batch: FactBatch, index: number, source: TrailSource, file: string): void | Promise<void> {
+  record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void> {
     this.recordsRead += 1;
     if (this.recordsRead % PROGRESS_EVERY === 0) this.options.onRecords?.(this.recordsRead);
     if (source === 'export' && this.currentExport === 0) return undefined;
     this.sourcesSeen.add(source);
-    const requestId = batch.texts[index];
-    const seq = batch.seqs[index];
-    const line = batch.lines[index];
+    const { requestId, seq } = record;
     if (seq > MAX_SEQ) {
       this.report({
         kind: FINDING.inputError,
@@ -267,27 +219,23 @@ class TrailVerifier implements FactVisitor {
       });
       return undefined;
     }
-    const hashes = batch.hashes;
-    const contentHashAt = index * HASH_BYTES;
-    const sealed = batch.sealed[index] === 1;
+    // hashRecord's hash, without a copy of the record.
+    const contentHash = sha256Hex(unsealedCanonicalJson(record));
     const head = this.heads.get(requestId) ?? NO_SLOT;
     const existing = this.arena.find(head, seq);
     if (existing !== NO_SLOT) {
-      this.sameKey(existing, requestId, seq, hashes, contentHashAt, sealed, source, file, line);
+      this.sameKey(existing, record, contentHash, source, file, line);
       return undefined;
     }
 
-    const atMs = batch.times[index];
+    const atMs = Date.parse(record.at);
     this.newestMs = Math.max(this.newestMs, atMs);
-    const type = batch.types[index];
+    const terminal = TERMINAL_RECORD_TYPES.has(record.type);
+    const sealed = contentHash === record.hash;
     const exportNumber = source === 'export' ? this.currentExport : 0;
     const slot = this.arena.add({
-      contentHash: hashes,
-      contentHashAt,
-      flags:
-        sourceFlag(source) |
-        (TERMINAL_TYPES[type] ? SLOT_FLAG.terminal : 0) |
-        (sealed ? SLOT_FLAG.sealed : 0),
+      contentHash,
+      flags: sourceFlag(source) | (terminal ? SLOT_FLAG.terminal : 0) | (sealed ? SLOT_FLAG.sealed : 0),
       seq,
       next: head,
       file: this.indexOf(file),
@@ -309,12 +257,9 @@ class TrailVerifier implements FactVisitor {
         reason: 'hash does not match the record’s content',
       });
     }
-    this.link(slot, requestId, seq, hashes, contentHashAt + 32, file, line);
-    if (type === EXECUTED) this.executions += 1;
-    const anchor = batch.anchors[index];
-    if (!this.options.checkReceipt || anchor === null) return undefined;
-    const fields = JSON.parse(anchor) as AnchorFields;
-    return this.anchor({ ...fields, requestId, seq, type: AUDIT_RECORD_TYPES[type] }, file, line);
+    this.link(slot, record, file, line);
+    if (record.type === 'executed') this.executions += 1;
+    return this.options.checkReceipt ? this.anchor(record, file, line) : undefined;
   }
 
   async finish(inputs: TrailStats): Promise<VerifyReport> {
@@ -388,11 +333,8 @@ class TrailVerifier implements FactVisitor {
   /** A record whose (requestId, seq) was read before: a re-delivery, the other source's copy, or a conflict. */
   private sameKey(
     existing: number,
-    requestId: string,
-    seq: number,
-    hashes: Uint8Array,
-    contentHashAt: number,
-    sealed: boolean,
+    record: AuditRecord,
+    contentHash: string,
     source: TrailSource,
     file: string,
     line: number,
@@ -400,20 +342,20 @@ class TrailVerifier implements FactVisitor {
     const alreadyInSource = (this.arena.flags(existing) & sourceFlag(source)) !== 0;
     this.arena.addFlags(existing, sourceFlag(source));
     const first = this.locationOf(existing);
-    if (source === 'export') this.inExport(existing, requestId, seq, file, line, first);
-    if (this.arena.hasContentHashAt(existing, hashes, contentHashAt)) {
+    if (source === 'export') this.inExport(existing, record, file, line, first);
+    if (this.arena.hasContentHash(existing, contentHash)) {
       if (alreadyInSource && source === 'archive') this.duplicates += 1;
       return;
     }
     this.report({
       kind: FINDING.conflictingRecords,
-      requestId,
-      seq,
+      requestId: record.requestId,
+      seq: record.seq,
       file,
       line,
       reason: `differs from the record read at ${first.file}:${first.line}; ${consistency(
         (this.arena.flags(existing) & SLOT_FLAG.sealed) !== 0,
-        sealed,
+        contentHash === record.hash,
         `${first.file}:${first.line}`,
       )}`,
     });
@@ -422,8 +364,7 @@ class TrailVerifier implements FactVisitor {
   /** Notes that the record is in the export being read; twice in one export is a finding. */
   private inExport(
     slot: number,
-    requestId: string,
-    seq: number,
+    record: AuditRecord,
     file: string,
     line: number,
     first: { file: string; line: number },
@@ -432,8 +373,8 @@ class TrailVerifier implements FactVisitor {
     if (this.arena.lastExport(slot) === exportNumber) {
       this.report({
         kind: FINDING.duplicatedItem,
-        requestId,
-        seq,
+        requestId: record.requestId,
+        seq: record.seq,
         file,
         line,
         reason: `the export holds this item again (first at ${first.file}:${first.line})`,
@@ -492,27 +433,19 @@ class TrailVerifier implements FactVisitor {
   }
 
   /** Checks the links to both neighbours that have been read; remembers the rest for when they arrive. */
-  private link(
-    slot: number,
-    requestId: string,
-    seq: number,
-    hashes: Uint8Array,
-    prevHashAt: number,
-    file: string,
-    line: number,
-  ): void {
+  private link(slot: number, record: AuditRecord, file: string, line: number): void {
+    const { requestId, seq, prevHash } = record;
     const broken = (at: number, where: { file: string; line: number }, reason: string) =>
       this.chainBreak(requestId, { kind: FINDING.chainBreak, requestId, seq: at, ...where, reason });
     const pending = this.extras.get(requestId)?.pendingPrev;
     if (seq === 0) {
-      if (!isGenesis(hashes, prevHashAt))
+      if (prevHash !== GENESIS_HASH)
         broken(0, { file, line }, 'the first record does not point at the genesis hash');
     } else {
       const previous = this.arena.find(this.arena.next(slot), seq - 1);
       if (previous === NO_SLOT) {
-        const prevHash = Buffer.from(hashes.buffer, hashes.byteOffset + prevHashAt, 32).toString('hex');
         this.updateExtras(requestId, { pendingPrev: new Map(pending).set(seq, prevHash) });
-      } else if (!this.arena.hasContentHashAt(previous, hashes, prevHashAt)) {
+      } else if (!this.arena.hasContentHash(previous, prevHash)) {
         broken(seq, { file, line }, `prevHash does not match the hash of record ${seq - 1}`);
       }
     }
@@ -608,7 +541,7 @@ class TrailVerifier implements FactVisitor {
   }
 
   /** Collects what the request's receipt will be compared with, and starts checking the receipt. */
-  private anchor(record: AnchorRecord, file: string, line: number): void | Promise<void> {
+  private anchor(record: AuditRecord, file: string, line: number): void | Promise<void> {
     const { requestId, type, details } = record;
     const anchor = (): ReceiptAnchor => {
       let found = this.anchors.get(requestId);
@@ -649,7 +582,7 @@ class TrailVerifier implements FactVisitor {
     }
   }
 
-  private executed(record: AnchorRecord, file: string, line: number): void | Promise<void> {
+  private executed(record: AuditRecord, file: string, line: number): void | Promise<void> {
     const check = this.options.checkReceipt;
     if (!check) return undefined;
     const { requestId, seq } = record;
@@ -674,7 +607,7 @@ class TrailVerifier implements FactVisitor {
   }
 
   private receiptChecked(
-    record: AnchorRecord,
+    record: AuditRecord,
     file: string,
     line: number,
     result: Result<ApprovalReceipt, string>,
@@ -732,12 +665,6 @@ class TrailVerifier implements FactVisitor {
     }
     this.anchors.clear();
   }
-}
-
-/** True when the 32 bytes at `at` are the genesis hash, all zeros. */
-function isGenesis(hashes: Uint8Array, at: number): boolean {
-  for (let index = at; index < at + 32; index += 1) if (hashes[index] !== 0) return false;
-  return true;
 }
 
 /** Which of two copies of a record hashes to its own `hash`: the other was edited, or both re-sealed. */
