@@ -1,4 +1,5 @@
-import { type AuditRecord, GENESIS_HASH, hashRecord, TERMINAL_RECORD_TYPES } from '../core/audit';
+import { type AuditRecord, GENESIS_HASH, TERMINAL_RECORD_TYPES } from '../core/audit';
+import { sha256Hex } from '../core/canonical';
 import type { ApprovalReceipt } from '../core/receipt';
 import type { Result } from '../core/result';
 import {
@@ -10,6 +11,7 @@ import {
   type ReceiptBinding,
   type ReceiptCheck,
 } from './receipts';
+import { unsealedCanonicalJson } from './canonical-record';
 import { NO_SLOT, SLOT_FLAG, SlotArena, sourceFlag } from './slots';
 import type { ObjectStore } from './stores';
 import {
@@ -217,8 +219,8 @@ class TrailVerifier implements TrailVisitor {
       });
       return undefined;
     }
-    const { hash, ...unsealed } = record;
-    const contentHash = hashRecord(unsealed);
+    // hashRecord's hash, without a copy of the record.
+    const contentHash = sha256Hex(unsealedCanonicalJson(record));
     const head = this.heads.get(requestId) ?? NO_SLOT;
     const existing = this.arena.find(head, seq);
     if (existing !== NO_SLOT) {
@@ -229,7 +231,7 @@ class TrailVerifier implements TrailVisitor {
     const atMs = Date.parse(record.at);
     this.newestMs = Math.max(this.newestMs, atMs);
     const terminal = TERMINAL_RECORD_TYPES.has(record.type);
-    const sealed = contentHash === hash;
+    const sealed = contentHash === record.hash;
     const exportNumber = source === 'export' ? this.currentExport : 0;
     const slot = this.arena.add({
       contentHash,
