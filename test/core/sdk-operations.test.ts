@@ -104,7 +104,9 @@ describe('Function: sdkOperationFor', () => {
       ok: false,
       error: {
         reason: SdkOperationRefusal.NoSdkOperation,
-        message: expect.stringMatching(/^iam:PassRole cannot run: a permission AWS checks inside another call/),
+        message: expect.stringMatching(
+          /^iam:PassRole cannot run: a permission AWS checks inside another call/,
+        ),
       },
     });
   });
