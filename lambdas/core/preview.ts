@@ -369,3 +369,75 @@ export function changeSetPreview(changeSet: ChangeSetState): ChangePreview {
   }
   return preview('cloudformation-change-set', lines, notes);
 }
+
+// ─── The read-only session a preview is read with ───────────────────────────
+
+/** One statement of a preview's session policy. */
+export interface PreviewReadStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Action: readonly string[];
+  readonly Resource: readonly string[];
+  readonly Condition: { readonly DateLessThan: { readonly 'aws:CurrentTime': string } };
+}
+
+export interface PreviewReadPolicy {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PreviewReadStatement[];
+}
+
+/**
+ * The session policy a preview of the request is read with: the read calls its kind needs, on
+ * the request's own resources where IAM can scope them, until `notAfter` (ISO 8601). Undefined
+ * when the request has no preview or does not name what the preview must read.
+ */
+export function previewReadPolicy(
+  operation: string,
+  resource: string,
+  parameters: Readonly<Record<string, unknown>>,
+  notAfter: string,
+): PreviewReadPolicy | undefined {
+  const kind = previewKindOf(operation);
+  if (!kind) return undefined;
+  const reads = readsOf(kind, resource, parameters);
+  if (!reads) return undefined;
+  const Condition = { DateLessThan: { 'aws:CurrentTime': notAfter } };
+  return {
+    Version: '2012-10-17',
+    Statement: reads.map(([actions, resources], index) => ({
+      Sid: `PreviewRead${index + 1}`,
+      Effect: 'Allow',
+      Action: actions,
+      Resource: resources,
+      Condition,
+    })),
+  };
+}
+
+type Reads = readonly (readonly [readonly string[], readonly string[]])[];
+
+function readsOf(
+  kind: PreviewKind,
+  resource: string,
+  parameters: Readonly<Record<string, unknown>>,
+): Reads | undefined {
+  switch (kind) {
+    case 'lambda-configuration':
+      return [[['lambda:GetFunctionConfiguration'], [resource]]];
+    case 'iam-policy-attachment': {
+      const policyArn = parameters['PolicyArn'];
+      if (typeof policyArn !== 'string' || !policyArn.startsWith('arn:')) return undefined;
+      return [
+        [['iam:ListAttachedRolePolicies'], [resource]],
+        [['iam:GetPolicy', 'iam:GetPolicyVersion'], [policyArn]],
+      ];
+    }
+    case 'security-group-rules':
+      // DescribeSecurityGroups has no resource-level permission: IAM only allows it on `*`.
+      return [[['ec2:DescribeSecurityGroups'], ['*']]];
+    case 'ecs-service':
+      return [[['ecs:DescribeServices'], [resource]]];
+    case 'cloudformation-change-set':
+      return [[['cloudformation:DescribeChangeSet'], [resource]]];
+  }
+}
