@@ -1,47 +1,33 @@
 #!/usr/bin/env -S npx tsx
-import { requestCommand } from '../client/cli';
-import { auditCommand, type CliIo, EXIT } from '../lambdas/compliance/audit-command';
+import { Command } from 'commander';
+import { registerRequestCommand, runProgram } from '../client/cli';
+import { type CliIo, EXIT, registerAuditCommands } from '../lambdas/compliance/audit-command';
+import { mcpCommand } from '../client/commands/mcp';
+import { listCommand, statusCommand } from '../client/commands/requests';
 
-/** A top-level command: `action-approvals <name> …`. */
-interface Command {
-  /** One line for the command list. */
-  readonly summary: string;
-  /** Gets the arguments after the command's name; resolves to the process exit code. */
-  run(argv: readonly string[], io: CliIo): Promise<number>;
+/**
+ * The `action-approvals` program: each command group registers itself from its own module, so a
+ * new group is one `register…(program, io, exit)` line here.
+ */
+export function createProgram(io: CliIo, exit: (code: number) => void): Command {
+  const program = new Command('action-approvals')
+    .description('zero standing privilege for AI agents on AWS: requests, approvals and their audit trail')
+    .addHelpText('after', '\nRun "action-approvals <command> --help" for a command’s options.');
+  registerAuditCommands(program, io, exit);
+  registerRequestCommand(program, io, exit);
+  // These set process.exitCode when they fail (main reads it).
+  program.addCommand(mcpCommand());
+  program.addCommand(statusCommand(io));
+  program.addCommand(listCommand(io));
+  return program;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  audit: {
-    summary: 'verify or query the audit trail from stream archives and table exports',
-    run: auditCommand,
-  },
-  request: {
-    summary: 'ask for one action as an agent and wait for its outcome',
-    run: requestCommand,
-  },
-};
-
-const USAGE = `Usage: action-approvals <command> …
-
-Commands:
-${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
-  .join('\n')}
-
-Run "action-approvals <command> help" for a command's options.`;
-
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    io.stdout.write(`${USAGE}\n`);
-    return name === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) {
-    io.stderr.write(`action-approvals: unknown command "${name}"\n\n${USAGE}\n`);
-    return EXIT.usage;
-  }
-  return command.run(rest, io);
+  let code: number = EXIT.ok;
+  const program = createProgram(io, (chosen) => {
+    code = chosen;
+  });
+  return runProgram(program, argv, io, () => code || Number(process.exitCode ?? EXIT.ok));
 }
 
 if (require.main === module) {
@@ -59,8 +45,10 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(error);
-      process.exitCode = 70; // EX_SOFTWARE: a bug, not a finding
+      // A bug, not a finding about the trail: one line that says so, and EX_SOFTWARE.
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`action-approvals: internal error: ${message.split('\n')[0]}\n`);
+      process.exitCode = EXIT.internalError;
     },
   );
 }

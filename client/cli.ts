@@ -1,6 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError } from 'commander';
 import { ActionApprovalsClient } from './index';
 
 export interface RequestIo {
@@ -8,45 +8,95 @@ export interface RequestIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-export const REQUEST_USAGE = `Usage: action-approvals request --agent ID --operation SERVICE:ACTION --resource ARN
-                                --justification TEXT [--parameters JSON] [--ttl SECONDS]
-                                [--request-id ID] [--bus NAME] [--queue-url URL]
-                                [--endpoint URL] [--timeout SECONDS]
+/** Exit code of a command line commander refused (unknown option, missing argument). */
+const USAGE_EXIT = 2;
 
-Asks for one action and waits for its outcome, printed as JSON.
-  --endpoint  send every AWS call here (the local runtime's gateway, printed by npm start)
-  --queue-url the agent's outcome queue; default: looked up by name action-approvals-outcomes-<agent>
-Exit codes: 0 executed, 1 denied/expired/failed/rejected, 2 usage, 3 no outcome before --timeout.`;
+/**
+ * Parses `argv` with a commander program and resolves to the exit code its command chose. Help
+ * and errors go to `io`, never to the process, so a test reads what a user would see; commander's
+ * own exits (help shown, a usage error) become 0 and 2 instead of ending the process.
+ */
+export async function runProgram(
+  program: Command,
+  argv: readonly string[],
+  io: RequestIo,
+  exitCode: () => number,
+): Promise<number> {
+  // Commands copy these settings only when created, and they were registered first: set them on every level.
+  const configure = (command: Command): void => {
+    command
+      .exitOverride()
+      .configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => io.stderr.write(text),
+      })
+      .showHelpAfterError('(add --help for usage)');
+    command.commands.forEach(configure);
+  };
+  configure(program);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : USAGE_EXIT;
+  }
+  return exitCode();
+}
+
+interface RequestFlags {
+  readonly agent?: string;
+  readonly operation?: string;
+  readonly resource?: string;
+  readonly justification?: string;
+  readonly parameters: string;
+  readonly ttl?: string;
+  readonly requestId?: string;
+  readonly bus: string;
+  readonly queueUrl?: string;
+  readonly endpoint?: string;
+  readonly timeout: string;
+}
 
 /** `action-approvals request …`: the agent client from a shell. */
+export function registerRequestCommand(program: Command, io: RequestIo, exit: (code: number) => void): void {
+  program
+    .command('request')
+    .description('ask for one action as an agent and wait for its outcome, printed as JSON')
+    .option('--agent <id>', 'the requesting agent (required)')
+    .option('--operation <service:action>', 'the IAM action (required)')
+    .option('--resource <arn>', 'the resource ARN (required)')
+    .option('--justification <text>', 'why the agent needs it (required)')
+    .option('--parameters <json>', 'the action’s parameters as a JSON object', '{}')
+    .option('--ttl <seconds>', 'how long the request may wait for approval')
+    .option('--request-id <id>', 'the request’s id (default: a new UUID)')
+    .option('--bus <name>', 'the EventBridge bus', 'action-approvals')
+    .option(
+      '--queue-url <url>',
+      'the agent’s outcome queue (default: looked up as action-approvals-outcomes-<agent>)',
+    )
+    .option(
+      '--endpoint <url>',
+      'send every AWS call here (the local runtime’s gateway, printed by npm start)',
+    )
+    .option('--timeout <seconds>', 'how long to wait for the outcome', '900')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 executed, 1 denied/expired/failed/rejected, 2 usage, 3 no outcome before --timeout.',
+    )
+    .action(async (values: RequestFlags) => exit(await runRequest(values, io)));
+}
+
+/** `action-approvals request …` on its own, for callers that hold the arguments after `request`. */
 export async function requestCommand(argv: readonly string[], io: RequestIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        agent: { type: 'string' },
-        operation: { type: 'string' },
-        resource: { type: 'string' },
-        justification: { type: 'string' },
-        parameters: { type: 'string', default: '{}' },
-        ttl: { type: 'string' },
-        'request-id': { type: 'string' },
-        bus: { type: 'string', default: 'action-approvals' },
-        'queue-url': { type: 'string' },
-        endpoint: { type: 'string' },
-        timeout: { type: 'string', default: '900' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${REQUEST_USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(`${REQUEST_USAGE}\n`);
-    return 0;
-  }
+  let code = 0;
+  const program = new Command('action-approvals');
+  registerRequestCommand(program, io, (chosen) => {
+    code = chosen;
+  });
+  return runProgram(program, ['request', ...argv], io, () => code);
+}
+
+async function runRequest(values: RequestFlags, io: RequestIo): Promise<number> {
   const { agent, operation, resource, justification } = values;
   let parameters: unknown;
   try {
@@ -64,14 +114,14 @@ export async function requestCommand(argv: readonly string[], io: RequestIo): Pr
       : ['--parameters must be a JSON object']),
   ];
   if (problems.length > 0 || !agent || !operation || !resource || !justification) {
-    io.stderr.write(`${problems.join('\n')}\n\n${REQUEST_USAGE}\n`);
-    return 2;
+    io.stderr.write(`${problems.join('\n')}\n(add --help for usage)\n`);
+    return USAGE_EXIT;
   }
 
   const config = values.endpoint ? { endpoint: values.endpoint } : {};
   const sqs = new SQSClient(config);
   const queueUrl =
-    values['queue-url'] ??
+    values.queueUrl ??
     (await sqs.send(new GetQueueUrlCommand({ QueueName: `action-approvals-outcomes-${agent}` }))).QueueUrl ??
     '';
   const client = new ActionApprovalsClient({
@@ -87,7 +137,7 @@ export async function requestCommand(argv: readonly string[], io: RequestIo): Pr
       resource,
       justification,
       parameters: parameters as Record<string, unknown>,
-      ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
+      ...(values.requestId ? { requestId: values.requestId } : {}),
       ...(values.ttl ? { ttlSeconds: Number(values.ttl) } : {}),
     },
     Number(values.timeout) * 1000,

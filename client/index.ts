@@ -6,6 +6,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
+import { StatusApiClient, StatusApiError, type RequestStatus } from './status';
+
+export { StatusApiClient, StatusApiError, type RequestStatus, type VoteStatus } from './status';
 
 /**
  * The agent side of action-approvals: ask for one privileged action and wait for its outcome.
@@ -44,9 +47,26 @@ export interface ActionApprovalsClientOptions {
   readonly eventBusName: string;
   /** The agent's outcome queue (the construct creates one per registered agent). */
   readonly outcomeQueueUrl: string;
+  /**
+   * The status API (the construct's HTTP API URL), called with the EventBridge client's
+   * credentials and region: followed while waiting, and the answer when the outcome queue has
+   * nothing (after a restart, or once the event was consumed elsewhere). @default - queue only
+   */
+  readonly statusApiUrl?: string;
 }
 
+export interface WaitOptions {
+  /** Called with each change of the request's status while waiting (needs `statusApiUrl`). */
+  readonly onStatus?: (status: RequestStatus) => void;
+  /** Called when the request's `Action Approved` event arrives: it runs next. */
+  readonly onApproved?: (detail: Readonly<Record<string, unknown>>) => void;
+}
+
+/** How often the status API is asked while waiting: the queue's long poll is cut to this. */
+const STATUS_POLL_SECONDS = 2;
+
 const TERMINAL = new Set(['executed', 'failed', 'denied', 'expired', 'rejected']);
+type TerminalOutcome = 'executed' | 'failed' | 'denied' | 'expired' | 'rejected';
 
 export class ActionRejectedByBusError extends Error {
   constructor(message: string) {
@@ -56,13 +76,43 @@ export class ActionRejectedByBusError extends Error {
 }
 
 export class ActionApprovalsClient {
-  constructor(private readonly options: ActionApprovalsClientOptions) {}
+  private readonly status: StatusApiClient | undefined;
+
+  constructor(private readonly options: ActionApprovalsClientOptions) {
+    const { events, statusApiUrl } = options;
+    this.status = statusApiUrl
+      ? new StatusApiClient({
+          url: statusApiUrl,
+          region: events.config.region,
+          credentials: events.config.credentials,
+        })
+      : undefined;
+  }
 
   /** Puts the request on the bus and waits for its final outcome, or `timeoutMs`. */
-  async requestAction(input: ActionRequestInput, timeoutMs = 15 * 60_000): Promise<ActionOutcome> {
+  async requestAction(
+    input: ActionRequestInput,
+    timeoutMs = 15 * 60_000,
+    options: WaitOptions = {},
+  ): Promise<ActionOutcome> {
     const requestId = input.requestId ?? randomUUID();
     const eventId = await this.put(requestId, input);
-    return this.waitForOutcome({ requestId, eventId }, timeoutMs);
+    return this.waitForOutcome({ requestId, eventId, agentId: input.agentId }, timeoutMs, options);
+  }
+
+  /** One of the agent's requests, from the status API; undefined when it is unknown. */
+  async getRequest(agentId: string, requestId: string): Promise<RequestStatus | undefined> {
+    return this.requireStatus().getRequest(agentId, requestId);
+  }
+
+  /** The agent's recent requests, newest first, from the status API. */
+  async listRequests(agentId: string, limit?: number): Promise<RequestStatus[]> {
+    return this.requireStatus().listRequests(agentId, limit);
+  }
+
+  private requireStatus(): StatusApiClient {
+    if (!this.status) throw new Error('the status API is not configured: pass statusApiUrl');
+    return this.status;
   }
 
   /** Puts the `Action Requested` event; returns its event id. */
@@ -93,15 +143,24 @@ export class ActionApprovalsClient {
     return entry.EventId;
   }
 
-  /** Reads the agent's outcome queue until the request's final outcome arrives. */
+  /**
+   * Reads the agent's outcome queue until the request's final outcome arrives. With the status
+   * API and `ids.agentId`, also follows the request's status, and takes a final status as the
+   * outcome when the queue has nothing for it one poll later.
+   */
   async waitForOutcome(
-    ids: { requestId: string; eventId?: string },
+    ids: { requestId: string; eventId?: string; agentId?: string },
     timeoutMs: number,
+    options: WaitOptions = {},
   ): Promise<ActionOutcome> {
     const deadline = Date.now() + timeoutMs;
     const { sqs, outcomeQueueUrl: QueueUrl } = this.options;
+    let status = ids.agentId ? this.status : undefined;
+    let lastSeen = '';
+    let settled: ActionOutcome | undefined;
     while (Date.now() < deadline) {
-      const waitSeconds = Math.max(0, Math.min(20, Math.floor((deadline - Date.now()) / 1000)));
+      const pollSeconds = status ? STATUS_POLL_SECONDS : 20;
+      const waitSeconds = Math.max(0, Math.min(pollSeconds, Math.floor((deadline - Date.now()) / 1000)));
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds }),
       );
@@ -124,13 +183,53 @@ export class ActionApprovalsClient {
         }
         await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
         if (TERMINAL.has(String(detail.outcome))) {
-          return { requestId: ids.requestId, outcome: detail.outcome as 'executed', detail };
+          return { requestId: ids.requestId, outcome: detail.outcome as TerminalOutcome, detail };
+        }
+        if (detail.outcome === 'approved') options.onApproved?.(detail);
+      }
+      if (settled) return settled;
+      if (status && ids.agentId) {
+        try {
+          const current = await status.getRequest(ids.agentId, ids.requestId);
+          const seen = current ? `${current.state}:${current.approval?.votes.length ?? 0}` : '';
+          if (current && seen !== lastSeen) options.onStatus?.(current);
+          lastSeen = seen;
+          settled = current && outcomeOf(current);
+        } catch (error) {
+          // A status API this caller may not use leaves the queue to answer, as without one.
+          if (!(error instanceof StatusApiError)) throw error;
+          status = undefined;
         }
       }
       if (waitSeconds === 0) break;
     }
     return { requestId: ids.requestId, outcome: 'timed-out' };
   }
+}
+
+/** The outcome a final status stands for, as the outcome event would have told it. */
+function outcomeOf(status: RequestStatus): ActionOutcome | undefined {
+  if (!TERMINAL.has(status.state)) return undefined;
+  const approvers = (status.approval?.votes ?? [])
+    .filter((vote) => vote.decision === 'approve')
+    .map((vote) => vote.reviewer);
+  const reason =
+    status.outcomeReason ?? (status.policy.outcome === 'deny' ? status.policy.reason : undefined);
+  return {
+    requestId: status.requestId,
+    outcome: status.state as TerminalOutcome,
+    detail: {
+      requestId: status.requestId,
+      outcome: status.state,
+      agentId: status.agentId,
+      operation: status.operation,
+      resource: status.resource,
+      ...(reason ? { reason } : {}),
+      ...(approvers.length > 0 ? { approvers } : {}),
+      ...(status.result === undefined ? {} : { result: status.result }),
+      ...(status.receipt ? { receipt: status.receipt } : {}),
+    },
+  };
 }
 
 function detailOf(body: string | undefined): Record<string, unknown> | undefined {

@@ -81,5 +81,22 @@ export class ActionApprovalsStack extends Stack {
       'Run the named audit queries in this workgroup.',
     );
     output('AlarmTopicArn', approvals.alarmTopic.topicArn, 'Subscribe on-call here.');
+    output(
+      'GlueDatabase',
+      approvals.exports.databaseName,
+      'The Glue database of the audit exports; its table is audit_log_exports.',
+    );
+    for (const [roleClass, role] of Object.entries(approvals.executionRoles.roles))
+      output(
+        `ExecutionRoleArn-${roleClass}`,
+        role.roleArn,
+        `The execution role of ${roleClass} actions: only approved requests' sessions use it.`,
+      );
+    for (const [agentId, queue] of Object.entries(approvals.outcomeQueues))
+      output(
+        `OutcomeQueueUrl-${agentId}`,
+        queue.queueUrl,
+        `The outcome queue of agent ${agentId}: pass it to the agent client (--queue-url).`,
+      );
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, Names, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,7 +9,16 @@ import { Construct } from 'constructs';
 import { DENIED_ERROR } from '../lambdas/app/decide';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ROLE_PATH } from './handler-function';
+import { physicalName, type NameRule } from './names';
 import { acknowledge, wildcardResource } from './nag';
+
+const STATE_MACHINE_NAME: NameRule = { what: 'Step Functions state machine name', maxLength: 80 };
+const VENDED_LOGS_PREFIX = '/aws/vendedlogs/states/';
+const LOG_GROUP_NAME: NameRule = {
+  what: 'CloudWatch Logs log group name',
+  maxLength: 512 - VENDED_LOGS_PREFIX.length,
+  disallowed: /[^A-Za-z0-9_.#/-]/g,
+};
 
 /**
  * The workflow's state names. Tests bind local handlers to them and the docs count transitions
@@ -89,6 +98,11 @@ const LAMBDA_SERVICE_ERRORS = [
 export class ApprovalWorkflow extends Construct {
   /** The state machine. */
   public readonly stateMachine: sfn.StateMachine;
+  /**
+   * The state machine's name, derived from the stack and known at synth, so that policies can
+   * name it (and its executions) without referring to the resource.
+   */
+  public readonly stateMachineName: string;
   /** Its execution log: every event, without inputs and outputs. */
   public readonly logGroup: logs.LogGroup;
 
@@ -182,7 +196,8 @@ export class ApprovalWorkflow extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The vended-logs prefix keeps Step Functions' log delivery from growing the account's
       // CloudWatch Logs resource policy with one entry per state machine.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      // Derived from the stack and new with each creation of it: the group is retained by default.
+      logGroupName: `${VENDED_LOGS_PREFIX}${physicalName(this, LOG_GROUP_NAME, { perStackInstance: true })}`,
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
@@ -191,7 +206,9 @@ export class ApprovalWorkflow extends Construct {
       description: 'Runs the action-approvals workflow',
       path: ROLE_PATH,
     });
+    this.stateMachineName = physicalName(this, STATE_MACHINE_NAME);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(evaluate.next(route)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout,

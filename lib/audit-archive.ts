@@ -11,6 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ARCHIVE_PREFIX } from '../lambdas/adapters/archive-writer';
 import { HandlerFunction } from './handler-function';
+import { secureBucket } from './secure-bucket';
 import { acknowledge, wildcardResource } from './nag';
 
 /** Settings of the stream archive. */
@@ -51,17 +52,11 @@ export class AuditArchive extends Construct {
   constructor(scope: Construct, id: string, props: AuditArchiveProps) {
     super(scope, id);
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+    this.bucket = secureBucket(this, 'Bucket', {
       objectLockEnabled: true,
       objectLockDefaultRetention: s3.ObjectLockRetention.compliance(props.retention),
       versioned: true,
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: props.key,
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      key: props.key,
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'audit-archive/',
       // Compliance-mode objects outlive any stack; deleting the bucket would fail anyway.

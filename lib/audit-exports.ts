@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -11,10 +11,25 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { auditQueries, EXPORT_ITEM_TYPE } from './athena-queries';
 import { ROLE_PATH } from './handler-function';
+import { physicalName, type NameRule } from './names';
 import { acknowledge, wildcardResource } from './nag';
+import { secureBucket } from './secure-bucket';
 
 /** The key prefix of table exports; DynamoDB writes `<prefix>/AWSDynamoDB/<export id>/…` under it. */
 export const EXPORT_PREFIX = 'exports';
+const GLUE_DATABASE_NAME: NameRule = {
+  what: 'Glue database name',
+  maxLength: 255,
+  disallowed: /[^a-z0-9_]/g,
+  separator: '_',
+  lowercase: true,
+};
+const ATHENA_WORKGROUP_NAME: NameRule = {
+  what: 'Athena workgroup name',
+  maxLength: 128,
+  disallowed: /[^A-Za-z0-9._-]/g,
+};
+
 /** Where Athena writes query results, in the same bucket. */
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
 
@@ -61,14 +76,8 @@ export class AuditExports extends Construct {
     super(scope, id);
     const { account } = Stack.of(this);
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: props.key,
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    this.bucket = secureBucket(this, 'Bucket', {
+      key: props.key,
       versioned: true,
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'audit-exports/',
@@ -97,7 +106,8 @@ export class AuditExports extends Construct {
       description: 'Starts the scheduled point-in-time export of the action-approvals audit log',
       path: ROLE_PATH,
     });
-    const exportObjects = this.bucket.arnForObjects(`${EXPORT_PREFIX}/*`);
+    // DynamoDB writes every export under `<prefix>/AWSDynamoDB/`: nothing else of the bucket.
+    const exportObjects = this.bucket.arnForObjects(`${EXPORT_PREFIX}/AWSDynamoDB/*`);
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: props.schedule,
       description: 'Exports the action-approvals AuditLog table (PITR, DYNAMODB_JSON) to S3',
@@ -149,9 +159,8 @@ export class AuditExports extends Construct {
       },
     ]);
 
-    // Glue and Athena names must be unique in the account and region: derived from the path.
-    const unique = Names.uniqueResourceName(this, { maxLength: 40, separator: '_' }).toLowerCase();
-    this.databaseName = `action_approvals_${unique}`;
+    // Glue and Athena names must be unique in the account and region: derived from the stack.
+    this.databaseName = physicalName(this, GLUE_DATABASE_NAME);
     this.tableName = 'audit_log_exports';
     const database = new glue.CfnDatabase(this, 'Database', {
       catalogId: account,
@@ -186,7 +195,8 @@ export class AuditExports extends Construct {
     table.addResourceDependency(database);
 
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
-      name: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
+      // Retained by default: new with each creation of the stack, so a redeploy is never blocked.
+      name: physicalName(this, ATHENA_WORKGROUP_NAME, { perStackInstance: true }),
       description: 'action-approvals audit queries; results encrypted with the audit key',
       recursiveDeleteOption: props.removalPolicy === RemovalPolicy.DESTROY,
       workGroupConfiguration: {

@@ -1,9 +1,13 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CATALOG, ROLE_CLASS, type RoleClass } from '../lambdas/core/catalog';
+import type { DirectoryConfig } from '../lambdas/core/directory';
 import { ROLE_PATH } from './handler-function';
 import { acknowledge, wildcardResource } from './nag';
 
@@ -25,7 +29,13 @@ export interface ExecutionRoleSettings {
    * ARN patterns the class's primary operations may act on, the role's ceiling beneath each
    * request's session policy. Narrow them to the accounts, tables, buckets, roles or functions
    * agents may ever be approved for.
-   * @default - every resource of the operations' type in this account (S3: every bucket)
+   *
+   * For `data-read` these are added to the objects of the buckets the directory maps
+   * (`environments.buckets`): the role reads those buckets and what is listed here, never every
+   * bucket. With no mapped bucket and nothing listed, the `data-read` role is not created (as with
+   * `enabled: false`): its approved actions fail at execution with a clear reason.
+   * @default - every resource of the operations' type in this account; for `data-read`, the
+   * objects of the buckets the directory maps
    */
   readonly resources?: readonly string[];
 }
@@ -43,9 +53,10 @@ export const CEILINGS: Readonly<Record<RoleClass, ClassCeiling>> = {
     defaultResources: (p, a) => [`arn:${p}:dynamodb:*:${a}:table/*`],
     companions: (p, a) => [
       {
+        // DynamoDB writes an export only under `<prefix>/AWSDynamoDB/`: no other key of any bucket.
         sid: 'ExportDestination',
         actions: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectAcl'],
-        resources: [`arn:${p}:s3:::*/*`],
+        resources: [`arn:${p}:s3:::*/AWSDynamoDB/*`, `arn:${p}:s3:::*/*/AWSDynamoDB/*`],
       },
       {
         sid: 'ExportEncryptionKey',
@@ -54,7 +65,8 @@ export const CEILINGS: Readonly<Record<RoleClass, ClassCeiling>> = {
       },
     ],
   },
-  [ROLE_CLASS.dataRead]: { defaultResources: (p) => [`arn:${p}:s3:::*/*`], companions: () => [] },
+  // Never every bucket: the buckets come from the directory and the deployer (see `readableBuckets`).
+  [ROLE_CLASS.dataRead]: { defaultResources: () => [], companions: () => [] },
   [ROLE_CLASS.iamAdmin]: { defaultResources: (p, a) => [`arn:${p}:iam::${a}:role/*`], companions: () => [] },
   [ROLE_CLASS.lambdaConfig]: {
     defaultResources: (p, a) => [`arn:${p}:lambda:*:${a}:function:*`],
@@ -73,6 +85,32 @@ export function operationsOf(roleClass: RoleClass): string[] {
   return CATALOG.filter((entry) => entry.roleClass === roleClass).map((entry) => entry.operation);
 }
 
+/**
+ * The buckets the directory places in an environment (`environments.buckets`): the only buckets
+ * the data-read role reaches unless the deployer lists more.
+ */
+export function directoryBuckets(directory: DirectoryConfig): string[] {
+  return Object.keys(directory.environments.buckets ?? {}).sort();
+}
+
+/** This system's own resources: the boundary denies every session every action on them. */
+export interface ProtectedResources {
+  /** Its tables; their streams, exports and indexes are denied with them. */
+  readonly tables: readonly dynamodb.ITable[];
+  /** The names of its state machines (known at synth: an ARN token here would be a cycle). */
+  readonly stateMachineNames: readonly string[];
+  /** The bus requests and outcomes travel on, and its rules. */
+  readonly eventBuses: readonly events.IEventBus[];
+  /**
+   * Queues named one by one: the dead-letter queues. The outcome queues (one per agent, as many
+   * as the directory lists) are denied by the tag the construct puts on them, which keeps the
+   * boundary within IAM's 6,144-character limit for managed policies.
+   */
+  readonly queues: readonly sqs.IQueue[];
+  /** ARNs (or ARN patterns) of the chat secrets the functions read. */
+  readonly secretArns: readonly string[];
+}
+
 /** What the execution roles need to know about the rest of the system. */
 export interface ExecutionRolesProps {
   /** The execute handler's role: the only principal the execution roles trust. */
@@ -83,6 +121,10 @@ export interface ExecutionRolesProps {
   readonly protectedBuckets: readonly s3.IBucket[];
   /** The construct's own keys: no session may use them. */
   readonly protectedKeys: readonly kms.IKey[];
+  /** The construct's own tables, workflow, bus, queues and secrets: no session may touch them. */
+  readonly protectedResources: ProtectedResources;
+  /** Buckets the directory maps to an environment: the data-read role's default reach. */
+  readonly mappedBuckets: readonly string[];
   /**
    * Sessions issued before this instant stop working: the revocation STS lacks, as a deny on
    * `aws:TokenIssueTime`. Set it to "now" and deploy to cut off every live session.
@@ -106,21 +148,22 @@ export class ExecutionRoles extends Construct {
   constructor(scope: Construct, id: string, props: ExecutionRolesProps) {
     super(scope, id);
     const { partition, account } = Stack.of(this);
+    const reach = (roleClass: RoleClass): string[] => {
+      const listed = props.settings[roleClass]?.resources;
+      if (roleClass !== ROLE_CLASS.dataRead)
+        return [...(listed ?? CEILINGS[roleClass].defaultResources(partition, account))];
+      const mapped = props.mappedBuckets.map((bucket) => `arn:${partition}:s3:::${bucket}/*`);
+      return [...new Set([...mapped, ...(listed ?? [])])];
+    };
+    // A class that reaches nothing gets no role: fail closed rather than a role on "*".
     const enabled = (Object.values(ROLE_CLASS) as RoleClass[]).filter(
-      (roleClass) => props.settings[roleClass]?.enabled ?? true,
+      (roleClass) => (props.settings[roleClass]?.enabled ?? true) && reach(roleClass).length > 0,
     );
 
     const ceilings = enabled.map((roleClass) => ({
       roleClass,
       statements: [
-        {
-          sid: 'ApprovedOperations',
-          actions: operationsOf(roleClass),
-          resources: [
-            ...(props.settings[roleClass]?.resources ??
-              CEILINGS[roleClass].defaultResources(partition, account)),
-          ],
-        },
+        { sid: 'ApprovedOperations', actions: operationsOf(roleClass), resources: reach(roleClass) },
         ...CEILINGS[roleClass].companions(partition, account),
       ],
     }));
@@ -149,7 +192,7 @@ export class ExecutionRoles extends Construct {
         new iam.PolicyStatement({
           sid: 'NeverThisSystemsTaggedResources',
           effect: iam.Effect.DENY,
-          actions: ['iam:*', 'lambda:*'],
+          actions: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
           resources: ['*'],
           conditions: { Null: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: 'false' } },
         }),
@@ -168,6 +211,7 @@ export class ExecutionRoles extends Construct {
           actions: ['kms:*'],
           resources: props.protectedKeys.map((key) => key.keyArn),
         }),
+        ...systemDenials(partition, account, props.protectedResources),
       ],
     });
     acknowledge(this.boundary, [
@@ -223,6 +267,48 @@ export class ExecutionRoles extends Construct {
       }),
     );
   }
+}
+
+/** One deny per kind of this system's own resources, so a session reaches none of them. */
+function systemDenials(
+  partition: string,
+  account: string,
+  resources: ProtectedResources,
+): iam.PolicyStatement[] {
+  const deny = (sid: string, actions: string[], arns: string[]) =>
+    arns.length === 0
+      ? []
+      : [new iam.PolicyStatement({ sid, effect: iam.Effect.DENY, actions, resources: arns })];
+  return [
+    ...deny(
+      'NeverThisSystemsTables',
+      ['dynamodb:*'],
+      // `<table>/*` covers the table's stream, exports, indexes and backups.
+      resources.tables.flatMap((table) => [table.tableArn, `${table.tableArn}/*`]),
+    ),
+    ...deny(
+      'NeverThisSystemsWorkflow',
+      ['states:*'],
+      resources.stateMachineNames.flatMap((name) => [
+        `arn:${partition}:states:*:${account}:stateMachine:${name}`,
+        `arn:${partition}:states:*:${account}:execution:${name}:*`,
+      ]),
+    ),
+    ...deny(
+      'NeverThisSystemsBus',
+      ['events:*'],
+      resources.eventBuses.flatMap((bus) => [
+        bus.eventBusArn,
+        `arn:${partition}:events:*:${account}:rule/${bus.eventBusName}/*`,
+      ]),
+    ),
+    ...deny(
+      'NeverThisSystemsQueues',
+      ['sqs:*'],
+      resources.queues.map((queue) => queue.queueArn),
+    ),
+    ...deny('NeverThisSystemsSecrets', ['secretsmanager:*'], [...resources.secretArns]),
+  ];
 }
 
 export function revocation(before: Date): iam.PolicyStatement {

@@ -22,8 +22,12 @@ export const HANDLER_NAMES = [
   'teams-messages',
   'fail',
   'archive',
+  'status',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
+
+/** The Cedar policies (and schema) the bundle ships: `default.cedar` and `schema.cedarschema`. */
+export const POLICY_SOURCE_DIR = join(PROJECT_ROOT, 'policies');
 
 /** Where the bundled handlers find the shipped Cedar policies (the hook copies them there). */
 export const BUNDLED_POLICY_DIR = '/var/task/policies';
@@ -171,7 +175,7 @@ function runtimeFiles() {
   return {
     cedarWasm: join(cedarDir, 'cedar_wasm_bg.wasm'),
     iamDataDir,
-    policiesDir: join(PROJECT_ROOT, 'policies'),
+    policiesDir: POLICY_SOURCE_DIR,
   };
 }
 

@@ -1,5 +1,11 @@
 export * from './action-approvals';
 export * from './action-approvals-stack';
+export { ApprovalFunctions, type ApprovalFunctionsProps } from './approval-functions';
+export { ApprovalTables, type ApprovalTablesProps } from './approval-tables';
+export { ApprovalsAlarms, type ApprovalsAlarmsProps } from './approvals-alarms';
+export { DecisionApi, type DecisionApiProps } from './decision-api';
+export { OutcomeQueues, type DeadLetterQueues, type OutcomeQueuesProps } from './outcome-queues';
+export { secureBucket, type SecureBucketProps } from './secure-bucket';
 export {
   ApprovalWorkflow,
   STATE,

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       operation: request.action.operation,
       accessLevels: (await iam.describeAction(request.action.operation))?.accessLevels ?? [],
       resource: request.action.resource,
-      environment: directory.value.environmentOf(request.action.resource, event.account),
+      environment: directory.value.environmentOf(request.action.resource),
     });
     console.log(`\n━━ ${request.requestId}: ${request.action.operation} on ${request.action.resource}`);
     print('decision', `${decision.outcome} — ${decision.reason}`);

@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
+import type { HttpResponse } from '../lambdas/app/ports';
+import { httpApiEvent } from './lambda-events';
 import type { LocalEventBus, PutEventsEntry } from './event-bus';
 import type { LocalKms } from './local-kms';
 import { assumeRoleResponse, StsRequestError, stsErrorResponse, type LocalSts } from './local-sts';
@@ -16,7 +19,20 @@ export interface GatewayServices {
   readonly targets: LocalTargets;
   readonly kms: LocalKms;
   readonly now: () => Date;
+  /** The status API's function, serving its GET routes as API Gateway would. */
+  readonly status?: (event: APIGatewayProxyEventV2WithIAMAuthorizer) => Promise<HttpResponse>;
 }
+
+/** The status API's routes, as API Gateway matches them. */
+const STATUS_ROUTES: readonly { readonly pattern: RegExp; readonly routeKey: string }[] = [
+  { pattern: /^\/v1\/agents\/(?<agentId>[^/]+)\/requests$/, routeKey: 'GET /v1/agents/{agentId}/requests' },
+  {
+    pattern: /^\/v1\/agents\/(?<agentId>[^/]+)\/requests\/(?<id>[^/]+)$/,
+    routeKey: 'GET /v1/agents/{agentId}/requests/{id}',
+  },
+  { pattern: /^\/v1\/requests$/, routeKey: 'GET /v1/requests' },
+  { pattern: /^\/v1\/requests\/(?<id>[^/]+)$/, routeKey: 'GET /v1/requests/{id}' },
+];
 
 /** An AWS JSON-protocol error: the SDK maps `__type` to its exception class. */
 class ProtocolError extends Error {
@@ -69,7 +85,13 @@ export class LocalGateway {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const target = String(request.headers['x-amz-target'] ?? '');
-    const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1];
+    // Signed in the Authorization header, or in the query of a pre-signed URL (what an agent is
+    // handed for an object it may read).
+    const accessKeyId =
+      /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ??
+      /^([A-Z0-9]+)\//.exec(
+        new URL(request.url ?? '/', 'http://local').searchParams.get('X-Amz-Credential') ?? '',
+      )?.[1];
     const { services } = this;
     try {
       if (target.startsWith('AWSEvents.'))
@@ -93,6 +115,10 @@ export class LocalGateway {
       const form = new URLSearchParams(body);
       if (request.method === 'POST' && form.get('Action') === 'AssumeRole')
         return this.assumeRole(form, response);
+      if (request.method === 'GET' && this.services.status) {
+        const served = await this.statusRoute(request, accessKeyId, response);
+        if (served) return;
+      }
       if (request.method === 'GET') return await this.getObject(request, accessKeyId, response);
       throw new ProtocolError(
         400,
@@ -160,6 +186,58 @@ export class LocalGateway {
       default:
         throw new ProtocolError(400, 'UnsupportedOperation', `${target} is not available in local mode`);
     }
+  }
+
+  /**
+   * Serves a status API route. There is no IAM here, as in the console: the caller named by an
+   * agent route is taken as that agent, and `/v1/requests…` callers are a local principal the
+   * directory does not know, so the handler refuses them.
+   */
+  private async statusRoute(
+    request: IncomingMessage,
+    accessKeyId: string | undefined,
+    response: ServerResponse,
+  ): Promise<boolean> {
+    const url = new URL(request.url ?? '/', 'http://local');
+    const route = STATUS_ROUTES.find(({ pattern }) => pattern.test(url.pathname));
+    const status = this.services.status;
+    if (!route || !status) return false;
+    const pathParameters = Object.fromEntries(
+      Object.entries(route.pattern.exec(url.pathname)?.groups ?? {}).map(([name, value]) => [
+        name,
+        decodeURIComponent(value),
+      ]),
+    );
+    const event = {
+      ...httpApiEvent({
+        routeKey: route.routeKey,
+        headers: {},
+        body: '',
+        rawQueryString: url.search.slice(1),
+      }),
+      rawPath: url.pathname,
+      pathParameters,
+      queryStringParameters: Object.fromEntries(url.searchParams),
+    };
+    const answer = await status({
+      ...event,
+      requestContext: {
+        ...event.requestContext,
+        authorizer: {
+          iam: {
+            accessKey: accessKeyId ?? '',
+            accountId: '000000000000',
+            callerId: 'local',
+            cognitoIdentity: null,
+            principalOrgId: '',
+            userArn: `arn:aws:sts::000000000000:assumed-role/local/${accessKeyId ?? 'anonymous'}`,
+            userId: 'local',
+          },
+        },
+      },
+    });
+    respond(response, answer.statusCode, 'application/json', answer.body);
+    return true;
   }
 
   private assumeRole(form: URLSearchParams, response: ServerResponse): void {

@@ -21,6 +21,7 @@ import * as execute from '../lambdas/handlers/execute';
 import * as expire from '../lambdas/handlers/expire';
 import * as fail from '../lambdas/handlers/fail';
 import * as requestApproval from '../lambdas/handlers/request-approval';
+import * as status from '../lambdas/handlers/status';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import { synthesizeWorkflowDefinition } from './definition';
 import { launchDynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, type DynamoDbLocal } from './dynamodb-local';
@@ -87,6 +88,7 @@ export class LocalRuntime {
     readonly workflow: LocalWorkflow,
     readonly targets: LocalTargets,
     private readonly dynamodb: DynamoDbLocal,
+    readonly directory: DirectoryConfig,
   ) {}
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -113,6 +115,8 @@ export class LocalRuntime {
       targets,
       kms: new LocalKms(),
       now: () => new Date(),
+      // Reads its settings on first use, which is after the environment below is set.
+      status: status.handler,
     });
     gatewayUrl = await gateway.start();
 
@@ -152,7 +156,7 @@ export class LocalRuntime {
         if (typeof agentId === 'string') queues.send(outcomeQueueName(agentId), JSON.stringify(event));
       },
     );
-    return new LocalRuntime(gateway, bus, workflow, targets, dynamodb);
+    return new LocalRuntime(gateway, bus, workflow, targets, dynamodb, directory);
   }
 
   get gatewayUrl(): string {
@@ -172,7 +176,30 @@ export class LocalRuntime {
       sqs: new SQSClient(config),
       eventBusName: BUS_NAME,
       outcomeQueueUrl: `${this.gatewayUrl}/queues/${outcomeQueueName(agentId)}`,
+      statusApiUrl: this.gatewayUrl,
     });
+  }
+
+  /**
+   * How an MCP client (a desktop or IDE agent) starts the MCP server as `agentId` against this
+   * runtime: the command, its arguments and its environment.
+   */
+  mcpServerConfig(agentId: string, projectRoot: string = join(__dirname, '..')) {
+    return {
+      command: join(projectRoot, 'node_modules', '.bin', 'tsx'),
+      args: [join(projectRoot, 'bin', 'cli.ts'), 'mcp'],
+      env: {
+        ACTION_APPROVALS_AGENT_ID: agentId,
+        ACTION_APPROVALS_EVENT_BUS: BUS_NAME,
+        ACTION_APPROVALS_OUTCOME_QUEUE_URL: `${this.gatewayUrl}/queues/${outcomeQueueName(agentId)}`,
+        ACTION_APPROVALS_STATUS_URL: this.gatewayUrl,
+        ACTION_APPROVALS_ENVIRONMENTS_JSON: JSON.stringify(this.directory.environments),
+        AWS_ENDPOINT_URL: this.gatewayUrl,
+        AWS_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      },
+    };
   }
 
   get dynamodbEndpoint(): string {

@@ -59,6 +59,10 @@ async function main(): Promise<void> {
     },
     activity: feed.subscribe,
   });
+  say('MCP client configuration of the sample agent, for a desktop or IDE agent (its mcp.json):');
+  process.stdout.write(
+    `${JSON.stringify({ mcpServers: { 'action-approvals': local.mcpServerConfig('reporting-bot') } }, null, 2)}\n`,
+  );
   say(`console ready: ${console.url}`);
   const chat = chatChannels();
   const callbacks = chat.length > 0 ? await startChatCallbacks() : undefined;

@@ -2,6 +2,8 @@ import { DynamoDBClient, ExportTableToPointInTimeCommand } from '@aws-sdk/client
 import { AttachRolePolicyCommand, DetachRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient, Runtime, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createHash } from 'node:crypto';
 import type { JsonValue } from '../core/audit';
 import type {
   ActionPlan,
@@ -18,8 +20,26 @@ import type {
 import { err, ok, type Result } from '../core/result';
 import type { SessionCredentials } from './sts';
 
-/** What an executed call returned, small and JSON-safe: it goes into the audit record and the outcome event. */
+/** A small, JSON-safe description of an executed call. */
 export type ExecutionSummary = Readonly<Record<string, JsonValue>>;
+
+/**
+ * What an executed call came to, split by who may see it. The audit trail holds decisions, not
+ * data: `recorded` describes what was returned (a digest, its size and type) and never holds it.
+ * `delivered` travels only on the agent's outcome event, and carries data by reference (a
+ * pre-signed URL), never inline, so no result can outgrow Step Functions' 256 KB state.
+ */
+export interface ExecutionResult {
+  readonly recorded: ExecutionSummary;
+  readonly delivered: ExecutionSummary;
+}
+
+/** What bounds how long a delivered reference stays usable, besides the session's own expiry. */
+export interface DeliveryLimits {
+  /** When the approval ends: no reference outlives it. */
+  readonly notAfter: Date;
+  readonly now: Date;
+}
 
 /** Why a call failed, as the SDK named it. Never holds credentials. */
 export interface ExecutionFailure {
@@ -31,11 +51,13 @@ export interface ExecutionFailure {
 
 /** Makes the one approved call with the session minted for it. */
 export interface ActionExecutor {
-  run(plan: ActionPlan, credentials: SessionCredentials): Promise<Result<ExecutionSummary, ExecutionFailure>>;
+  run(
+    plan: ActionPlan,
+    credentials: SessionCredentials,
+    limits: DeliveryLimits,
+  ): Promise<Result<ExecutionResult, ExecutionFailure>>;
 }
 
-/** How much of an object's body a GetObject summary carries. */
-export const BODY_PREVIEW_BYTES = 64 * 1024;
 const FAILURE_MESSAGE_MAX = 1_000;
 
 export interface SdkActionExecutorOptions {
@@ -69,27 +91,39 @@ export class SdkActionExecutor implements ActionExecutor {
   async run(
     plan: ActionPlan,
     credentials: SessionCredentials,
-  ): Promise<Result<ExecutionSummary, ExecutionFailure>> {
+    limits: DeliveryLimits,
+  ): Promise<Result<ExecutionResult, ExecutionFailure>> {
     try {
-      return ok(await this.call(plan, credentials));
+      return ok(await this.call(plan, credentials, limits));
     } catch (error) {
       return err(failureOf(error, credentials));
     }
   }
 
-  private call(plan: ActionPlan, credentials: SessionCredentials): Promise<ExecutionSummary> {
+  private async call(
+    plan: ActionPlan,
+    credentials: SessionCredentials,
+    limits: DeliveryLimits,
+  ): Promise<ExecutionResult> {
     const { defaultRegion, endpoint } = this.options;
     const at = endpoint === undefined ? {} : { endpoint };
+    // Only GetObject returns data; the others return metadata, which both audiences may see.
+    const metadataOnly = (summary: ExecutionSummary): ExecutionResult => ({
+      recorded: summary,
+      delivered: summary,
+    });
     switch (plan.operation) {
       case 'dynamodb:ExportTableToPointInTime':
-        return exportTable(plan, { region: plan.target.region, credentials, ...at });
+        return metadataOnly(await exportTable(plan, { region: plan.target.region, credentials, ...at }));
       case 's3:GetObject':
-        return getObject(plan, { region: defaultRegion, credentials, ...at });
+        return getObject(plan, { region: defaultRegion, credentials, ...at }, limits);
       case 'iam:AttachRolePolicy':
       case 'iam:DetachRolePolicy':
-        return changeRolePolicy(plan, { region: defaultRegion, credentials, ...at });
+        return metadataOnly(await changeRolePolicy(plan, { region: defaultRegion, credentials, ...at }));
       case 'lambda:UpdateFunctionConfiguration':
-        return updateFunctionConfiguration(plan, { region: plan.target.region, credentials, ...at });
+        return metadataOnly(
+          await updateFunctionConfiguration(plan, { region: plan.target.region, credentials, ...at }),
+        );
     }
   }
 }
@@ -134,7 +168,8 @@ async function exportTable(
 async function getObject(
   plan: Plan<'s3:GetObject', ObjectTarget, GetObjectParameters>,
   config: ClientConfig,
-): Promise<ExecutionSummary> {
+  limits: DeliveryLimits,
+): Promise<ExecutionResult> {
   const client = new S3Client({
     ...config,
     followRegionRedirects: true,
@@ -144,56 +179,65 @@ async function getObject(
     const object = await client.send(
       new GetObjectCommand({ ...plan.parameters, Bucket: plan.target.bucket, Key: plan.target.key }),
     );
-    const { bytes, truncated } = object.Body
-      ? await readPrefix(object.Body, BODY_PREVIEW_BYTES)
-      : { bytes: new Uint8Array(), truncated: false };
-    const text = textOf(bytes, object.ContentType, truncated);
-    return compact({
+    // The body is read to the end to be digested, and kept nowhere.
+    const { sha256, bytes } = object.Body
+      ? await digestOf(object.Body)
+      : { sha256: createHash('sha256').digest('hex'), bytes: 0 };
+    const recorded = compact({
       bucket: plan.target.bucket,
       key: plan.target.key,
       contentType: object.ContentType,
-      contentLength: object.ContentLength,
+      contentLength: bytes,
+      sha256,
       eTag: object.ETag,
-      body: text ?? Buffer.from(bytes).toString('base64'),
-      bodyEncoding: text === undefined ? 'base64' : 'utf-8',
-      truncated,
+      range: object.ContentRange,
     });
+    // A URL signed with the session's own credentials: it can do nothing the session could not,
+    // and it stops working with the approval or the session, whichever ends first.
+    const until = Math.min(limits.notAfter.getTime(), config.credentials.expiration.getTime());
+    const expiresIn = Math.max(1, Math.floor((until - limits.now.getTime()) / 1000));
+    const url = await getSignedUrl(
+      client,
+      new GetObjectCommand({
+        Bucket: plan.target.bucket,
+        Key: plan.target.key,
+        ...(plan.parameters.ExpectedBucketOwner
+          ? { ExpectedBucketOwner: plan.parameters.ExpectedBucketOwner }
+          : {}),
+      }),
+      { expiresIn, signingDate: limits.now },
+    );
+    return {
+      recorded,
+      delivered: {
+        ...recorded,
+        url,
+        urlExpiresAt: new Date(limits.now.getTime() + expiresIn * 1000).toISOString(),
+        // Headers the approved call carried; a GET of the URL sends them to read the same bytes.
+        ...(plan.parameters.Range || plan.parameters.IfMatch
+          ? {
+              headers: compact({ Range: plan.parameters.Range, 'If-Match': plan.parameters.IfMatch }),
+            }
+          : {}),
+      },
+    };
   } finally {
     client.destroy();
   }
 }
 
-/**
- * Reads at most `limit` bytes of the body. Leaving the loop early ends the stream, so the rest of
- * a large object is never downloaded.
- */
-async function readPrefix(
+/** SHA-256 (hex) and length of the body, streamed: nothing of it is kept. */
+async function digestOf(
   body: NonNullable<GetObjectCommandOutput['Body']>,
-  limit: number,
-): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+): Promise<{ sha256: string; bytes: number }> {
   if (!(Symbol.asyncIterator in body)) throw new TypeError('the object body is not a readable stream');
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  const hash = createHash('sha256');
+  let bytes = 0;
   for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
-    total += chunk.byteLength;
-    if (total > limit) break;
+    hash.update(chunk);
+    bytes += chunk.byteLength;
   }
-  return { bytes: Buffer.concat(chunks).subarray(0, limit), truncated: total > limit };
-}
-
-const TEXTUAL =
-  /^(text\/|application\/(json|xml|yaml|x-yaml|x-ndjson|csv|javascript)\b|[^;]*\+(json|xml)\b)/i;
-
-/** The body as text when it says it is text and is valid UTF-8; undefined when it goes out as base64. */
-function textOf(bytes: Uint8Array, contentType: string | undefined, truncated: boolean): string | undefined {
-  if (!contentType || !TEXTUAL.test(contentType)) return undefined;
-  try {
-    // `stream` holds back a character the cut split in two instead of calling it invalid.
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: truncated });
-  } catch {
-    return undefined;
-  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 async function changeRolePolicy(

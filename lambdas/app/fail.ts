@@ -6,9 +6,13 @@ import { onLatest } from './retry';
 
 /** What the workflow's failure path hands over: its state when a step broke, and its input. */
 export interface FailureInput {
-  /** The state at the failure: the evaluation (with `requestId`) or the event, plus `error`. */
+  /**
+   * The state at the failure, plus `error`. After Evaluate it is Evaluate's answer, whose
+   * `requestId` is the request this execution claimed; when Evaluate itself broke it is the
+   * event, which (an EventBridge envelope) has no top-level `requestId`: nothing was claimed.
+   */
   readonly state?: { readonly requestId?: unknown; readonly error?: { readonly Error?: unknown } };
-  /** The `Action Requested` event the execution started with. */
+  /** The `Action Requested` event the execution started with: its request id is only a claim. */
   readonly event?: {
     readonly id?: unknown;
     readonly source?: unknown;
@@ -38,16 +42,19 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
   const error = typeof input.state?.error?.Error === 'string' ? input.state.error.Error : 'unknown';
   // Only the error's name: its cause may quote the request.
   const reason = `the workflow failed: ${error}`;
-  const claimed = [input.state?.requestId, input.event?.detail?.requestId].find(
-    (id): id is string => typeof id === 'string',
-  );
+  // Only the id Evaluate answered with is this execution's claim. The event's own request id is
+  // what the agent asked for: another agent's request may already hold it.
+  const claimed = typeof input.state?.requestId === 'string' ? input.state.requestId : undefined;
+  const asked = typeof input.event?.detail?.requestId === 'string' ? input.event.detail.requestId : undefined;
   const source = typeof input.event?.source === 'string' ? input.event.source : '';
   const agentId = source.startsWith('agent.') ? source.slice('agent.'.length) : undefined;
   const at = deps.clock.now().toISOString();
 
   // The failure being handled may be the Requests table itself: then the request is treated as
   // unknown, and its end is recorded beside it (a chain that exists is never written into).
-  const existing = claimed ? await deps.requests.get(claimed).catch(() => undefined) : undefined;
+  const found = claimed ? await deps.requests.get(claimed).catch(() => undefined) : undefined;
+  // A claimed request is the execution's agent's own; a record of another agent's is not touched.
+  const existing = found && found.agentId === agentId ? found : undefined;
   if (existing) {
     const ended = await onLatest(
       deps.requests,
@@ -75,7 +82,11 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
   }
 
   const eventId = typeof input.event?.id === 'string' ? input.event.id : randomUUID();
-  const candidates = [claimed, `failed-${eventId}`].filter((id): id is string => id !== undefined);
+  // A chain is only ever started here, never appended to: a claimed id whose request could not be
+  // read is tried first (its chain, if it exists, refuses the start), then the event's own.
+  const candidates = [found ? undefined : claimed, `failed-${eventId}`].filter(
+    (id): id is string => id !== undefined,
+  );
   let requestId = candidates[candidates.length - 1];
   for (const candidate of candidates) {
     const started = await deps.audit
@@ -89,7 +100,7 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
           error,
           reason,
           eventId,
-          ...(claimed ? { claimedRequestId: claimed } : {}),
+          ...(asked ? { claimedRequestId: asked } : {}),
         },
       })
       // Unrecordable (the audit table is down too): the agent is still told, and the failed

@@ -54,3 +54,22 @@ export interface RequestPathDeps {
   readonly directory: Directory;
   readonly clock: Clock;
 }
+
+/** A chat callback that failed authentication (bad signature, bad token), as far as it is reported. */
+export interface UnauthenticatedCallback {
+  readonly channel: 'slack' | 'teams';
+  readonly refusal: string;
+  readonly reason: string;
+  /** Where it came from, clipped: for an operator looking into a spike, never for the audit trail. */
+  readonly sourceIp: string | null;
+  readonly userAgent: string | null;
+  readonly bodyBytes: number;
+}
+
+/**
+ * Where unauthenticated callbacks are reported instead of the audit trail. Anyone on the internet
+ * can send them, so they may cost a counter and a sampled log line, never a permanent record.
+ */
+export interface UnauthenticatedCallbacks {
+  refused(callback: UnauthenticatedCallback): void;
+}

@@ -14,8 +14,9 @@ import type { VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
 import { approvalCard, type ApprovalCard } from '../core/card';
 import type { Reviewer } from '../core/directory';
+import { callbackOrigin } from './callback-origin';
 import { castBallot, type DecideDeps } from './decide';
-import type { HttpResponse } from './ports';
+import type { HttpResponse, UnauthenticatedCallbacks } from './ports';
 
 /** What the interaction handler asks of the Slack workspace, beyond updating cards. */
 export interface SlackWorkspace {
@@ -40,6 +41,7 @@ export interface SlackInteractionDeps extends DecideDeps {
   readonly signingSecret: string;
   readonly workspace: SlackWorkspace;
   readonly idempotency: SlackClickIdempotency;
+  readonly unauthenticated: UnauthenticatedCallbacks;
 }
 
 export type { HttpResponse };
@@ -92,7 +94,8 @@ const reply = (statusCode: number, body: Readonly<Record<string, string>>): Http
 /**
  * Slack's interactivity endpoint: authenticates the callback (v0 signature, 5-minute window),
  * resolves the clicking user to a reviewer through the directory, and casts the vote on the one
- * decision path. Forged, stale and malformed callbacks are recorded and change nothing; a click
+ * decision path. Forged and stale callbacks are counted, not recorded; malformed ones from Slack
+ * are recorded; none changes anything. A click
  * delivered twice is counted once. Everything happens before the answer, well inside Slack's 3 s.
  */
 export async function handleSlackInteraction(
@@ -127,7 +130,16 @@ export async function handleSlackInteraction(
     deps.signingSecret,
     now,
   );
-  if (!signature.ok) return refuse(401, signature.code, signature.reason);
+  if (!signature.ok) {
+    // Not from Slack: anyone can send this, so it is counted, never recorded.
+    deps.unauthenticated.refused({
+      channel: 'slack',
+      refusal: signature.code,
+      reason: signature.reason,
+      ...callbackOrigin(event, rawBody),
+    });
+    return reply(401, { error: signature.code, reason: signature.reason });
+  }
 
   const viewing = parseParametersClick(rawBody);
   if (viewing) return showParameters(viewing, deps);

@@ -14,7 +14,8 @@ import {
 import { REFUSAL, type VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
 import { castBallot, type BallotResult, type DecideDeps } from './decide';
-import type { HttpResponse } from './ports';
+import { callbackOrigin } from './callback-origin';
+import type { HttpResponse, UnauthenticatedCallbacks } from './ports';
 
 /** Checks the Bot Framework's bearer token against the activity it came with. */
 export interface BotAuthenticator {
@@ -23,6 +24,12 @@ export interface BotAuthenticator {
 
 export interface TeamsMessagesDeps extends DecideDeps {
   readonly authenticator: BotAuthenticator;
+  readonly unauthenticated: UnauthenticatedCallbacks;
+  /**
+   * The Microsoft Entra tenant whose users may vote. A click counts only from channel `msteams`
+   * of this tenant; when unset (a multi-tenant bot), only the channel is checked.
+   */
+  readonly tenantId?: string;
 }
 
 export type TeamsHttpResponse = HttpResponse;
@@ -51,6 +58,14 @@ const cardActionSchema = z.object({
       data: z.object({ requestId: z.string().min(1).max(128) }),
     }),
   }),
+});
+
+/** The only channel whose `from.aadObjectId` Microsoft vouches for. */
+const TEAMS_CHANNEL_ID = 'msteams';
+
+const tenantSchema = z.object({
+  channelData: z.object({ tenant: z.object({ id: z.string() }).optional() }).optional(),
+  conversation: z.object({ tenantId: z.string().optional() }).optional(),
 });
 
 const ACKNOWLEDGED: TeamsHttpResponse = { statusCode: 200, body: '' };
@@ -88,18 +103,12 @@ export async function handleTeamsActivity(
     channelId: activity?.channelId,
   });
   if (!auth.ok) {
-    logger.warn('teams callback refused', { refusal: auth.code, reason: auth.reason });
-    await deps.audit.start({
-      requestId: `refused-callback-${randomUUID()}`,
-      at,
-      type: 'rejected',
-      actor: SYSTEM_ACTOR,
-      details: {
-        kind: 'teams-callback',
-        refusal: auth.code,
-        reason: auth.reason,
-        ...forensics(event, rawBody),
-      },
+    // Not from the Bot Framework: anyone can send this, so it is counted, never recorded.
+    deps.unauthenticated.refused({
+      channel: 'teams',
+      refusal: auth.code,
+      reason: auth.reason,
+      ...callbackOrigin(event, rawBody),
     });
     return json(401, { error: auth.code, reason: auth.reason });
   }
@@ -126,6 +135,32 @@ export async function handleTeamsActivity(
   const requestId = value.action.data.requestId;
   const decision: VoteDecision = value.action.verb === TEAMS_VERBS.approve ? 'approve' : 'deny';
   logger.setCorrelationId(requestId);
+
+  // Web Chat, Direct Line or the Emulator let the sender write `from.aadObjectId` themselves; only
+  // Teams vouches for it, and only for users of the tenant the bot serves.
+  const untrusted = untrustedOrigin(activity, deps.tenantId);
+  if (untrusted) {
+    logger.warn('teams vote refused', { requestId, refusal: untrusted.code, reason: untrusted.reason });
+    await deps.audit.start({
+      requestId: `refused-vote-${randomUUID()}`,
+      at,
+      type: 'rejected',
+      actor: SYSTEM_ACTOR,
+      details: {
+        kind: 'vote',
+        refusal: untrusted.code,
+        reason: untrusted.reason,
+        claimedRequestId: requestId,
+        decision,
+        channel: 'teams',
+        caller: from.aadObjectId ?? from.id,
+      },
+    });
+    return invokeError(
+      untrusted.code,
+      `Your ${decision === 'approve' ? 'approval' : 'denial'} was not counted: ${untrusted.reason}.`,
+    );
+  }
   const result = await castBallot(
     {
       requestId,
@@ -146,6 +181,42 @@ export async function handleTeamsActivity(
       : { counted: false, refusal: result.code }),
   });
   return answer(result, decision);
+}
+
+/** Why a click's identity cannot be trusted, or undefined when Teams vouches for it in our tenant. */
+function untrustedOrigin(
+  activity: Readonly<Record<string, unknown>> | undefined,
+  tenantId: string | undefined,
+): { code: string; reason: string } | undefined {
+  const channelId = activity?.channelId;
+  if (channelId !== TEAMS_CHANNEL_ID) {
+    return {
+      code: 'untrusted-channel',
+      reason: `votes count only from Microsoft Teams, not from channel ${JSON.stringify(channelId ?? null).slice(0, MAX_RECORDED)}`,
+    };
+  }
+  if (tenantId === undefined) return undefined;
+  const tenants = tenantsOf(activity);
+  if (tenants.length === 0 || tenants.some((tenant) => tenant.toLowerCase() !== tenantId.toLowerCase())) {
+    return {
+      code: 'wrong-tenant',
+      reason: `votes count only from tenant ${tenantId}, not ${JSON.stringify(tenants).slice(0, MAX_RECORDED)}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Every tenant the activity names: Teams sends it in `channelData.tenant.id` and
+ * `conversation.tenantId`. Unreadable fields name none, so the click is refused.
+ */
+function tenantsOf(activity: Readonly<Record<string, unknown>> | undefined): string[] {
+  const read = tenantSchema.safeParse(activity);
+  if (!read.success) return [];
+  const { channelData, conversation } = read.data;
+  return [channelData?.tenant?.id, conversation?.tenantId].filter(
+    (tenant): tenant is string => tenant !== undefined,
+  );
 }
 
 /** The card the clicking reviewer sees in reply, saying what became of their vote. */

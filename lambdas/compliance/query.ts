@@ -6,6 +6,14 @@ import type { InputFinding } from './types';
 export const OUTCOMES = ['executed', 'failed', 'denied', 'expired', 'rejected', 'open'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
+/**
+ * How a request was decided: approved (by reviewers or by policy; its execution may still have
+ * failed), denied, expired or rejected; failed when it failed before any decision; pending while
+ * undecided.
+ */
+export const DECISIONS = ['approved', 'denied', 'expired', 'failed', 'rejected'] as const;
+export type Decision = (typeof DECISIONS)[number] | 'pending';
+
 /** Every field narrows the result; an absent field does not filter. */
 export interface QueryFilter {
   /** The requesting agent's id, case-insensitive. */
@@ -21,6 +29,11 @@ export interface QueryFilter {
   readonly since?: number;
   /** Requested before this time (epoch ms). */
   readonly until?: number;
+  readonly decisions?: readonly Decision[];
+  /** Decided at or after this time (epoch ms); undecided requests never match. */
+  readonly decidedSince?: number;
+  /** Decided before this time (epoch ms); undecided requests never match. */
+  readonly decidedUntil?: number;
 }
 
 export interface VoteRow {
@@ -39,7 +52,13 @@ export interface RequestRow {
   readonly resource: string | undefined;
   readonly outcome: Outcome;
   readonly endedAt: string | undefined;
+  readonly decision: Decision;
+  readonly decidedAt: string | undefined;
+  /** The reviewers whose approval counted, or `policy:<id>` when a policy approved on its own. */
+  readonly approvedBy: readonly string[];
   readonly votes: readonly VoteRow[];
+  /** Why a request was rejected (or denied by policy), as its record says. */
+  readonly reasons: readonly string[];
 }
 
 export interface QueryResult {
@@ -56,11 +75,23 @@ interface Summary {
   resource?: string;
   outcome?: Outcome;
   endedAt?: string;
+  decision?: Exclude<Decision, 'pending'>;
+  decidedAt?: string;
+  approvedBy: string[];
+  policyIds: string[];
+  reasons: string[];
   /** By seq, so a record read from both the archive and an export counts once. */
   readonly votes: Map<number, VoteRow>;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const texts = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+const inRange = (at: string | undefined, since: number | undefined, until: number | undefined): boolean =>
+  (since === undefined && until === undefined) ||
+  (at !== undefined &&
+    (since === undefined || Date.parse(at) >= since) &&
+    (until === undefined || Date.parse(at) < until));
 
 function globMatcher(pattern: string, flags: string): RegExp {
   const escaped = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
@@ -78,8 +109,9 @@ function matcher(filter: QueryFilter): (row: RequestRow) => boolean {
     (operation === undefined || operation.test(row.operation ?? '')) &&
     (resource === undefined || resource.test(row.resource ?? '')) &&
     (filter.outcomes === undefined || filter.outcomes.includes(row.outcome)) &&
-    (filter.since === undefined || Date.parse(row.requestedAt) >= filter.since) &&
-    (filter.until === undefined || Date.parse(row.requestedAt) < filter.until);
+    (filter.decisions === undefined || filter.decisions.includes(row.decision)) &&
+    inRange(row.requestedAt, filter.since, filter.until) &&
+    inRange(row.decidedAt, filter.decidedSince, filter.decidedUntil);
 }
 
 function absorb(summary: Summary, record: AuditRecord): void {
@@ -96,10 +128,32 @@ function absorb(summary: Summary, record: AuditRecord): void {
       decision: text(record.details?.decision) ?? 'unknown',
       ...(code === undefined ? {} : { refused: code }),
     });
-  } else if (TERMINAL_RECORD_TYPES.has(record.type)) {
+  } else if (record.type === 'policy-evaluated') {
+    summary.policyIds = texts(record.details?.policyIds);
+  } else if (record.type === 'approved') {
+    summary.decision = 'approved';
+    summary.decidedAt = record.at;
+    const reviewers = texts(record.details?.reviewers);
+    summary.approvedBy =
+      reviewers.length > 0 ? reviewers : record.actor.kind === 'system' ? [] : [record.actor.id];
+  }
+  if (TERMINAL_RECORD_TYPES.has(record.type)) {
     summary.outcome = record.type as Outcome;
     summary.endedAt = record.at;
+    if (record.type !== 'executed' && summary.decision !== 'approved') {
+      summary.decision = record.type as Exclude<Decision, 'pending' | 'approved'>;
+      summary.decidedAt = record.at;
+    }
+    const reason = text(record.details?.reason);
+    summary.reasons = [...texts(record.details?.reasons), ...(reason === undefined ? [] : [reason])];
   }
+}
+
+/** Who approved: the reviewers, or for an approval by policy alone the policies that decided it. */
+function approvers(summary: Summary): string[] {
+  if (summary.decision !== 'approved') return [];
+  if (summary.approvedBy.length > 0) return summary.approvedBy;
+  return summary.policyIds.length > 0 ? summary.policyIds.map((id) => `policy:${id}`) : ['policy'];
 }
 
 /**
@@ -120,7 +174,7 @@ export async function queryTrail(
       record(record) {
         let summary = summaries.get(record.requestId);
         if (!summary) {
-          summary = { firstAt: record.at, votes: new Map() };
+          summary = { firstAt: record.at, votes: new Map(), approvedBy: [], policyIds: [], reasons: [] };
           summaries.set(record.requestId, summary);
         }
         absorb(summary, record);
@@ -142,6 +196,10 @@ export async function queryTrail(
       resource: summary.resource,
       outcome: summary.outcome ?? 'open',
       endedAt: summary.endedAt,
+      decision: summary.decision ?? 'pending',
+      decidedAt: summary.decidedAt,
+      approvedBy: approvers(summary),
+      reasons: summary.reasons,
       votes: [...summary.votes.entries()].sort(([a], [b]) => a - b).map(([, vote]) => vote),
     };
     if (matches(row)) rows.push(row);

@@ -118,3 +118,64 @@ export function executionMismatches(receipt: ApprovalReceipt, executed: AuditRec
     problems.push(`executed at ${executed.at}, after the approval expired at ${receipt.expiresAt}`);
   return problems;
 }
+
+/** What the chain says about the decision a receipt attests: read from its approved, vote and credentials-issued records. */
+export interface DecisionFacts {
+  /** The `approved` record: when, and whom it names (`details.reviewers`) and until when (`details.expiresAt`), if it does. */
+  readonly approval?: {
+    readonly at: string;
+    readonly reviewers?: readonly string[];
+    readonly expiresAt?: string;
+  };
+  /** Reviewers whose approving vote counted. */
+  readonly approvers: readonly string[];
+  /** `details.expiresAt` of a `credentials-issued` record, when it carries one. */
+  readonly credentialsExpiresAt?: string;
+}
+
+/** Approvers that are policies rather than people (`policy:<id>`): they cast no vote. */
+const isPolicyApprover = (reviewer: string): boolean => reviewer.startsWith('policy:');
+
+const sameMembers = (a: readonly string[], b: readonly string[]): boolean => {
+  const left = [...new Set(a)].sort();
+  const right = [...new Set(b)].sort();
+  return left.length === right.length && left.every((value, index) => value === right[index]);
+};
+
+const sameTime = (a: string, b: string): boolean => Date.parse(a) === Date.parse(b);
+
+/**
+ * Every way a genuine receipt disagrees with the decision the chain records. The receipt was signed
+ * with a key in KMS that no one who can rewrite the table or the archive can use, so where they
+ * differ the chain was rewritten: who approved, when, and until when are read from the receipt.
+ */
+export function decisionMismatches(receipt: ApprovalReceipt, facts: DecisionFacts): string[] {
+  const { approval } = facts;
+  if (!approval) return [`the receipt says ${receipt.decision} but the chain holds no approved record`];
+  const problems: string[] = [];
+  if (!sameTime(receipt.decidedAt, approval.at))
+    problems.push(
+      `decidedAt is ${receipt.decidedAt} in the receipt but the approved record is at ${approval.at}`,
+    );
+  if (approval.reviewers !== undefined && !sameMembers(receipt.reviewers, approval.reviewers)) {
+    problems.push(
+      `the receipt names ${JSON.stringify(receipt.reviewers)} as approvers but the approved record ${JSON.stringify(approval.reviewers)}`,
+    );
+  }
+  const people = receipt.reviewers.filter((reviewer) => !isPolicyApprover(reviewer));
+  if (!sameMembers(people, facts.approvers)) {
+    problems.push(
+      `the receipt names ${JSON.stringify(people)} as approving reviewers but the chain's counted approving votes are by ${JSON.stringify(facts.approvers)}`,
+    );
+  }
+  for (const [where, expiresAt] of [
+    ['approved', approval.expiresAt],
+    ['credentials-issued', facts.credentialsExpiresAt],
+  ] as const) {
+    if (expiresAt !== undefined && !sameTime(receipt.expiresAt, expiresAt))
+      problems.push(
+        `expiresAt is ${receipt.expiresAt} in the receipt but ${expiresAt} in the ${where} record`,
+      );
+  }
+  return problems;
+}

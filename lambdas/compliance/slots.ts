@@ -1,19 +1,22 @@
 import type { TrailSource } from './types';
 
 /**
- * What verification remembers about each distinct record, packed into 51 bytes so that millions
+ * What verification remembers about each distinct record, packed into 55 bytes so that millions
  * of them fit in the CLI's memory budget (JS objects and arrays per record or request would cost
  * several times as much): the content hash (32), flags (1), seq (2), the request's previous slot
- * (4), where the record was first read (file index 4, line 4) and its time (4, seconds since the
- * epoch). A request's records form a list through `next`, newest first.
+ * (4), where the record was first read (file index 4, line 4), its time (4, seconds since the
+ * epoch), the last export it was read from (2) and the newest full export that holds it (2),
+ * both as export numbers (0 for none). A request's records form a list through `next`, newest first.
  */
-const SLOT_BYTES = 51;
+const SLOT_BYTES = 55;
 const FLAGS = 32;
 const SEQ = 33;
 const NEXT = 35;
 const FILE = 39;
 const LINE = 43;
 const AT = 47;
+const LAST_EXPORT = 51;
+const NEWEST_FULL_EXPORT = 53;
 const SLOTS_PER_CHUNK = 1 << 16;
 
 export const SLOT_FLAG = {
@@ -39,6 +42,10 @@ export interface NewSlot {
   readonly file: number;
   readonly line: number;
   readonly atMs: number;
+  /** The export it was read from (1-based), 0 when read from the archive. */
+  readonly lastExport: number;
+  /** The same, when that export is a full one; else 0. */
+  readonly newestFullExport: number;
 }
 
 /** A growing array of fixed-size slots, allocated in chunks so growth never copies what is there. */
@@ -62,6 +69,8 @@ export class SlotArena {
     chunk.writeUInt32LE(slot.file, offset + FILE);
     chunk.writeUInt32LE(slot.line, offset + LINE);
     chunk.writeUInt32LE(Math.floor(slot.atMs / 1000), offset + AT);
+    chunk.writeUInt16LE(slot.lastExport, offset + LAST_EXPORT);
+    chunk.writeUInt16LE(slot.newestFullExport, offset + NEWEST_FULL_EXPORT);
     return index;
   }
 
@@ -111,6 +120,26 @@ export class SlotArena {
   atMs(index: number): number {
     const [chunk, offset] = this.locate(index);
     return chunk.readUInt32LE(offset + AT) * 1000;
+  }
+
+  lastExport(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt16LE(offset + LAST_EXPORT);
+  }
+
+  setLastExport(index: number, exportNumber: number): void {
+    const [chunk, offset] = this.locate(index);
+    chunk.writeUInt16LE(exportNumber, offset + LAST_EXPORT);
+  }
+
+  newestFullExport(index: number): number {
+    const [chunk, offset] = this.locate(index);
+    return chunk.readUInt16LE(offset + NEWEST_FULL_EXPORT);
+  }
+
+  setNewestFullExport(index: number, exportNumber: number): void {
+    const [chunk, offset] = this.locate(index);
+    chunk.writeUInt16LE(exportNumber, offset + NEWEST_FULL_EXPORT);
   }
 
   private locate(index: number): [Buffer, number] {

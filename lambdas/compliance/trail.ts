@@ -6,17 +6,38 @@ import { gunzip } from 'node:zlib';
 import type { AuditRecord } from '../core/audit';
 import { err, ok, type Result } from '../core/result';
 import { type LineBatch, lineBatches, LineStreamError, MAX_LINE_CHARS, OVERSIZED_LINE } from './lines';
-import { parseArchiveLine, parseExportLine } from './record';
+import { parseArchiveLine, parseExportLine, parseIncrementalLine } from './record';
 import type { ObjectStore, StoredObject } from './stores';
 import { FINDING, type InputFinding, type TrailSource } from './types';
+
+/** A table export as its manifest-summary.json describes it. */
+export interface ExportInfo {
+  /** The manifest-summary.json it was found by. */
+  readonly file: string;
+  /** The point in time the export shows the table at (for an incremental export, its end). */
+  readonly exportTimeMs: number;
+  /** A full export holds the whole table; an incremental one the writes of a time window. */
+  readonly type: 'full' | 'incremental';
+}
+
+/** A write an incremental export shows that an append-only table never gets. */
+export interface TableChange {
+  readonly kind: 'update' | 'delete';
+  readonly requestId: string;
+  readonly seq: number;
+}
 
 /** Receives what `readTrail` reads, in input order (which is not chain order). */
 export interface TrailVisitor {
   /** May return a promise to hold reading back, e.g. while receipt checks catch up. */
   record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void>;
   problem(finding: InputFinding): void;
-  /** Called with an export's point in time before any of its records. */
-  exportStarted?(exportTime: string): void;
+  /** Called before any record of an export; its records come before the next export starts. */
+  exportStarted?(info: ExportInfo): void;
+  /** After an export's records; `complete` is false when some of its data could not be read. */
+  exportFinished?(complete: boolean): void;
+  /** An update or delete in an incremental export (an update's new image comes as a record too). */
+  tableChange?(change: TableChange, file: string, line: number): void;
 }
 
 export interface TrailStats {
@@ -209,16 +230,16 @@ class StoreReader {
           text = (await gunzipBuffer(prepared.compressed)).toString('utf8');
         } catch {
           // Streamed again, so the lines before the damage still count and the error names its line.
-          await this.readStream(Readable.from([prepared.compressed]), file, 'archive', parseArchiveLine, {
+          await this.readStream(Readable.from([prepared.compressed]), file, this.archiveLine(file), {
             gzip: true,
           });
           return;
         }
-        await this.readLines(splitText(text), file, 'archive', parseArchiveLine);
+        await this.readLines(splitText(text), file, this.archiveLine(file));
         return;
       }
       case 'stream':
-        await this.readStream(prepared.raw, file, 'archive', parseArchiveLine, {
+        await this.readStream(prepared.raw, file, this.archiveLine(file), {
           gzip: true,
           onBytes: this.options.onBytes,
         });
@@ -226,12 +247,52 @@ class StoreReader {
     }
   }
 
-  /** Feeds each line to the visitor, counting non-blank lines (parsed or not) in `counter`. */
-  private async readLines(
-    batches: AsyncIterable<LineBatch> | Iterable<LineBatch>,
+  /** Parses a line as a record of `source` and hands it to the visitor. */
+  private recordLine(
     file: string,
     source: TrailSource,
     parse: (line: string) => Result<AuditRecord, string>,
+  ): LineConsumer {
+    return (line, lineNumber) => {
+      const parsed = parse(line);
+      if (!parsed.ok) {
+        this.problem(file, parsed.error, lineNumber);
+        return undefined;
+      }
+      return this.visitor.record(parsed.value, source, file, lineNumber);
+    };
+  }
+
+  private archiveLine(file: string): LineConsumer {
+    return this.recordLine(file, 'archive', parseArchiveLine);
+  }
+
+  /** An incremental export's line: its new image is a record; an update or delete is a change besides. */
+  private incrementalLine(file: string): LineConsumer {
+    return (line, lineNumber) => {
+      const parsed = parseIncrementalLine(line);
+      if (!parsed.ok) {
+        this.problem(file, parsed.error, lineNumber);
+        return undefined;
+      }
+      const change = parsed.value;
+      if (change.kind === 'delete') {
+        this.visitor.tableChange?.(change, file, lineNumber);
+        return undefined;
+      }
+      if (change.kind === 'update') {
+        const { requestId, seq } = change.record;
+        this.visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
+      }
+      return this.visitor.record(change.record, 'export', file, lineNumber);
+    };
+  }
+
+  /** Feeds each line to `consume`, counting non-blank lines (parsed or not) in `counter`. */
+  private async readLines(
+    batches: AsyncIterable<LineBatch> | Iterable<LineBatch>,
+    file: string,
+    consume: LineConsumer,
     counter = { items: 0 },
   ): Promise<void> {
     for await (const { firstLine, lines } of batches) {
@@ -244,12 +305,7 @@ class StoreReader {
         }
         if (line.trim() === '') continue;
         counter.items += 1;
-        const parsed = parse(line);
-        if (!parsed.ok) {
-          this.problem(file, parsed.error, lineNumber);
-          continue;
-        }
-        const held = this.visitor.record(parsed.value, source, file, lineNumber);
+        const held = consume(line, lineNumber);
         if (held) await held;
       }
     }
@@ -259,15 +315,27 @@ class StoreReader {
   private async readStream(
     raw: Readable,
     file: string,
-    source: TrailSource,
-    parse: (line: string) => Result<AuditRecord, string>,
-    options: { readonly gzip: boolean; readonly onBytes?: (bytes: number) => void; readonly digest?: Hash },
+    consume: LineConsumer,
+    options: {
+      readonly gzip: boolean;
+      readonly onBytes?: (bytes: number) => void;
+      readonly digest?: Hash;
+      /** An export's empty partition is a 0-byte file; an archive object is never empty. */
+      readonly emptyIsClean?: boolean;
+    },
   ): Promise<DataFileRead> {
     const counter = { items: 0 };
+    let bytes = 0;
+    const onBytes = (chunk: number): void => {
+      bytes += chunk;
+      options.onBytes?.(chunk);
+    };
     try {
-      await this.readLines(lineBatches(raw, options), file, source, parse, counter);
+      await this.readLines(lineBatches(raw, { ...options, onBytes }), file, consume, counter);
     } catch (error) {
       if (!(error instanceof LineStreamError)) throw error;
+      // An export writes an empty file for an empty partition: no bytes, no gzip header, no items.
+      if (bytes === 0 && options.emptyIsClean) return { items: 0, complete: true };
       this.problem(
         file,
         `unreadable from this line on (${error.message}); the rest of the file is skipped`,
@@ -287,14 +355,31 @@ class StoreReader {
       this.problem(summaryFile, `not a usable export manifest: ${summary.error}`);
       return 0;
     }
-    this.visitor.exportStarted?.(summary.value.exportTime);
+    const { type, exportTimeMs, itemCount } = summary.value;
+    this.visitor.exportStarted?.({ file: summaryFile, exportTimeMs, type });
+    const read = await this.readExportData(summaryKey, summaryFile, summary.value);
+    if (read.complete && itemCount !== undefined && read.items !== itemCount) {
+      this.problem(summaryFile, `itemCount is ${itemCount} but the data files hold ${read.items} items`);
+    }
+    this.visitor.exportFinished?.(read.complete);
+    return read.dataFiles;
+  }
+
+  private async readExportData(
+    summaryKey: string,
+    summaryFile: string,
+    summary: ExportSummary,
+  ): Promise<{ dataFiles: number; items: number; complete: boolean }> {
     const resolve = exportKeyResolver(summaryKey);
-    const manifestKey = resolve(summary.value.manifestFilesS3Key);
+    const manifestKey = resolve(summary.manifestFilesS3Key);
     const manifestFile = this.store.displayName(manifestKey);
     const manifest = await this.open(manifestKey);
     if (!manifest.ok) {
-      this.problem(summaryFile, `manifestFilesS3Key ${manifestFile}: ${manifest.error}`);
-      return 0;
+      this.problem(
+        summaryFile,
+        `manifestFilesS3Key ${manifestFile}: ${manifest.error}; ${summary.itemCount ?? 'all'} items of this export are unverified`,
+      );
+      return { dataFiles: 0, items: 0, complete: false };
     }
 
     let dataFiles = 0;
@@ -324,6 +409,7 @@ class StoreReader {
           const read = await this.readDataFile(
             resolve(entry.value.dataFileS3Key),
             entry.value,
+            summary.type,
             manifestFile,
             lineNumber,
           );
@@ -336,32 +422,35 @@ class StoreReader {
       complete = false;
       this.problem(manifestFile, `unreadable from this line on (${error.message})`, error.line);
     }
-    if (complete && summary.value.itemCount !== undefined && items !== summary.value.itemCount) {
-      this.problem(
-        summaryFile,
-        `itemCount is ${summary.value.itemCount} but the data files hold ${items} items`,
-      );
-    }
-    return dataFiles;
+    return { dataFiles, items, complete };
   }
 
   private async readDataFile(
     key: string,
     entry: DataFileEntry,
+    type: ExportInfo['type'],
     manifestFile: string,
     lineNumber: number,
   ): Promise<DataFileRead> {
     const file = this.store.displayName(key);
     const raw = await this.open(key);
     if (!raw.ok) {
-      this.problem(manifestFile, `data file ${file}: ${raw.error}`, lineNumber);
+      // One finding for the file, not one per record it held: the records are unverified, not each missing.
+      this.problem(
+        manifestFile,
+        `data file ${file}: ${raw.error}; the ${entry.itemCount} ${entry.itemCount === 1 ? 'item' : 'items'} it lists are unverified`,
+        lineNumber,
+      );
       return { items: 0, complete: false };
     }
     const md5 = createHash('md5');
-    const read = await this.readStream(raw.value, file, 'export', parseExportLine, {
+    const consume =
+      type === 'incremental' ? this.incrementalLine(file) : this.recordLine(file, 'export', parseExportLine);
+    const read = await this.readStream(raw.value, file, consume, {
       gzip: true,
       onBytes: this.options.onBytes,
       digest: md5,
+      emptyIsClean: true,
     });
     // A file that broke off is already reported; its count and checksum cannot match.
     if (!read.complete) return read;
@@ -369,12 +458,15 @@ class StoreReader {
     if (read.items !== entry.itemCount)
       this.problem(file, `holds ${read.items} items but ${listedAt} lists ${entry.itemCount}`);
     const actual = md5.digest('base64');
+    // An empty partition's file may be listed without a checksum, or with the checksum of nothing.
     if (entry.md5Checksum !== undefined && actual !== entry.md5Checksum) {
       this.problem(file, `MD5 is ${actual} but ${listedAt} lists ${entry.md5Checksum}`);
     }
     return read;
   }
 }
+
+type LineConsumer = (line: string, lineNumber: number) => void | Promise<void>;
 
 interface DataFileRead {
   /** Non-blank lines, whether they parsed or not: what a manifest counts as items. */
@@ -394,10 +486,19 @@ function splitText(text: string): LineBatch[] {
 }
 
 interface ExportSummary {
-  readonly exportTime: string;
+  readonly type: ExportInfo['type'];
+  readonly exportTimeMs: number;
   readonly manifestFilesS3Key: string;
   readonly itemCount: number | undefined;
 }
+
+const EXPORT_TYPES: Readonly<Record<string, ExportInfo['type']>> = {
+  FULL_EXPORT: 'full',
+  INCREMENTAL_EXPORT: 'incremental',
+};
+
+const describeValue = (value: unknown): string =>
+  value === undefined ? 'missing' : String(JSON.stringify(value)).slice(0, 60);
 
 function parseSummary(text: string): Result<ExportSummary, string> {
   let value: unknown;
@@ -408,16 +509,30 @@ function parseSummary(text: string): Result<ExportSummary, string> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return err('expected a JSON object');
-  const { outputFormat, manifestFilesS3Key, exportTime, itemCount } = value as Record<string, unknown>;
+  const { outputFormat, manifestFilesS3Key, exportTime, exportToTime, exportType, itemCount } =
+    value as Record<string, unknown>;
   if (outputFormat !== 'DYNAMODB_JSON') {
-    return err(`outputFormat is ${JSON.stringify(outputFormat)}; only DYNAMODB_JSON exports can be read`);
+    return err(`outputFormat is ${describeValue(outputFormat)}; only DYNAMODB_JSON exports can be read`);
   }
+  // Summaries written before incremental exports existed have no exportType: they are full exports.
+  const type =
+    exportType === undefined
+      ? 'full'
+      : typeof exportType === 'string' && Object.hasOwn(EXPORT_TYPES, exportType)
+        ? EXPORT_TYPES[exportType]
+        : undefined;
+  if (type === undefined)
+    return err(`exportType is ${describeValue(exportType)}; expected FULL_EXPORT or INCREMENTAL_EXPORT`);
   if (typeof manifestFilesS3Key !== 'string' || manifestFilesS3Key === '')
     return err('manifestFilesS3Key is missing');
-  if (typeof exportTime !== 'string' || Number.isNaN(Date.parse(exportTime)))
-    return err('exportTime is missing or not a time');
-  if (itemCount !== undefined && typeof itemCount !== 'number') return err('itemCount is not a number');
-  return ok({ exportTime, manifestFilesS3Key, itemCount });
+  // An incremental export shows the table's writes up to exportToTime.
+  const time = type === 'incremental' && exportToTime !== undefined ? exportToTime : exportTime;
+  const exportTimeMs = typeof time === 'string' ? Date.parse(time) : NaN;
+  if (Number.isNaN(exportTimeMs) || exportTimeMs < 0)
+    return err(`${type === 'incremental' ? 'exportToTime' : 'exportTime'} is missing or not a time`);
+  if (itemCount !== undefined && (typeof itemCount !== 'number' || !Number.isSafeInteger(itemCount)))
+    return err('itemCount is not a whole number');
+  return ok({ type, exportTimeMs, manifestFilesS3Key, itemCount });
 }
 
 interface DataFileEntry {
@@ -433,10 +548,12 @@ function parseDataFileEntry(line: string): Result<DataFileEntry, string> {
   } catch (error) {
     return err(`not JSON: ${(error as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null) return err('expected a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return err('expected a JSON object');
   const { dataFileS3Key, itemCount, md5Checksum } = value as Record<string, unknown>;
   if (typeof dataFileS3Key !== 'string' || dataFileS3Key === '') return err('dataFileS3Key is missing');
-  if (typeof itemCount !== 'number' || !Number.isSafeInteger(itemCount)) return err('itemCount is missing');
+  if (typeof itemCount !== 'number' || !Number.isSafeInteger(itemCount) || itemCount < 0)
+    return err('itemCount is missing or not a count');
   if (md5Checksum !== undefined && typeof md5Checksum !== 'string') return err('md5Checksum is not a string');
   return ok({ dataFileS3Key, itemCount, md5Checksum });
 }

@@ -4,13 +4,22 @@ import type { Result } from '../core/result';
 import {
   bindingMismatches,
   bindingOf,
+  decisionMismatches,
+  type DecisionFacts,
   executionMismatches,
   type ReceiptBinding,
   type ReceiptCheck,
 } from './receipts';
 import { NO_SLOT, SLOT_FLAG, SlotArena, sourceFlag } from './slots';
 import type { ObjectStore } from './stores';
-import { readTrail, type ReadOptions, type TrailStats, type TrailVisitor } from './trail';
+import {
+  type ExportInfo,
+  readTrail,
+  type ReadOptions,
+  type TableChange,
+  type TrailStats,
+  type TrailVisitor,
+} from './trail';
 import {
   FINDING,
   type Finding,
@@ -53,6 +62,8 @@ export interface VerifyReport {
   readonly receipts: 'checked' | 'skipped';
   /** True when both the stream archive and an export were read and compared record by record. */
   readonly crossChecked: boolean;
+  /** The full export newer than every other, against which absence from the table is judged. */
+  readonly referenceExport?: { readonly file: string; readonly exportTime: string };
   readonly counts: Readonly<Record<FindingKind, number>>;
   /** Findings, input errors first, then by request and seq; at most `maxFindings`. */
   readonly findings: readonly Finding[];
@@ -79,11 +90,26 @@ interface RequestExtras {
   pendingPrev?: Map<number, string>;
   /** The earliest chain problem found while reading. */
   firstBreak?: RecordFinding;
-  /** Kept from the `requested` record until the receipt has been compared with it. */
-  binding?: ReceiptBinding;
-  /** A genuine receipt read before its `requested` record. */
-  receiptAwaitingBinding?: CheckedReceipt;
 }
+
+/** What a request's receipt is compared with once every record has been read (in any order). */
+interface ReceiptAnchor {
+  binding?: ReceiptBinding;
+  approval?: DecisionFacts['approval'];
+  /** Only votes before the approved record decided it; the seq tells which those are. */
+  approvalSeq?: number;
+  readonly votes: { readonly seq: number; readonly reviewer: string }[];
+  credentialsExpiresAt?: string;
+  receipt?: CheckedReceipt;
+}
+
+interface ExportRead {
+  readonly info: ExportInfo;
+  complete: boolean;
+}
+
+/** Export numbers are kept in two bytes per record; more exports than this in one run are not read. */
+const MAX_EXPORTS = 65_535;
 
 interface CheckedReceipt {
   readonly receipt: ApprovalReceipt;
@@ -98,7 +124,8 @@ const FINDING_ORDER: readonly FindingKind[] = Object.values(FINDING);
  * Verifies an audit trail read from stream archives and table exports, in one pass and in input
  * order. Chains are checked as records arrive where their neighbours are known and completed at the
  * end, so the input does not have to be sorted. Memory grows with the number of distinct records
- * (51 bytes each) and requests (about 70 bytes each), with the number of input files (their names)
+ * (55 bytes each) and requests (about 70 bytes each, plus what an executed request's receipt is
+ * compared with), with the number of input files (their names)
  * and with the listed findings; nothing else.
  */
 export async function verifyTrail(
@@ -115,6 +142,10 @@ class TrailVerifier implements TrailVisitor {
   /** requestId → the request's newest slot. */
   private readonly heads = new Map<string, number>();
   private readonly extras = new Map<string, RequestExtras>();
+  private readonly anchors = new Map<string, ReceiptAnchor>();
+  private readonly exports: ExportRead[] = [];
+  /** The export being read (1-based), 0 while reading the archive. */
+  private currentExport = 0;
   private readonly files: string[] = [];
   private readonly fileIndex = new Map<string, number>();
   private readonly counts = Object.fromEntries(FINDING_ORDER.map((kind) => [kind, 0])) as Record<
@@ -136,13 +167,45 @@ class TrailVerifier implements TrailVisitor {
     this.report(finding);
   }
 
-  exportStarted(exportTime: string): void {
-    this.latestExportMs = Math.max(this.latestExportMs, Date.parse(exportTime));
+  exportStarted(info: ExportInfo): void {
+    if (this.exports.length >= MAX_EXPORTS) {
+      this.report({
+        kind: FINDING.inputError,
+        file: info.file,
+        reason: `more than ${MAX_EXPORTS} exports; skipped`,
+      });
+      this.currentExport = 0;
+      return;
+    }
+    this.exports.push({ info, complete: true });
+    this.currentExport = this.exports.length;
+    this.latestExportMs = Math.max(this.latestExportMs, info.exportTimeMs);
+  }
+
+  exportFinished(complete: boolean): void {
+    if (this.currentExport !== 0) this.exports[this.currentExport - 1].complete = complete;
+    this.currentExport = 0;
+  }
+
+  tableChange(change: TableChange, file: string, line: number): void {
+    const { kind, requestId, seq } = change;
+    this.report({
+      kind: kind === 'delete' ? FINDING.deletedFromTable : FINDING.changedInTable,
+      requestId,
+      seq,
+      file,
+      line,
+      reason:
+        kind === 'delete'
+          ? 'an incremental export shows the item deleted from the table'
+          : 'an incremental export shows the item overwritten (it has an old image)',
+    });
   }
 
   record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void> {
     this.recordsRead += 1;
     if (this.recordsRead % PROGRESS_EVERY === 0) this.options.onRecords?.(this.recordsRead);
+    if (source === 'export' && this.currentExport === 0) return undefined;
     this.sourcesSeen.add(source);
     const { requestId, seq } = record;
     if (seq > MAX_SEQ) {
@@ -167,6 +230,7 @@ class TrailVerifier implements TrailVisitor {
     this.newestMs = Math.max(this.newestMs, atMs);
     const terminal = TERMINAL_RECORD_TYPES.has(record.type);
     const sealed = contentHash === hash;
+    const exportNumber = source === 'export' ? this.currentExport : 0;
     const slot = this.arena.add({
       contentHash,
       flags: sourceFlag(source) | (terminal ? SLOT_FLAG.terminal : 0) | (sealed ? SLOT_FLAG.sealed : 0),
@@ -175,6 +239,9 @@ class TrailVerifier implements TrailVisitor {
       file: this.indexOf(file),
       line,
       atMs,
+      lastExport: exportNumber,
+      newestFullExport:
+        exportNumber !== 0 && this.exports[exportNumber - 1].info.type === 'full' ? exportNumber : 0,
     });
     this.heads.set(requestId, slot);
 
@@ -189,22 +256,22 @@ class TrailVerifier implements TrailVisitor {
       });
     }
     this.link(slot, record, file, line);
-
-    if (record.type === 'requested') this.requested(record);
-    else if (record.type === 'executed') return this.executed(record, file, line);
-    else if (terminal) this.updateExtras(requestId, { binding: undefined });
-    return undefined;
+    if (record.type === 'executed') this.executions += 1;
+    return this.options.checkReceipt ? this.anchor(record, file, line) : undefined;
   }
 
   async finish(inputs: TrailStats): Promise<VerifyReport> {
     await Promise.all(this.inFlight);
     const crossChecked = this.sourcesSeen.size === 2;
     const crossCheckUntil = this.latestExportMs - EXPORT_GRACE_MS;
+    const reference = this.referenceExport();
     const maxQuietMs = (this.options.maxOpenHours ?? 24) * 3_600_000;
     let openRequests = 0;
+    const broken = new Set<string>();
     for (const [requestId, head] of this.heads) {
       const bySeq = this.slotsBySeq(head);
       const firstBreak = this.completeChain(requestId, bySeq);
+      if (firstBreak) broken.add(requestId);
       const last = bySeq[bySeq.length - 1];
       // A broken chain has been reported; whether it ended cannot be told from it.
       if (!firstBreak && !(this.arena.flags(last) & SLOT_FLAG.terminal)) {
@@ -221,8 +288,11 @@ class TrailVerifier implements TrailVisitor {
           openRequests += 1;
         }
       }
-      if (crossChecked) this.crossCheck(requestId, bySeq, crossCheckUntil);
+      if (crossChecked) this.archiveCheck(requestId, bySeq, crossCheckUntil);
+      if (reference !== undefined && this.exports[reference - 1].complete)
+        this.tableCheck(requestId, bySeq, reference);
     }
+    this.compareReceipts(broken);
     const byKind = (finding: Finding): number => FINDING_ORDER.indexOf(finding.kind);
     this.findings.sort(
       (a, b) =>
@@ -244,6 +314,14 @@ class TrailVerifier implements TrailVisitor {
       executions: this.executions,
       receipts: this.options.checkReceipt ? 'checked' : 'skipped',
       crossChecked,
+      ...(reference === undefined
+        ? {}
+        : {
+            referenceExport: {
+              file: this.exports[reference - 1].info.file,
+              exportTime: new Date(this.exports[reference - 1].info.exportTimeMs).toISOString(),
+            },
+          }),
       counts: this.counts,
       findings: this.findings,
       findingsOmitted: total - this.findings.length,
@@ -261,19 +339,53 @@ class TrailVerifier implements TrailVisitor {
   ): void {
     const alreadyInSource = (this.arena.flags(existing) & sourceFlag(source)) !== 0;
     this.arena.addFlags(existing, sourceFlag(source));
+    const first = this.locationOf(existing);
+    if (source === 'export') this.inExport(existing, record, file, line, first);
     if (this.arena.hasContentHash(existing, contentHash)) {
-      if (alreadyInSource) this.duplicates += 1;
+      if (alreadyInSource && source === 'archive') this.duplicates += 1;
       return;
     }
-    const first = this.locationOf(existing);
     this.report({
       kind: FINDING.conflictingRecords,
       requestId: record.requestId,
       seq: record.seq,
       file,
       line,
-      reason: `differs from the record read at ${first.file}:${first.line}`,
+      reason: `differs from the record read at ${first.file}:${first.line}; ${consistency(
+        (this.arena.flags(existing) & SLOT_FLAG.sealed) !== 0,
+        contentHash === record.hash,
+        `${first.file}:${first.line}`,
+      )}`,
     });
+  }
+
+  /** Notes that the record is in the export being read; twice in one export is a finding. */
+  private inExport(
+    slot: number,
+    record: AuditRecord,
+    file: string,
+    line: number,
+    first: { file: string; line: number },
+  ): void {
+    const exportNumber = this.currentExport;
+    if (this.arena.lastExport(slot) === exportNumber) {
+      this.report({
+        kind: FINDING.duplicatedItem,
+        requestId: record.requestId,
+        seq: record.seq,
+        file,
+        line,
+        reason: `the export holds this item again (first at ${first.file}:${first.line})`,
+      });
+    }
+    this.arena.setLastExport(slot, exportNumber);
+    const { info } = this.exports[exportNumber - 1];
+    const newest = this.arena.newestFullExport(slot);
+    if (
+      info.type === 'full' &&
+      (newest === 0 || this.exports[newest - 1].info.exportTimeMs < info.exportTimeMs)
+    )
+      this.arena.setNewestFullExport(slot, exportNumber);
   }
 
   /** A request's slots indexed by seq, NO_SLOT where no record was read. */
@@ -375,45 +487,105 @@ class TrailVerifier implements TrailVisitor {
     return firstBreak;
   }
 
-  private crossCheck(requestId: string, bySeq: readonly number[], until: number): void {
+  /** The full export with the latest export time: what the table held last. */
+  private referenceExport(): number | undefined {
+    let reference: number | undefined;
+    for (const [index, { info }] of this.exports.entries()) {
+      if (info.type !== 'full') continue;
+      if (reference === undefined || this.exports[reference - 1].info.exportTimeMs < info.exportTimeMs)
+        reference = index + 1;
+    }
+    return reference;
+  }
+
+  /** Records an export holds that never reached the stream archive. */
+  private archiveCheck(requestId: string, bySeq: readonly number[], until: number): void {
     for (const [seq, slot] of bySeq.entries()) {
       if (slot === NO_SLOT || this.arena.atMs(slot) > until) continue;
       const flags = this.arena.flags(slot);
-      const inArchive = (flags & SLOT_FLAG.archive) !== 0;
-      const inExport = (flags & SLOT_FLAG.export) !== 0;
-      if (inArchive === inExport) continue;
+      if ((flags & SLOT_FLAG.archive) !== 0 || (flags & SLOT_FLAG.export) === 0) continue;
       this.report({
-        kind: inArchive ? FINDING.onlyInArchive : FINDING.onlyInExport,
+        kind: FINDING.onlyInExport,
         requestId,
         seq,
         ...this.locationOf(slot),
-        reason: inArchive
-          ? 'in the stream archive but in no export'
-          : 'in an export but not in the stream archive',
+        reason: 'in an export but not in the stream archive',
       });
     }
   }
 
-  private requested(record: AuditRecord): void {
-    if (!this.options.checkReceipt) return;
-    const binding = bindingOf(record);
-    const waiting = this.extras.get(record.requestId)?.receiptAwaitingBinding;
-    if (waiting) {
-      this.updateExtras(record.requestId, { receiptAwaitingBinding: undefined });
-      this.compareWithBinding(record.requestId, waiting, binding);
-    } else {
-      this.updateExtras(record.requestId, { binding });
+  /**
+   * Records written before the newest full export but absent from it: deleted from the table (when an
+   * older export held them) or never in the table's latest state (when only the archive has them).
+   */
+  private tableCheck(requestId: string, bySeq: readonly number[], reference: number): void {
+    const { info } = this.exports[reference - 1];
+    const until = info.exportTimeMs - EXPORT_GRACE_MS;
+    for (const [seq, slot] of bySeq.entries()) {
+      if (slot === NO_SLOT || this.arena.atMs(slot) > until) continue;
+      if (this.arena.newestFullExport(slot) === reference) continue;
+      const inOlderExport = (this.arena.flags(slot) & SLOT_FLAG.export) !== 0;
+      const exportTime = new Date(info.exportTimeMs).toISOString();
+      this.report({
+        kind: inOlderExport ? FINDING.deletedFromTable : FINDING.onlyInArchive,
+        requestId,
+        seq,
+        ...this.locationOf(slot),
+        reason: inOlderExport
+          ? `in an older export but not in the full export of ${exportTime} (${info.file}): deleted from the table`
+          : `in the stream archive but not in the full export of ${exportTime} (${info.file}): deleted from the table or never written to it`,
+      });
+    }
+  }
+
+  /** Collects what the request's receipt will be compared with, and starts checking the receipt. */
+  private anchor(record: AuditRecord, file: string, line: number): void | Promise<void> {
+    const { requestId, type, details } = record;
+    const anchor = (): ReceiptAnchor => {
+      let found = this.anchors.get(requestId);
+      if (!found) {
+        found = { votes: [] };
+        this.anchors.set(requestId, found);
+      }
+      return found;
+    };
+    switch (type) {
+      case 'requested':
+        anchor().binding = bindingOf(record);
+        return undefined;
+      case 'vote':
+        if (record.actor.kind === 'reviewer' && details?.decision === 'approve' && details.counted !== false)
+          anchor().votes.push({ seq: record.seq, reviewer: record.actor.id });
+        return undefined;
+      case 'approved': {
+        const reviewers = details?.reviewers;
+        const expiresAt = details?.expiresAt;
+        anchor().approvalSeq = record.seq;
+        anchor().approval = {
+          at: record.at,
+          ...(Array.isArray(reviewers) && reviewers.every((reviewer) => typeof reviewer === 'string')
+            ? { reviewers: reviewers as string[] }
+            : {}),
+          ...(typeof expiresAt === 'string' ? { expiresAt } : {}),
+        };
+        return undefined;
+      }
+      case 'credentials-issued':
+        if (typeof details?.expiresAt === 'string') anchor().credentialsExpiresAt = details.expiresAt;
+        return undefined;
+      case 'executed':
+        return this.executed(record, file, line);
+      default:
+        return undefined;
     }
   }
 
   private executed(record: AuditRecord, file: string, line: number): void | Promise<void> {
-    this.executions += 1;
     const check = this.options.checkReceipt;
     if (!check) return undefined;
     const { requestId, seq } = record;
     const jws = record.details?.receipt;
     if (typeof jws !== 'string') {
-      this.updateExtras(requestId, { binding: undefined });
       this.report({
         kind: FINDING.receiptMissing,
         requestId,
@@ -440,13 +612,11 @@ class TrailVerifier implements TrailVisitor {
   ): void {
     const { requestId, seq } = record;
     if (!result.ok) {
-      this.updateExtras(requestId, { binding: undefined });
       this.report({ kind: FINDING.receiptInvalid, requestId, seq, file, line, reason: result.error });
       return;
     }
     const mismatches = executionMismatches(result.value, record);
     if (mismatches.length > 0) {
-      this.updateExtras(requestId, { binding: undefined });
       this.report({
         kind: FINDING.receiptMismatch,
         requestId,
@@ -457,20 +627,51 @@ class TrailVerifier implements TrailVisitor {
       });
       return;
     }
-    const checked = { receipt: result.value, seq, file, line };
-    const binding = this.extras.get(requestId)?.binding;
-    if (binding) {
-      this.updateExtras(requestId, { binding: undefined });
-      this.compareWithBinding(requestId, checked, binding);
-    } else {
-      this.updateExtras(requestId, { receiptAwaitingBinding: checked });
-    }
+    const anchor = this.anchors.get(requestId) ?? { votes: [] };
+    anchor.receipt = { receipt: result.value, seq, file, line };
+    this.anchors.set(requestId, anchor);
   }
 
-  private compareWithBinding(requestId: string, checked: CheckedReceipt, binding: ReceiptBinding): void {
-    const mismatches = bindingMismatches(checked.receipt, binding);
-    if (mismatches.length === 0) return;
-    const { seq, file, line } = checked;
-    this.report({ kind: FINDING.receiptMismatch, requestId, seq, file, line, reason: mismatches.join('; ') });
+  /**
+   * Compares each genuine receipt with what its chain says was asked for and decided. A broken
+   * chain is reported already, and what it says cannot be trusted enough to compare.
+   */
+  private compareReceipts(broken: ReadonlySet<string>): void {
+    for (const [requestId, anchor] of this.anchors) {
+      const checked = anchor.receipt;
+      if (!checked || broken.has(requestId)) continue;
+      const mismatches = [
+        ...(anchor.binding ? bindingMismatches(checked.receipt, anchor.binding) : []),
+        ...decisionMismatches(checked.receipt, {
+          approval: anchor.approval,
+          approvers: anchor.votes
+            .filter((vote) => anchor.approvalSeq === undefined || vote.seq < anchor.approvalSeq)
+            .map((vote) => vote.reviewer),
+          credentialsExpiresAt: anchor.credentialsExpiresAt,
+        }),
+      ];
+      if (mismatches.length === 0) continue;
+      const { seq, file, line } = checked;
+      this.report({
+        kind: FINDING.receiptMismatch,
+        requestId,
+        seq,
+        file,
+        line,
+        reason: mismatches.join('; '),
+      });
+    }
+    this.anchors.clear();
   }
+}
+
+/** Which of two copies of a record hashes to its own `hash`: the other was edited, or both re-sealed. */
+function consistency(firstSealed: boolean, thisSealed: boolean, first: string): string {
+  if (firstSealed && thisSealed)
+    return 'both copies are self-consistent (each hash matches its content): one was re-sealed after an edit';
+  if (firstSealed)
+    return `the copy at ${first} is self-consistent; this copy's hash does not match its content`;
+  if (thisSealed)
+    return `this copy is self-consistent; the hash of the copy at ${first} does not match its content`;
+  return 'neither copy is self-consistent (neither hash matches its content)';
 }

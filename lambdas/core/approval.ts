@@ -1,3 +1,4 @@
+import { sameIdentity } from './identity';
 import { err, ok, type Result } from './result';
 
 export const VOTE_DECISIONS = ['approve', 'deny'] as const;
@@ -51,19 +52,37 @@ export interface VoteRefusal {
 
 export const initialApprovalState: ApprovalState = { status: APPROVAL_STATUS.pending, votes: [] };
 
-// Identities are compared the way their issuers compare them: e-mail addresses and ARNs
-// differ only in case when they are the same principal.
-const sameIdentity = (a: string, b: string): boolean => a.trim().toLowerCase() === b.trim().toLowerCase();
+/**
+ * Every identity each side resolves to through the directory (audit id, chat users, IAM
+ * principals): a person is barred by any of them, not only by the one they voted with.
+ */
+export interface ResolvedIdentities {
+  /** The voting reviewer's identities and the caller the channel authenticated. */
+  readonly voter: readonly string[];
+  /** The requesting agent and the IAM principals it runs as. */
+  readonly requester: readonly string[];
+  /** Every identity of every owner of the agent. */
+  readonly owners: readonly string[];
+}
 
 /**
  * Counts one vote. A single deny ends the request; approvals from distinct eligible reviewers
- * accumulate until the quorum is met. Refused votes change nothing.
+ * accumulate until the quorum is met. Refused votes change nothing. Without `identities`, each
+ * side is only the name the vote and the rule give.
  */
 export function castVote(
   state: ApprovalState,
   vote: Vote,
   rule: ApprovalRule,
+  identities: ResolvedIdentities = {
+    voter: [vote.reviewer],
+    requester: [rule.requesterId],
+    owners: rule.ownerIds,
+  },
 ): Result<ApprovalState, VoteRefusal> {
+  const voter = [vote.reviewer, ...identities.voter];
+  const isAnyOf = (names: readonly string[]): boolean =>
+    voter.some((identity) => names.some((name) => sameIdentity(identity, name)));
   const refuse = (code: RefusalCode, reason: string) => err({ code, reason });
   if (state.status !== APPROVAL_STATUS.pending) {
     return refuse(REFUSAL.alreadyDecided, `the request was already ${state.status}`);
@@ -71,16 +90,16 @@ export function castVote(
   if (Date.parse(vote.at) >= Date.parse(rule.expiresAt)) {
     return refuse(REFUSAL.expired, `the request expired at ${rule.expiresAt}`);
   }
-  if (vote.decision === 'approve' && sameIdentity(vote.reviewer, rule.requesterId)) {
+  if (vote.decision === 'approve' && isAnyOf([rule.requesterId, ...identities.requester])) {
     return refuse(REFUSAL.selfApproval, 'the requester cannot approve its own request');
   }
-  if (vote.decision === 'approve' && rule.ownerIds.some((owner) => sameIdentity(owner, vote.reviewer))) {
+  const isOwner = isAnyOf([...rule.ownerIds, ...identities.owners]);
+  if (vote.decision === 'approve' && isOwner) {
     return refuse(
       REFUSAL.ownerApproval,
       `${vote.reviewer} owns the requesting agent and cannot approve for it`,
     );
   }
-  const isOwner = rule.ownerIds.some((owner) => sameIdentity(owner, vote.reviewer));
   if (!isOwner && !vote.groups.some((group) => rule.approverGroups.includes(group))) {
     return refuse(REFUSAL.notAnApprover, `${vote.reviewer} is not in ${rule.approverGroups.join(' or ')}`);
   }

@@ -208,6 +208,12 @@ const exportParameters = z
 
 export type ExportParameters = z.output<typeof exportParameters>;
 
+/** The folder DynamoDB writes an export under: `<prefix>/AWSDynamoDB/`, or `AWSDynamoDB/` without a prefix. */
+export function exportFolder(prefix: string | undefined): string {
+  if (!prefix) return 'AWSDynamoDB/';
+  return `${prefix.endsWith('/') ? prefix : `${prefix}/`}AWSDynamoDB/`;
+}
+
 const exportTable = entry('dynamodb:ExportTableToPointInTime', {
   roleClass: ROLE_CLASS.dataExport,
   resourceKind: 'a DynamoDB table ARN (arn:aws:dynamodb:<region>:<account>:table/<name>)',
@@ -241,13 +247,14 @@ const exportTable = entry('dynamodb:ExportTableToPointInTime', {
   },
   companions: (parameters, target) => {
     // DynamoDB writes the export with the caller's permissions (the AWS docs list these three),
-    // under `<prefix>/AWSDynamoDB/<export id>/…`, so the prefix bounds everything it writes.
+    // under `<prefix>/AWSDynamoDB/<export id>/…` only: the grant covers exactly that folder, never
+    // the bucket or a sibling such as `<prefix>AWSDynamoDBX/`.
     const partition = target.tableArn.split(':')[1];
     const companions: CompanionStatement[] = [
       {
         sid: 'ExportDestination',
         actions: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectAcl'],
-        resources: [`arn:${partition}:s3:::${parameters.S3Bucket}/${parameters.S3Prefix ?? ''}*`],
+        resources: [`arn:${partition}:s3:::${parameters.S3Bucket}/${exportFolder(parameters.S3Prefix)}*`],
       },
     ];
     if (parameters.S3SseKmsKeyId) {

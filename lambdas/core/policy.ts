@@ -13,6 +13,7 @@ import {
   type EntityUid,
   type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
+import { UNKNOWN_ENVIRONMENT } from './directory';
 import { err, ok, type Result } from './result';
 
 /**
@@ -241,6 +242,20 @@ export class PolicyEngine {
     return ok(new PolicyEngine(policySetId, rules, cacheSize));
   }
 
+  /**
+   * The longest wait any permit policy grants (its `@ttl`, or the outcome's default) and the
+   * policy that grants it; undefined when no policy permits anything. Deployments check it
+   * against the workflow's own time limit.
+   */
+  public longestTtl(): { readonly policyId: string; readonly ttlSeconds: number } | undefined {
+    let longest: { readonly policyId: string; readonly ttlSeconds: number } | undefined;
+    for (const rule of this.rules.values()) {
+      if (rule.effect === 'permit' && (longest === undefined || rule.ttlSeconds > longest.ttlSeconds))
+        longest = { policyId: rule.id, ttlSeconds: rule.ttlSeconds };
+    }
+    return longest;
+  }
+
   /** Never throws: whatever goes wrong is a deny with a reason. */
   public evaluate(input: PolicyInput): PolicyDecision {
     const requested = input.requestedTtlSeconds;
@@ -308,7 +323,16 @@ export class PolicyEngine {
         [],
       );
     }
-    return combine(permits, requested);
+    const combined = combine(permits, requested);
+    // Fails closed whatever the policies say (`environment != "production"`, say): nobody placed
+    // the resource, so nobody can vouch that reading it unreviewed is harmless.
+    if (combined.outcome === PolicyOutcome.AutoApprove && input.environment === UNKNOWN_ENVIRONMENT) {
+      return deny(
+        `${joinReasons(permits)}; but the resource's environment is unknown (an S3 bucket the directory does not map), so it is never auto-approved`,
+        combined.policyIds,
+      );
+    }
+    return combined;
   }
 
   private authorize(input: PolicyInput): AuthorizationAnswer {

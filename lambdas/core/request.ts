@@ -169,6 +169,20 @@ const ttlSeconds = z
   .min(LIMITS.minTtlSeconds, `ttlSeconds must be at least ${LIMITS.minTtlSeconds}`)
   .max(LIMITS.maxTtlSeconds, `ttlSeconds must be at most ${LIMITS.maxTtlSeconds}`);
 
+/**
+ * The fields of a request's `detail`, one schema each: other front ends (the MCP server's tool
+ * schemas) describe the same contract from these instead of a copy.
+ */
+export const ACTION_REQUEST_FIELDS = {
+  requestId,
+  operation,
+  resource,
+  parameters,
+  justification,
+  context,
+  ttlSeconds,
+} as const;
+
 const detailSchema = z.strictObject(
   {
     requestId,

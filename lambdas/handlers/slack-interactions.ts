@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { UnauthenticatedCallbackMeter } from '../adapters/callback-metrics';
 import { logger } from '../adapters/logger';
 import { slackFromEnvironment, slackSecretFromEnvironment } from '../adapters/slack';
 import { slackClickIdempotency } from '../adapters/slack-idempotency';
@@ -6,6 +7,8 @@ import { handleSlackInteraction, type SlackInteractionDeps } from '../app/slack-
 import { runtime } from './runtime';
 
 let shared: Promise<SlackInteractionDeps> | undefined;
+// Per instance, so its log sampling counts across invocations.
+const unauthenticated = new UnauthenticatedCallbackMeter();
 
 /** Built once per instance: the secrets are read from Secrets Manager on the first click only. */
 async function dependencies(): Promise<SlackInteractionDeps> {
@@ -26,6 +29,7 @@ async function dependencies(): Promise<SlackInteractionDeps> {
     signingSecret,
     workspace: slack.workspace,
     idempotency: slackClickIdempotency(rt.dynamodb, idempotencyTable),
+    unauthenticated,
   };
 }
 

@@ -1,10 +1,13 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { UnauthenticatedCallbackMeter } from '../adapters/callback-metrics';
 import { logger } from '../adapters/logger';
 import { BotFrameworkAuthenticator, remoteBotFrameworkKeys } from '../adapters/teams-auth';
 import { handleTeamsActivity, type TeamsMessagesDeps } from '../app/teams-messages';
 import { runtime } from './runtime';
 
 let shared: Promise<TeamsMessagesDeps> | undefined;
+// Per instance, so its log sampling counts across invocations.
+const unauthenticated = new UnauthenticatedCallbackMeter();
 
 /** Built once per instance, so the Bot Framework's keys and the bot's access token are fetched once. */
 async function dependencies(): Promise<TeamsMessagesDeps> {
@@ -21,6 +24,9 @@ async function dependencies(): Promise<TeamsMessagesDeps> {
       keys: remoteBotFrameworkKeys(process.env.TEAMS_OPENID_METADATA_URL || undefined),
       clock: rt.clock,
     }),
+    unauthenticated,
+    // The bot's own tenant (TEAMS_TENANT_ID): votes from any other tenant never count.
+    ...(process.env.TEAMS_TENANT_ID ? { tenantId: process.env.TEAMS_TENANT_ID } : {}),
   };
 }
 

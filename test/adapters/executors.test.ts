@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { DynamoDBClient, ExportTableToPointInTimeCommand } from '@aws-sdk/client-dynamodb';
 import { AttachRolePolicyCommand, DetachRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
@@ -5,7 +7,7 @@ import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
-import { BODY_PREVIEW_BYTES, SdkActionExecutor } from '../../lambdas/adapters/executors';
+import { SdkActionExecutor, type DeliveryLimits } from '../../lambdas/adapters/executors';
 import type { SessionCredentials } from '../../lambdas/adapters/sts';
 import { planAction, type ActionPlan } from '../../lambdas/core/catalog';
 
@@ -27,6 +29,10 @@ const credentials: SessionCredentials = {
 };
 
 const executor = new SdkActionExecutor({ defaultRegion: 'eu-west-1' });
+
+/** An approval that ends ten minutes from now; the session outlives it. */
+const NOW = new Date('2030-01-01T00:00:00Z');
+const LIMITS: DeliveryLimits = { now: NOW, notAfter: new Date('2030-01-01T00:10:00Z') };
 
 function plan(operation: string, resource: string, parameters: Record<string, unknown>): ActionPlan {
   const planned = planAction({ requestId: 'req-42', operation, resource, parameters });
@@ -89,18 +95,29 @@ describe('Class: SdkActionExecutor', () => {
           ExportTime: '2026-11-24T09:00:00Z',
         }),
         credentials,
+        LIMITS,
       );
 
       // Assess
       expect(result).toEqual({
         ok: true,
         value: {
-          exportArn: `${TABLE}/export/01234567890123-abcdefgh`,
-          exportStatus: 'IN_PROGRESS',
-          exportTime: '2026-11-24T10:00:00.000Z',
-          exportFormat: 'DYNAMODB_JSON',
-          s3Bucket: 'exports',
-          s3Prefix: 'orders/req-42/',
+          recorded: {
+            exportArn: `${TABLE}/export/01234567890123-abcdefgh`,
+            exportStatus: 'IN_PROGRESS',
+            exportTime: '2026-11-24T10:00:00.000Z',
+            exportFormat: 'DYNAMODB_JSON',
+            s3Bucket: 'exports',
+            s3Prefix: 'orders/req-42/',
+          },
+          delivered: {
+            exportArn: `${TABLE}/export/01234567890123-abcdefgh`,
+            exportStatus: 'IN_PROGRESS',
+            exportTime: '2026-11-24T10:00:00.000Z',
+            exportFormat: 'DYNAMODB_JSON',
+            s3Bucket: 'exports',
+            s3Prefix: 'orders/req-42/',
+          },
         },
       });
       expect(dynamodb).toHaveReceivedCommandTimes(ExportTableToPointInTimeCommand, 1);
@@ -129,8 +146,8 @@ describe('Class: SdkActionExecutor', () => {
         .resolves({ ExportDescription: { ExportArn: 'arn', ExportStatus: 'IN_PROGRESS' } });
       const exportPlan = plan('dynamodb:ExportTableToPointInTime', TABLE, { S3Bucket: 'exports' });
 
-      await executor.run(exportPlan, credentials);
-      await executor.run(exportPlan, { ...credentials, accessKeyId: 'ASIASECONDSESSION' });
+      await executor.run(exportPlan, credentials, LIMITS);
+      await executor.run(exportPlan, { ...credentials, accessKeyId: 'ASIASECONDSESSION' }, LIMITS);
 
       const [first, second] = dynamodb.commandCalls(ExportTableToPointInTimeCommand);
       expect(first.thisValue).not.toBe(second.thisValue);
@@ -156,6 +173,7 @@ describe('Class: SdkActionExecutor', () => {
       const result = await executor.run(
         plan('dynamodb:ExportTableToPointInTime', TABLE, { S3Bucket: 'exports' }),
         credentials,
+        LIMITS,
       );
 
       // Assess
@@ -172,7 +190,8 @@ describe('Class: SdkActionExecutor', () => {
   });
 
   describe('s3:GetObject', () => {
-    it('reads the approved object and returns a text body with its metadata', async () => {
+    it('describes the object it read by digest, size and type, and hands the agent a pre-signed URL', async () => {
+      const body = 'region,revenue\nemea,42\n';
       s3.on(GetObjectCommand).resolves({
         Body: streamBody([Buffer.from('region,revenue\n'), Buffer.from('emea,42\n')]),
         ContentType: 'text/csv; charset=utf-8',
@@ -183,19 +202,22 @@ describe('Class: SdkActionExecutor', () => {
       const result = await executor.run(
         plan('s3:GetObject', OBJECT, { ExpectedBucketOwner: '111122223333' }),
         credentials,
+        LIMITS,
       );
 
+      const recorded = {
+        bucket: 'reports-bucket',
+        key: '2026/q3/revenue.csv',
+        contentType: 'text/csv; charset=utf-8',
+        contentLength: 23,
+        sha256: createHash('sha256').update(body).digest('hex'),
+        eTag: '"abc"',
+      };
       expect(result).toEqual({
         ok: true,
         value: {
-          bucket: 'reports-bucket',
-          key: '2026/q3/revenue.csv',
-          contentType: 'text/csv; charset=utf-8',
-          contentLength: 23,
-          eTag: '"abc"',
-          body: 'region,revenue\nemea,42\n',
-          bodyEncoding: 'utf-8',
-          truncated: false,
+          recorded,
+          delivered: { ...recorded, url: expect.any(String), urlExpiresAt: '2030-01-01T00:10:00.000Z' },
         },
       });
       const [call] = s3.commandCalls(GetObjectCommand);
@@ -209,69 +231,22 @@ describe('Class: SdkActionExecutor', () => {
       expect((call.thisValue as S3Client).config.followRegionRedirects).toBe(true);
     });
 
-    it('returns a binary body as base64', async () => {
-      s3.on(GetObjectCommand).resolves({
-        Body: streamBody([Uint8Array.from([0, 159, 146, 150])]),
-        ContentType: 'application/octet-stream',
-      });
+    it('signs the URL with the session for the approved object only', async () => {
+      s3.on(GetObjectCommand).resolves({ Body: streamBody([Buffer.from('x')]), ContentType: 'text/plain' });
 
-      const result = await executor.run(plan('s3:GetObject', OBJECT, {}), credentials);
+      const result = await executor.run(
+        plan('s3:GetObject', OBJECT, { ExpectedBucketOwner: '111122223333' }),
+        credentials,
+        LIMITS,
+      );
 
-      expect(result).toMatchObject({
-        ok: true,
-        value: { body: 'AJ+Slg==', bodyEncoding: 'base64', truncated: false },
-      });
-    });
-
-    it('returns text that is not UTF-8 as base64', async () => {
-      s3.on(GetObjectCommand).resolves({
-        Body: streamBody([Uint8Array.from([0xff, 0xfe, 0x41])]),
-        ContentType: 'text/plain',
-      });
-
-      const result = await executor.run(plan('s3:GetObject', OBJECT, {}), credentials);
-
-      expect(result).toMatchObject({ ok: true, value: { body: '//5B', bodyEncoding: 'base64' } });
-    });
-
-    it('keeps the first 64 KiB of a large object, marks it truncated and stops downloading', async () => {
-      // Prepare
-      const chunk = Buffer.alloc(16 * 1024, 'a');
-      const pulled = { count: 0 };
-      s3.on(GetObjectCommand).resolves({
-        Body: streamBody(
-          Array.from({ length: 64 }, () => chunk),
-          pulled,
-        ),
-        ContentType: 'text/plain',
-      });
-
-      // Act
-      const result = await executor.run(plan('s3:GetObject', OBJECT, {}), credentials);
-
-      // Assess
-      expect(result.ok && result.value).toMatchObject({ bodyEncoding: 'utf-8', truncated: true });
-      expect(result.ok && (result.value.body as string).length).toBe(BODY_PREVIEW_BYTES);
-      expect(pulled.count).toBeLessThan(10);
-    });
-
-    it('does not split a character at the 64 KiB cut', async () => {
-      // Prepare: "é" is two bytes and straddles the limit.
-      const text = `${'a'.repeat(BODY_PREVIEW_BYTES - 1)}é and more`;
-      s3.on(GetObjectCommand).resolves({
-        Body: streamBody([Buffer.from(text)]),
-        ContentType: 'application/json',
-      });
-
-      // Act
-      const result = await executor.run(plan('s3:GetObject', OBJECT, {}), credentials);
-
-      // Assess
-      expect(result.ok && result.value).toMatchObject({
-        body: 'a'.repeat(BODY_PREVIEW_BYTES - 1),
-        bodyEncoding: 'utf-8',
-        truncated: true,
-      });
+      const url = new URL(String(result.ok && result.value.delivered.url));
+      expect(url.hostname).toBe('reports-bucket.s3.eu-west-1.amazonaws.com');
+      expect(url.pathname).toBe('/2026/q3/revenue.csv');
+      expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^ASIASESSIONKEY\//);
+      expect(url.searchParams.get('X-Amz-Security-Token')).toBe(credentials.sessionToken);
+      expect(url.searchParams.get('x-amz-expected-bucket-owner')).toBe('111122223333');
+      expect(url.toString()).not.toContain(credentials.secretAccessKey);
     });
   });
 
@@ -285,11 +260,23 @@ describe('Class: SdkActionExecutor', () => {
       const result = await executor.run(
         plan(operation, ROLE, { PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }),
         credentials,
+        LIMITS,
       );
 
       expect(result).toEqual({
         ok: true,
-        value: { roleName: 'billing-worker', policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess', change },
+        value: {
+          recorded: {
+            roleName: 'billing-worker',
+            policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+            change,
+          },
+          delivered: {
+            roleName: 'billing-worker',
+            policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+            change,
+          },
+        },
       });
       expect(iam).toHaveReceivedCommandTimes(command, 1);
       expect(iam.commandCalls(command)[0].args[0].input).toEqual({
@@ -321,18 +308,29 @@ describe('Class: SdkActionExecutor', () => {
           Environment: { Variables: { API_TOKEN: 'super-secret-value', MODE: 'fast' } },
         }),
         credentials,
+        LIMITS,
       );
 
       // Assess
       expect(result).toEqual({
         ok: true,
         value: {
-          functionArn: FUNCTION,
-          changed: ['Runtime', 'MemorySize', 'Environment'],
-          environmentVariables: ['API_TOKEN', 'MODE'],
-          lastUpdateStatus: 'InProgress',
-          state: 'Active',
-          revisionId: 'rev-2',
+          recorded: {
+            functionArn: FUNCTION,
+            changed: ['Runtime', 'MemorySize', 'Environment'],
+            environmentVariables: ['API_TOKEN', 'MODE'],
+            lastUpdateStatus: 'InProgress',
+            state: 'Active',
+            revisionId: 'rev-2',
+          },
+          delivered: {
+            functionArn: FUNCTION,
+            changed: ['Runtime', 'MemorySize', 'Environment'],
+            environmentVariables: ['API_TOKEN', 'MODE'],
+            lastUpdateStatus: 'InProgress',
+            state: 'Active',
+            revisionId: 'rev-2',
+          },
         },
       });
       expect(JSON.stringify(result)).not.toContain('super-secret-value');
@@ -350,6 +348,7 @@ describe('Class: SdkActionExecutor', () => {
       const result = await executor.run(
         plan('lambda:UpdateFunctionConfiguration', FUNCTION, { Runtime: 'cobol85' }),
         credentials,
+        LIMITS,
       );
 
       expect(result).toEqual({
@@ -358,5 +357,61 @@ describe('Class: SdkActionExecutor', () => {
       });
       expect(lambda).not.toHaveReceivedAnyCommand();
     });
+  });
+});
+
+describe('Attack class 6: the audit trail holds decisions, not data', () => {
+  beforeEach(() => s3.reset());
+
+  it('never records any part of what an object holds, whatever it holds and however large', async () => {
+    // A marker the body repeats, so any fragment of it in the record would be found.
+    const secret = fc.stringMatching(/^[A-Za-z0-9+/]{16,40}$/);
+    await fc.assert(
+      fc.asyncProperty(secret, fc.integer({ min: 1, max: 400_000 }), async (marker, size) => {
+        const body = Buffer.from(marker.repeat(Math.ceil(size / marker.length)).slice(0, size));
+        s3.on(GetObjectCommand).resolves({ Body: streamBody([body]), ContentType: 'text/plain' });
+
+        const result = await executor.run(plan('s3:GetObject', OBJECT, {}), credentials, LIMITS);
+
+        if (!result.ok) throw new Error(result.error.message);
+        const { recorded, delivered } = result.value;
+        expect(JSON.stringify(recorded)).not.toContain(marker);
+        expect(JSON.stringify(delivered)).not.toContain(marker);
+        expect(recorded).toMatchObject({
+          sha256: createHash('sha256').update(body).digest('hex'),
+          contentLength: size,
+        });
+        // Delivered by reference: a few hundred bytes, far below Step Functions' 256 KB.
+        expect(Buffer.byteLength(JSON.stringify(delivered))).toBeLessThan(4_096);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('makes the URL last no longer than the approval', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: streamBody([Buffer.from('x')]), ContentType: 'text/plain' });
+
+    const result = await executor.run(plan('s3:GetObject', OBJECT, {}), credentials, {
+      now: NOW,
+      notAfter: new Date('2030-01-01T00:02:00Z'),
+    });
+
+    const url = new URL(String(result.ok && result.value.delivered.url));
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('120');
+    expect(result.ok && result.value.delivered.urlExpiresAt).toBe('2030-01-01T00:02:00.000Z');
+  });
+
+  it('makes the URL last no longer than the session, when the session ends first', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: streamBody([Buffer.from('x')]), ContentType: 'text/plain' });
+
+    const result = await executor.run(
+      plan('s3:GetObject', OBJECT, {}),
+      { ...credentials, expiration: new Date('2030-01-01T00:05:00Z') },
+      { now: NOW, notAfter: new Date('2030-01-01T01:00:00Z') },
+    );
+
+    expect(new URL(String(result.ok && result.value.delivered.url)).searchParams.get('X-Amz-Expires')).toBe(
+      '300',
+    );
   });
 });

@@ -136,7 +136,7 @@ describe('Class: SdkCommandExecutor', () => {
     expect(client.endpoint).toMatchObject({ hostname: '127.0.0.1', port: 4010 });
   });
 
-  it('summarises the response for the audit by digest, size and type, and returns it as JSON for the agent', async () => {
+  it('records the response by digest, size and type, and delivers it as JSON to the agent', async () => {
     // Prepare
     const changed = new Date('2026-11-30T10:00:00Z');
     ecs.on(UpdateServiceCommand).resolves({
@@ -154,27 +154,29 @@ describe('Class: SdkCommandExecutor', () => {
     const output = {
       service: { serviceName: 'checkout', desiredCount: 4, createdAt: '2026-11-30T10:00:00.000Z' },
     };
+    const made = {
+      operation: 'ecs:UpdateService',
+      command: 'UpdateServiceCommand',
+      httpStatusCode: 200,
+      awsRequestId: 'aws-req-1',
+    };
     expect(result).toEqual({
       ok: true,
       value: {
-        summary: {
-          operation: 'ecs:UpdateService',
-          command: 'UpdateServiceCommand',
-          httpStatusCode: 200,
-          awsRequestId: 'aws-req-1',
+        recorded: {
+          ...made,
           output: {
             sha256: digest(output),
             bytes: Buffer.byteLength(canonicalJson(output)),
             contentType: 'application/json',
-            inline: true,
           },
         },
-        output,
+        delivered: { ...made, output },
       },
     });
   });
 
-  it('keeps an output larger than the inline limit out of the result, summarising it still', async () => {
+  it('withholds from the agent an output larger than an outcome carries inline, describing it instead', async () => {
     // Prepare
     const tags = Array.from({ length: 2_000 }, (_, index) => ({ key: `k${index}`, value: 'v'.repeat(40) }));
     ecs.on(UpdateServiceCommand).resolves({ service: { tags } });
@@ -187,12 +189,14 @@ describe('Class: SdkCommandExecutor', () => {
 
     // Assess
     if (!result.ok) throw new Error(result.error.message);
-    expect(result.value.output).toBeUndefined();
-    expect(result.value.summary.output).toMatchObject({
-      inline: false,
-      sha256: digest({ service: { tags } }),
+    const bytes = Buffer.byteLength(canonicalJson({ service: { tags } }));
+    expect(bytes).toBeGreaterThan(OUTPUT_INLINE_MAX_BYTES);
+    const described = { sha256: digest({ service: { tags } }), bytes, contentType: 'application/json' };
+    expect(result.value.recorded.output).toEqual(described);
+    expect(result.value.delivered.output).toEqual({
+      ...described,
+      withheld: `larger than the ${OUTPUT_INLINE_MAX_BYTES} bytes an outcome carries inline`,
     });
-    expect((result.value.summary.output as { bytes: number }).bytes).toBeGreaterThan(OUTPUT_INLINE_MAX_BYTES);
   });
 
   it('reads no more of a streamed body than the preview holds', async () => {
@@ -217,7 +221,7 @@ describe('Class: SdkCommandExecutor', () => {
 
     // Assess
     if (!result.ok) throw new Error(result.error.message);
-    expect(result.value.output).toEqual({
+    expect(result.value.delivered.output).toEqual({
       Body: { base64: big.subarray(0, STREAM_PREVIEW_BYTES).toString('base64'), truncated: true },
     });
   });

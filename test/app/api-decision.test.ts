@@ -9,8 +9,9 @@ import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { expireRequest } from '../../lambdas/app/expire';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { verifyChain } from '../../lambdas/core/audit';
+import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, testDeps, type TestDeps } from '../support/fixtures';
+import { actionRequested, directoryConfig, testDeps, type TestDeps } from '../support/fixtures';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
@@ -249,5 +250,85 @@ describe('Function: handleApiDecision', () => {
     const chain = await deps.decide.audit.read('api-gone');
     expect(chain.map((r) => r.type).slice(-3)).toEqual(['vote', 'approved', 'expired']);
     expect(verifyChain(chain).ok).toBe(true);
+  });
+
+  describe('Attack class 5: identities are pinned at every entry', () => {
+    const AGENT_ROLE = 'arn:aws:iam::111122223333:role/agents/reporting-bot';
+    const AGENT_SESSION = 'arn:aws:sts::111122223333:assumed-role/reporting-bot/nightly-run';
+
+    /** The fixtures' directory with the agent's registration and extra reviewers replaced. */
+    function directoryWith(
+      agent: DirectoryConfig['agents'][string],
+      extraReviewers: DirectoryConfig['reviewers'] = [],
+    ): Directory {
+      const parsed = Directory.parse({
+        ...directoryConfig,
+        agents: { ...directoryConfig.agents, 'reporting-bot': agent },
+        reviewers: [...directoryConfig.reviewers, ...extraReviewers],
+      });
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value;
+    }
+
+    async function awaitingUnder(requestId: string, directory: Directory): Promise<TestDeps['decide']> {
+      const decide = { ...deps.decide, directory };
+      await evaluateRequest(actionRequested({ requestId }), { ...deps.evaluate, directory });
+      await requestApproval({ requestId, taskToken: `${TOKEN}-${requestId}` }, decide);
+      return decide;
+    }
+
+    it('refuses an owner listed by Slack id who approves through the API as their IAM principal', async () => {
+      const decide = await awaitingUnder('api-class5-owner', directoryWith({ owners: ['UALICE'] }));
+
+      const response = await handleApiDecision(
+        apiCall('api-class5-owner', ALICE, { decision: 'approve' }),
+        decide,
+      );
+
+      expect(response).toMatchObject({ statusCode: 409, body: expect.stringContaining('owner-approval') });
+      expect((await decide.requests.get('api-class5-owner'))?.approval?.votes).toEqual([]);
+      expect((await decide.audit.read('api-class5-owner')).at(-1)).toMatchObject({
+        type: 'vote',
+        details: { counted: false, refusal: 'owner-approval', caller: ALICE },
+      });
+    });
+
+    it('refuses a reviewer whose IAM principal is a session of the requesting agent’s role', async () => {
+      const decide = await awaitingUnder(
+        'api-class5-agent-role',
+        directoryWith({ owners: ['owner@example.com'], iamPrincipalArns: [AGENT_ROLE] }, [
+          { id: 'automation@example.com', groups: ['security'], iamPrincipalArns: [AGENT_SESSION] },
+        ]),
+      );
+
+      const response = await handleApiDecision(
+        apiCall('api-class5-agent-role', AGENT_SESSION, { decision: 'approve' }),
+        decide,
+      );
+
+      expect(response).toMatchObject({ statusCode: 409, body: expect.stringContaining('self-approval') });
+      expect((await decide.requests.get('api-class5-agent-role'))?.approval?.votes).toEqual([]);
+      expect(sfn).not.toHaveReceivedAnyCommand();
+    });
+
+    it('refuses every identity of an owner, whichever one the directory lists', async () => {
+      const owner = directoryConfig.reviewers.find((reviewer) => reviewer.id === 'owner@example.com');
+      if (!owner) throw new Error('the fixtures have no owner reviewer');
+      const listings = [
+        owner.id.toUpperCase(),
+        owner.slackUserId,
+        owner.teamsAadObjectId,
+        ...(owner.iamPrincipalArns ?? []),
+      ];
+      for (const [index, listed] of listings.entries()) {
+        if (listed === undefined) continue;
+        const requestId = `api-class5-listed-${index}`;
+        const decide = await awaitingUnder(requestId, directoryWith({ owners: [listed] }));
+
+        const response = await handleApiDecision(apiCall(requestId, OWNER, { decision: 'approve' }), decide);
+
+        expect(response).toMatchObject({ statusCode: 409, body: expect.stringContaining('owner-approval') });
+      }
+    });
   });
 });

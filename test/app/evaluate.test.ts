@@ -234,3 +234,25 @@ describe('Function: evaluateRequest', () => {
     });
   });
 });
+
+describe('Attack class 3: environments come from authority', () => {
+  let tables: TestTables;
+  beforeAll(async () => {
+    tables = await createTestTables();
+  });
+
+  it('does not auto-approve a read of an unmapped bucket sent from a staging account', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = actionRequested({
+      requestId: 'class3-unmapped',
+      operation: 's3:GetObject',
+      resource: 'arn:aws:s3:::production-payroll/2026/salaries.csv',
+      parameters: {},
+    });
+
+    const result = await evaluateRequest({ ...event, account: STAGING_ACCOUNT }, deps);
+
+    expect(result.outcome).not.toBe('auto-approved');
+    expect((await deps.requests.get('class3-unmapped'))?.state).not.toBe('approved');
+  });
+});

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -505,7 +506,7 @@ describe('Function: executeApproved', () => {
       ],
     });
     const detail = JSON.parse(result.publish.Detail);
-    expect(detail.result).toMatchObject({ body: 'a,b\n', bodyEncoding: 'utf-8' });
+    expect(detail.result).toMatchObject({ contentLength: 4, url: expect.any(String) });
     await expect(verifyReceipt(detail.receipt, signer.publicJwk())).resolves.toMatchObject({
       ok: true,
       value: { reviewers: [AUTO_APPROVER], decidedAt: CREATED },
@@ -629,6 +630,43 @@ describe('Function: executeApproved', () => {
     await expect(executeApproved({ requestId: 'exec-nobody', parameters: {} }, deps)).rejects.toThrow(
       RequestNotFoundError,
     );
+  });
+
+  describe('Attack class 6: the audit trail holds decisions, not data', () => {
+    const BODY = `salary,${'9'.repeat(20)}\n`.repeat(30_000);
+
+    async function executedRead(requestId: string) {
+      await approved(requestId, { operation: 's3:GetObject', resource: OBJECT, parameters: {}, auto: true });
+      const Body = Readable.from([Buffer.from(BODY)]) as unknown as GetObjectCommandOutput['Body'];
+      s3.on(GetObjectCommand).resolves({ Body, ContentType: 'text/csv' });
+      return executeApproved({ requestId, parameters: {} }, deps);
+    }
+
+    it('records a digest, size and content type of the object read, never its content', async () => {
+      await executedRead('exec-class6-audit');
+
+      const executed = (await audit.read('exec-class6-audit')).find((record) => record.type === 'executed');
+      expect(executed?.details).toMatchObject({
+        result: {
+          sha256: createHash('sha256').update(BODY).digest('hex'),
+          contentLength: Buffer.byteLength(BODY),
+          contentType: 'text/csv',
+        },
+      });
+      const chain = JSON.stringify(await audit.read('exec-class6-audit'));
+      expect(chain).not.toContain('salary,');
+      expect(chain).not.toContain('X-Amz-Signature');
+    });
+
+    it('hands the agent the object by reference, in an outcome far below the 256 KB state limit', async () => {
+      const result = await executedRead('exec-class6-outcome');
+
+      expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(16_384);
+      expect(JSON.stringify(result)).not.toContain('salary,');
+      const url = new URL(JSON.parse(result.publish.Detail).result.url);
+      expect(url.pathname).toBe('/2026/q3/revenue.csv');
+      expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^ASIAEXECUTESESSION\//);
+    });
   });
 });
 

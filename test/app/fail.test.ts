@@ -83,3 +83,87 @@ describe('Function: failRequest', () => {
     expect(JSON.parse(result.publish.Detail)).toMatchObject({ agentId: 'reporting-bot' });
   });
 });
+
+describe('Attack class 4: a failure touches only its own request', () => {
+  let tables: TestTables;
+  beforeAll(async () => {
+    tables = await createTestTables();
+  });
+
+  /** Agent A's request, open and waiting for reviewers. */
+  async function victim(requestId: string) {
+    const deps = testDeps(tables);
+    await evaluateRequest(actionRequested({ requestId }), deps.evaluate);
+    await requestApproval({ requestId, taskToken: 'token' }, deps.decide);
+    return { deps, before: await deps.decide.audit.read(requestId) };
+  }
+
+  /** What the workflow hands RecordFailure when Evaluate broke: the event itself, plus the error. */
+  const evaluateBroke = (event: ReturnType<typeof actionRequested>) => ({
+    state: { ...event, error: { Error: 'Lambda.Unknown', Cause: 'boom' } },
+    event,
+  });
+
+  it('leaves another agent’s open request alone when an event reusing its id fails before any claim', async () => {
+    const { deps, before } = await victim('class4-victim');
+    const attack = { ...actionRequested({ requestId: 'class4-victim' }, 'deploy-bot'), id: 'evt-attack-1' };
+
+    const result = await failRequest(evaluateBroke(attack), deps.decide);
+
+    expect((await deps.decide.requests.get('class4-victim'))?.state).toBe('awaiting-approval');
+    expect(await deps.decide.audit.read('class4-victim')).toEqual(before);
+    expect(result.requestId).toBe('failed-evt-attack-1');
+  });
+
+  it('gives the failed event a failure chain of its own that names the id it asked for', async () => {
+    const { deps } = await victim('class4-own-chain');
+    const attack = {
+      ...actionRequested({ requestId: 'class4-own-chain' }, 'deploy-bot'),
+      id: 'evt-attack-2',
+    };
+
+    await failRequest(evaluateBroke(attack), deps.decide);
+
+    expect(await deps.decide.audit.read('failed-evt-attack-2')).toEqual([
+      expect.objectContaining({
+        seq: 0,
+        type: 'failed',
+        actor: { kind: 'agent', id: 'deploy-bot' },
+        details: expect.objectContaining({ claimedRequestId: 'class4-own-chain', eventId: 'evt-attack-2' }),
+      }),
+    ]);
+  });
+
+  it('leaves the request alone even when the failing event comes from the same agent', async () => {
+    const { deps, before } = await victim('class4-same-agent');
+    const replay = { ...actionRequested({ requestId: 'class4-same-agent' }), id: 'evt-replay' };
+
+    await failRequest(evaluateBroke(replay), deps.decide);
+
+    expect((await deps.decide.requests.get('class4-same-agent'))?.state).toBe('awaiting-approval');
+    expect(await deps.decide.audit.read('class4-same-agent')).toEqual(before);
+  });
+
+  it('never ends another agent’s request even when the failed state names it', async () => {
+    const { deps, before } = await victim('class4-named');
+    const attack = actionRequested({ requestId: 'class4-named' }, 'deploy-bot');
+
+    await failRequest(
+      { state: { requestId: 'class4-named', error: { Error: 'Lambda.Unknown' } }, event: attack },
+      deps.decide,
+    );
+
+    expect((await deps.decide.requests.get('class4-named'))?.state).toBe('awaiting-approval');
+    expect(await deps.decide.audit.read('class4-named')).toEqual(before);
+  });
+
+  it('does not squat an unused request id: the agent that sends it next can still claim it', async () => {
+    const deps = testDeps(tables);
+    const squat = { ...actionRequested({ requestId: 'class4-future' }, 'deploy-bot'), id: 'evt-squat' };
+
+    await failRequest(evaluateBroke(squat), deps.decide);
+    const claimed = await evaluateRequest(actionRequested({ requestId: 'class4-future' }), deps.evaluate);
+
+    expect(claimed).toMatchObject({ requestId: 'class4-future', outcome: 'needs-approval' });
+  });
+});

@@ -13,7 +13,7 @@ import { handleSlackInteraction, type SlackInteractionDeps } from '../../lambdas
 import { approvalCard } from '../../lambdas/core/card';
 import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, testDeps } from '../support/fixtures';
+import { actionRequested, RecordingUnauthenticatedCallbacks, testDeps } from '../support/fixtures';
 import {
   startRecordingHttpServer,
   type RecordedRequest,
@@ -105,6 +105,7 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
       signingSecret: SIGNING_SECRET,
       workspace: new SlackWebWorkspace(client),
       idempotency,
+      unauthenticated: new RecordingUnauthenticatedCallbacks(),
     };
   });
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +20,13 @@ import { verifyChain } from '../../lambdas/core/audit';
 import { approvalCard, type CardOutcome } from '../../lambdas/core/card';
 import { Directory } from '../../lambdas/core/directory';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, directoryConfig, testDeps, type TestDeps } from '../support/fixtures';
+import {
+  actionRequested,
+  directoryConfig,
+  RecordingUnauthenticatedCallbacks,
+  testDeps,
+  type TestDeps,
+} from '../support/fixtures';
 import {
   startRecordingHttpServer,
   type RecordedRequest,
@@ -118,6 +125,7 @@ describe('Function: handleSlackInteraction', () => {
   let base: TestDeps;
   let evaluate: EvaluateDeps;
   let deps: SlackInteractionDeps;
+  let unauthenticated: RecordingUnauthenticatedCallbacks;
   let posted = 0;
 
   beforeAll(async () => {
@@ -152,6 +160,7 @@ describe('Function: handleSlackInteraction', () => {
     const client = slackWebClient({ botToken: 'xoxb-test', apiUrl: `${slack.url}/api/` });
     const decide: DecideDeps = { ...base.decide, directory, notifiers: [new SlackNotifier(client, CHANNEL)] };
     evaluate = { ...base.evaluate, directory };
+    unauthenticated = new RecordingUnauthenticatedCallbacks();
     const idempotency = slackClickIdempotency(tables.client, tables.idempotencyTable);
     idempotency.config.registerLambdaContext(lambdaContext);
     deps = {
@@ -159,6 +168,7 @@ describe('Function: handleSlackInteraction', () => {
       signingSecret: SIGNING_SECRET,
       workspace: new SlackWebWorkspace(client),
       idempotency,
+      unauthenticated,
     };
   });
 
@@ -359,7 +369,7 @@ describe('Function: handleSlackInteraction', () => {
       expect(slack.requests).toEqual([]);
     }
 
-    it('refuses a forged signature with 401, records the attempt, and counts no vote', async () => {
+    it('refuses a forged signature with 401, reports the attempt without recording it, and counts no vote', async () => {
       // Prepare
       await awaitingApproval('slack-forged');
       const body = clickBody({ requestId: 'slack-forged', userId: 'UALICE', action: 'approve' });
@@ -381,21 +391,17 @@ describe('Function: handleSlackInteraction', () => {
           reason: 'the signature does not match the request',
         }),
       });
-      const [record, ...others] = await refusedCallbacks(body);
-      expect(others).toEqual([]);
-      expect(record).toMatchObject({
-        seq: 0,
-        type: 'rejected',
-        actor: { kind: 'system', id: 'slack-interactions' },
-        details: {
-          kind: 'slack-callback',
+      expect(await refusedCallbacks(body)).toEqual([]);
+      expect(unauthenticated.refusals).toEqual([
+        {
+          channel: 'slack',
           refusal: 'signature-mismatch',
           reason: 'the signature does not match the request',
           sourceIp: '198.51.100.7',
-          slackRequestTimestamp: String(timestamp),
+          userAgent: null,
           bodyBytes: Buffer.byteLength(body),
         },
-      });
+      ]);
       await expectNothingChanged('slack-forged');
     });
 
@@ -415,7 +421,8 @@ describe('Function: handleSlackInteraction', () => {
         error: 'stale-timestamp',
         reason: 'the request was signed 301 s away from now; at most 300 s are accepted',
       });
-      expect(await refusedCallbacks(body)).toHaveLength(1);
+      expect(await refusedCallbacks(body)).toEqual([]);
+      expect(unauthenticated.refusals).toMatchObject([{ channel: 'slack', refusal: 'stale-timestamp' }]);
       await expectNothingChanged('slack-stale');
     });
 
@@ -431,7 +438,8 @@ describe('Function: handleSlackInteraction', () => {
       // Assess
       expect(response.statusCode).toBe(401);
       expect(JSON.parse(response.body)).toMatchObject({ error: 'signature-mismatch' });
-      expect(await refusedCallbacks(modified)).toHaveLength(1);
+      expect(await refusedCallbacks(modified)).toEqual([]);
+      expect(unauthenticated.refusals).toMatchObject([{ channel: 'slack', refusal: 'signature-mismatch' }]);
       await expectNothingChanged('slack-modified');
     });
 
@@ -458,15 +466,8 @@ describe('Function: handleSlackInteraction', () => {
       // Assess
       expect(response.statusCode).toBe(401);
       expect(JSON.parse(response.body)).toEqual({ error: code, reason });
-      expect(await refusedCallbacks(body)).toMatchObject([
-        {
-          details: {
-            refusal: code,
-            reason,
-            slackRequestTimestamp: headers['x-slack-request-timestamp'] ?? null,
-          },
-        },
-      ]);
+      expect(await refusedCallbacks(body)).toEqual([]);
+      expect(unauthenticated.refusals).toMatchObject([{ channel: 'slack', refusal: code, reason }]);
       await expectNothingChanged(requestId);
     });
   });
@@ -701,5 +702,59 @@ describe('Function: handleSlackInteraction', () => {
     expect(sent).not.toContain('<!channel>');
     expect(sent).not.toContain('<https://evil.example');
     expect(sent).not.toContain('<@U0ADMIN>');
+  });
+
+  describe('Attack class 8: junk costs nothing permanent', () => {
+    async function auditCount(): Promise<number> {
+      const { Count = 0 } = await tables.documents.send(
+        new ScanCommand({ TableName: tables.auditTable, ConsistentRead: true, Select: 'COUNT' }),
+      );
+      return Count;
+    }
+
+    it('writes no audit record for any forged callback, however it is forged', async () => {
+      await awaitingApproval('slack-class8-flood');
+      const before = await auditCount();
+      const timestamp = String(Math.floor(deps.clock.now().getTime() / 1000));
+      const forgery = fc.record({
+        userId: fc.constantFrom('UALICE', 'UBOB', 'UMALLORY'),
+        action: fc.constantFrom('approve' as const, 'deny' as const),
+        secret: fc.string({ minLength: 1, maxLength: 40 }).filter((secret) => secret !== SIGNING_SECRET),
+        stale: fc.boolean(),
+      });
+
+      await fc.assert(
+        fc.asyncProperty(forgery, async ({ userId, action, secret, stale }) => {
+          const body = clickBody({ requestId: 'slack-class8-flood', userId, action });
+          const at = stale ? String(Number(timestamp) - 3_600) : timestamp;
+          const response = await deliver(body, {
+            headers: {
+              'x-slack-request-timestamp': at,
+              'x-slack-signature': slackSignature(secret, at, body),
+            },
+          });
+          expect(response.statusCode).toBe(401);
+        }),
+        { numRuns: 25 },
+      );
+
+      expect(await auditCount()).toBe(before);
+      expect(unauthenticated.refusals.length).toBeGreaterThanOrEqual(25);
+      expect(unauthenticated.refusals.every((refusal) => refusal.channel === 'slack')).toBe(true);
+      expect((await deps.requests.get('slack-class8-flood'))?.approval?.votes).toEqual([]);
+    });
+
+    it('still records an authenticated but refused vote under the request it targets', async () => {
+      await awaitingApproval('slack-class8-refused');
+
+      await deliver(clickBody({ requestId: 'slack-class8-refused', userId: 'UOWNER', action: 'approve' }));
+
+      expect((await deps.audit.read('slack-class8-refused')).at(-1)).toMatchObject({
+        requestId: 'slack-class8-refused',
+        type: 'vote',
+        details: { counted: false, refusal: 'owner-approval' },
+      });
+      expect(unauthenticated.refusals).toEqual([]);
+    });
   });
 });

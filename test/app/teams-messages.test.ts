@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,7 +22,12 @@ import {
 import { verifyChain, type AuditEvent } from '../../lambdas/core/audit';
 import { approvalCard } from '../../lambdas/core/card';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, testDeps, type TestDeps } from '../support/fixtures';
+import {
+  actionRequested,
+  RecordingUnauthenticatedCallbacks,
+  testDeps,
+  type TestDeps,
+} from '../support/fixtures';
 import {
   activityEvent,
   BOT_APP_ID,
@@ -30,6 +36,7 @@ import {
   CONNECTOR_ACCESS_TOKEN,
   CONVERSATION_ID,
   startFakeBotFramework,
+  TEAMS_TENANT_ID,
   type FakeBotFramework,
   type TokenOptions,
 } from '../support/teams-fakes';
@@ -45,6 +52,7 @@ describe('Function: handleTeamsActivity', () => {
   let base: TestDeps;
   let deps: TeamsMessagesDeps;
   let auditStarts: jest.SpyInstance<Promise<boolean>, [AuditEvent]>;
+  let unauthenticated: RecordingUnauthenticatedCallbacks;
   let logLines: string[];
   let unpublishedKey: CryptoKey;
 
@@ -83,6 +91,7 @@ describe('Function: handleTeamsActivity', () => {
         keys: remoteBotFrameworkKeys(botFramework.metadataUrl),
         clock: base.clock,
       }),
+      unauthenticated: (unauthenticated = new RecordingUnauthenticatedCallbacks()),
     };
     auditStarts = jest.spyOn(deps.audit, 'start');
     logLines = [];
@@ -282,7 +291,7 @@ describe('Function: handleTeamsActivity', () => {
       ],
       ['a callback without a token', undefined, TEAMS_AUTH_REFUSAL.missingToken],
     ] as const)(
-      'refuses %s with 401, the reason and a record, and counts no vote',
+      'refuses %s with 401 and the reason, reports it without recording it, and counts no vote',
       async (_case, token, code) => {
         // Prepare
         await awaitingApproval(`teams-forged-${code}`);
@@ -300,23 +309,21 @@ describe('Function: handleTeamsActivity', () => {
         expect(response.statusCode).toBe(401);
         const { error, reason } = JSON.parse(response.body);
         expect(error).toBe(code);
-        expect(auditStarts).toHaveBeenCalledTimes(1);
-        const refusal = auditStarts.mock.calls[0][0];
-        expect(refusal).toMatchObject({
-          requestId: expect.stringMatching(/^refused-callback-/),
-          type: 'rejected',
-          actor: { kind: 'system', id: 'teams-messages' },
-          details: {
-            kind: 'teams-callback',
+        expect(auditStarts).not.toHaveBeenCalled();
+        expect(unauthenticated.refusals).toEqual([
+          {
+            channel: 'teams',
             refusal: code,
             reason,
             sourceIp: '52.112.0.1',
-            bodySha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+            userAgent: expect.any(String),
+            bodyBytes: expect.any(Number),
           },
-        });
-        expect(await deps.audit.read(refusal.requestId)).toHaveLength(1);
+        ]);
         if (authorization)
-          expect(JSON.stringify(refusal)).not.toContain(authorization.slice('Bearer '.length));
+          expect(JSON.stringify(unauthenticated.refusals)).not.toContain(
+            authorization.slice('Bearer '.length),
+          );
         expect((await deps.requests.get(`teams-forged-${code}`))?.approval?.votes).toEqual([]);
         expect(sfn).not.toHaveReceivedAnyCommand();
       },
@@ -487,7 +494,7 @@ describe('Function: handleTeamsActivity', () => {
     expect(logLines.length).toBeGreaterThan(0);
     const logs = logLines.join('');
     expect(logs).toContain(`"correlation_id":"${requestId}"`);
-    expect(logs).toContain('teams callback refused');
+    expect(unauthenticated.refusals).toMatchObject([{ channel: 'teams', refusal: 'malformed-token' }]);
     for (const secret of [
       TASK_TOKEN,
       authorization.slice('Bearer '.length),
@@ -497,5 +504,141 @@ describe('Function: handleTeamsActivity', () => {
     ]) {
       expect(logs).not.toContain(secret);
     }
+  });
+
+  describe('Attack class 5: identities are pinned at every entry', () => {
+    // Microsoft's signing keys vouch for several channels; only msteams vouches for the AAD user.
+    let anyChannel: FakeBotFramework;
+    beforeAll(async () => {
+      anyChannel = await startFakeBotFramework(['msteams', 'webchat', 'directline', 'emulator']);
+    });
+    afterAll(() => anyChannel.close());
+
+    async function clickFrom(
+      requestId: string,
+      origin: { channelId?: string; tenantId?: string; aadObjectId?: string },
+      tenantId: string | undefined = TEAMS_TENANT_ID,
+    ): Promise<TeamsHttpResponse> {
+      const pinned: TeamsMessagesDeps = {
+        ...deps,
+        authenticator: new BotFrameworkAuthenticator({
+          appId: BOT_APP_ID,
+          keys: remoteBotFrameworkKeys(anyChannel.metadataUrl),
+          clock: base.clock,
+        }),
+        ...(tenantId === undefined ? {} : { tenantId }),
+      };
+      const activity = cardAction({
+        requestId,
+        aadObjectId: origin.aadObjectId ?? 'aad-alice',
+        serviceUrl: anyChannel.serviceUrl,
+        ...(origin.channelId ? { channelId: origin.channelId } : {}),
+        ...(origin.tenantId ? { tenantId: origin.tenantId } : {}),
+      });
+      return handleTeamsActivity(activityEvent(activity, await anyChannel.sign(base.clock.now())), pinned);
+    }
+
+    it.each(['webchat', 'directline', 'emulator'])(
+      'never counts a vote sent through %s with a reviewer’s aadObjectId',
+      async (channelId) => {
+        const requestId = `teams-class5-${channelId}`;
+        await awaitingApproval(requestId);
+
+        const response = await clickFrom(requestId, { channelId });
+
+        expect(invokeBody(response)).toMatchObject({ statusCode: 400, value: { code: 'untrusted-channel' } });
+        expect((await deps.requests.get(requestId))?.approval?.votes).toEqual([]);
+        expect(auditStarts).toHaveBeenCalledWith(
+          expect.objectContaining({
+            type: 'rejected',
+            details: expect.objectContaining({ refusal: 'untrusted-channel', claimedRequestId: requestId }),
+          }),
+        );
+      },
+    );
+
+    it('never counts a vote from a user of another tenant', async () => {
+      await awaitingApproval('teams-class5-tenant');
+
+      const response = await clickFrom('teams-class5-tenant', {
+        tenantId: '00000000-0000-0000-0000-0000000e7117',
+      });
+
+      expect(invokeBody(response)).toMatchObject({ statusCode: 400, value: { code: 'wrong-tenant' } });
+      expect((await deps.requests.get('teams-class5-tenant'))?.approval?.votes).toEqual([]);
+    });
+
+    it('counts the same click from msteams in the configured tenant', async () => {
+      await awaitingApproval('teams-class5-genuine');
+
+      const response = await clickFrom('teams-class5-genuine', {});
+
+      expect(invokeBody(response)).toMatchObject({ statusCode: 200 });
+      expect((await deps.requests.get('teams-class5-genuine'))?.approval?.votes).toEqual([
+        expect.objectContaining({ reviewer: 'alice@example.com', channel: 'teams' }),
+      ]);
+    });
+
+    it('refuses any channel but msteams for generated channel ids', async () => {
+      await awaitingApproval('teams-class5-any');
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.constantFrom('webchat', 'directline', 'emulator', 'MSTEAMS', 'msteams ', 'skype', 'slack'),
+            fc.string({ maxLength: 12 }),
+          ),
+          async (channelId) => {
+            fc.pre(channelId !== 'msteams' && channelId !== '');
+            const response = await clickFrom('teams-class5-any', { channelId });
+            expect(response.statusCode === 401 || invokeBody(response).statusCode === 400).toBe(true);
+          },
+        ),
+        { numRuns: 15 },
+      );
+      expect((await deps.requests.get('teams-class5-any'))?.approval?.votes).toEqual([]);
+    });
+  });
+
+  describe('Attack class 8: junk costs nothing permanent', () => {
+    it('writes no audit record for forged tokens, only counts them', async () => {
+      await awaitingApproval('teams-class8-flood');
+      const forgeries = [
+        { key: unpublishedKey },
+        { audience: 'another-bot' },
+        { issuer: 'https://evil.example' },
+        { expiresIn: -3_600 },
+        { serviceUrl: 'https://smba.trafficmanager.net/evil/' },
+      ];
+
+      for (const forgery of forgeries) {
+        const activity = cardAction({
+          requestId: 'teams-class8-flood',
+          aadObjectId: 'aad-alice',
+          serviceUrl: botFramework.serviceUrl,
+        });
+        const response = await handleTeamsActivity(
+          activityEvent(activity, await botFramework.sign(base.clock.now(), forgery)),
+          deps,
+        );
+        expect(response.statusCode).toBe(401);
+      }
+
+      expect(auditStarts).not.toHaveBeenCalled();
+      expect(unauthenticated.refusals).toHaveLength(forgeries.length);
+      expect(unauthenticated.refusals.every((refusal) => refusal.channel === 'teams')).toBe(true);
+    });
+
+    it('still records an authenticated but refused vote under the request it targets', async () => {
+      await awaitingApproval('teams-class8-refused');
+
+      await click('teams-class8-refused', 'aad-owner');
+
+      expect((await deps.audit.read('teams-class8-refused')).at(-1)).toMatchObject({
+        requestId: 'teams-class8-refused',
+        type: 'vote',
+        details: { counted: false, refusal: 'owner-approval' },
+      });
+      expect(unauthenticated.refusals).toEqual([]);
+    });
   });
 });

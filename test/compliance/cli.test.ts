@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from '../../bin/cli';
+import { CSV_COLUMNS } from '../../lambdas/compliance/audit-command';
+import { FINDING_MEANING } from '../../lambdas/compliance/types';
 import type { VerifyReport } from '../../lambdas/compliance/verify';
 import type { Fixture } from './fixtures/generator';
 import { capturedIo, copyOf, removeTempDirs, smallFixture } from './helpers';
@@ -103,7 +105,7 @@ describe('Command: action-approvals audit verify', () => {
   });
 
   it.each([
-    [['audit', 'verify', '--skip-receipts'], 'give at least one input'],
+    [['audit', 'verify', '--skip-receipts'], "missing required argument 'inputs'"],
     [['audit', 'verify', 'somewhere'], 'receipts are checked with --public-key FILE or --kms-key-id ID'],
     [
       ['audit', 'verify', 'somewhere', '--skip-receipts', '--public-key', 'key.json'],
@@ -113,8 +115,8 @@ describe('Command: action-approvals audit verify', () => {
       ['audit', 'verify', 'somewhere', '--skip-receipts', '--max-findings', 'lots'],
       '--max-findings must be a positive number',
     ],
-    [['audit', 'verify', 'somewhere', '--colour'], "Unknown option '--colour'"],
-    [['audit', 'explain'], 'unknown audit command "explain"'],
+    [['audit', 'verify', 'somewhere', '--colour'], "unknown option '--colour'"],
+    [['audit', 'explain'], "unknown command 'explain'"],
   ])('exits 2 with a usage error for %j', async (argv, message) => {
     const io = capturedIo();
 
@@ -142,7 +144,9 @@ describe('Command: action-approvals audit query', () => {
 
     expect(code).toBe(0);
     const lines = io.out().trim().split('\n');
-    expect(lines[0]).toMatch(/^REQUESTED AT\s+REQUEST\s+AGENT\s+OPERATION\s+RESOURCE\s+OUTCOME\s+VOTES$/);
+    expect(lines[0]).toMatch(
+      /^REQUESTED AT\s+REQUEST\s+AGENT\s+OPERATION\s+RESOURCE\s+OUTCOME\s+APPROVED BY\s+VOTES$/,
+    );
     expect(lines.slice(1, -1).every((line) => / (denied|expired) /.test(line))).toBe(true);
     expect(lines.at(-1)).toBe(`${lines.length - 2} requests`);
   });
@@ -168,7 +172,13 @@ describe('Command: action-approvals audit query', () => {
   it.each([
     [['--outcome', 'approved'], '--outcome must be one of'],
     [['--since', 'yesterday'], '--since must be a date'],
-    [['--format', 'csv'], '--format must be table or jsonl'],
+    [['--format', 'xml'], "argument 'xml' is invalid. Allowed choices are table, json, jsonl, csv"],
+    [['--decision', 'approve'], '--decision must be one of approved, denied, expired, failed, rejected'],
+    [['--since', '2026-11-03', '--until', '2026-11-02'], '--since 2026-11-03 is after --until 2026-11-02'],
+    [
+      ['--decided-since', '2026-11-03T10:00:00Z', '--decided-until', '2026-11-03T09:00:00Z'],
+      '--decided-since 2026-11-03T10:00:00Z is after --decided-until',
+    ],
   ])('exits 2 for %j', async (flags, message) => {
     const io = capturedIo();
 
@@ -182,14 +192,15 @@ describe('Command: action-approvals', () => {
     const io = capturedIo();
 
     expect(await main([], io)).toBe(2);
-    expect(io.out()).toContain('audit      verify or query the audit trail');
+    expect(io.err()).toMatch(/audit\s+verify or query the audit trail/);
+    expect(io.err()).toMatch(/request \[options\]\s+ask for one action/);
   });
 
   it('exits 2 for an unknown command', async () => {
     const io = capturedIo();
 
     expect(await main(['deploy'], io)).toBe(2);
-    expect(io.err()).toContain('unknown command "deploy"');
+    expect(io.err()).toContain("unknown command 'deploy'");
   });
 
   it('sets the process exit code when run as a program', async () => {
@@ -207,5 +218,145 @@ describe('Command: action-approvals', () => {
     ]).catch((error: { code: number; stdout: string }) => error);
 
     expect(failed).toMatchObject({ code: 1, stdout: expect.stringContaining('receipt-invalid') });
+  });
+});
+
+describe('Command: action-approvals --help at every level', () => {
+  it.each([
+    [[], ['audit', 'request']],
+    [['audit'], ['verify', 'query']],
+    [['request'], ['--agent', '--operation', '--resource', '--justification', '--parameters', '--timeout']],
+    [
+      ['audit', 'query'],
+      ['--format', '--decision', '--since', '--until', '--decided-since', '--decided-until'],
+    ],
+  ])('describes %j', async (command, mentions) => {
+    const io = capturedIo();
+
+    const code = await main([...command, '--help'], io);
+
+    expect(code).toBe(0);
+    for (const mention of mentions) expect(io.out()).toContain(mention);
+  });
+
+  it('lists every option of audit verify and every finding kind with its meaning', async () => {
+    const io = capturedIo();
+
+    expect(await main(['audit', 'verify', '--help'], io)).toBe(0);
+
+    for (const option of [
+      '--public-key',
+      '--kms-key-id',
+      '--skip-receipts',
+      '--json',
+      '--max-findings',
+      '--max-open-hours',
+      '--region',
+    ])
+      expect(io.out()).toContain(option);
+    for (const [kind, meaning] of Object.entries(FINDING_MEANING))
+      expect(io.out()).toMatch(
+        new RegExp(`${kind}\\s+${meaning.slice(0, 30).replace(/[()^$.*+?[\]\\]/g, '\\$&')}`),
+      );
+    expect(io.out()).toContain('70 internal error');
+  });
+});
+
+describe('Command: action-approvals audit query, for a compliance person', () => {
+  const query = async (...flags: string[]) => {
+    const io = capturedIo();
+    const code = await main(['audit', 'query', clean.dir, ...flags], io);
+    return { code, out: io.out() };
+  };
+
+  it('prints CSV with a header and one flat row per request, naming the policy of an auto-approval', async () => {
+    const { code, out } = await query('--format', 'csv');
+
+    const [header, ...rows] = out.trimEnd().split('\r\n');
+    expect(code).toBe(0);
+    expect(header).toBe(CSV_COLUMNS.join(','));
+    expect(rows).toHaveLength(clean.requests);
+    const approvedBy = CSV_COLUMNS.indexOf('approved_by');
+    const cells = rows.map((row) => row.split(','));
+    expect(cells.some((cell) => /^policy:policy-\d$/.test(cell[approvedBy]))).toBe(true);
+    expect(cells.some((cell) => /@example\.com/.test(cell[approvedBy]))).toBe(true);
+  });
+
+  it('prints a JSON array with --format json', async () => {
+    const { code, out } = await query('--format', 'json');
+
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toHaveLength(clean.requests);
+  });
+
+  it.each(['approved', 'denied', 'expired', 'rejected'])(
+    'keeps only %s requests with --decision',
+    async (decision) => {
+      const { out } = await query('--decision', decision, '--format', 'json');
+
+      const rows = JSON.parse(out) as { decision: string }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((row) => row.decision === decision)).toBe(true);
+    },
+  );
+
+  it('shows why a rejected request was rejected', async () => {
+    const { out } = await query('--decision', 'rejected', '--format', 'json');
+
+    const rows = JSON.parse(out) as { reasons: string[] }[];
+    expect(rows.every((row) => row.reasons.length > 0)).toBe(true);
+  });
+
+  it('keeps requests decided within --decided-since and --decided-until, and none undecided', async () => {
+    const all = JSON.parse((await query('--format', 'json')).out) as { decidedAt?: string }[];
+    const times = all.flatMap((row) => (row.decidedAt ? [row.decidedAt] : [])).sort();
+    const [since, until] = [times[5], times[15]];
+
+    const rows = JSON.parse(
+      (await query('--format', 'json', '--decided-since', since, '--decided-until', until)).out,
+    ) as {
+      decidedAt?: string;
+    }[];
+
+    expect(rows.map((row) => row.decidedAt)).toEqual(
+      all.flatMap((row) =>
+        row.decidedAt && row.decidedAt >= since && row.decidedAt < until ? [row.decidedAt] : [],
+      ),
+    );
+  });
+});
+
+describe('Command: action-approvals on an internal error', () => {
+  it('prints one line and exits 70', async () => {
+    // Preloaded to stand in for a bug: every SHA-256 throws, as no input can make it do.
+    const preload = join(clean.dir, 'broken-hashing.cjs');
+    writeFileSync(
+      preload,
+      `const crypto = require('node:crypto');
+const createHash = crypto.createHash;
+crypto.createHash = (algorithm, ...rest) => {
+  if (algorithm === 'sha256') throw new Error('hashing is broken');
+  return createHash(algorithm, ...rest);
+};`,
+    );
+    const run = promisify(execFile);
+    const root = join(__dirname, '..', '..');
+
+    const failed = await run(
+      join(root, 'node_modules', '.bin', 'tsx'),
+      [join(root, 'bin', 'cli.ts'), 'audit', 'verify', clean.dir, '--skip-receipts'],
+      {
+        env: {
+          ...process.env,
+          NODE_OPTIONS: `--require ${preload}`,
+        },
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+
+    expect(failed).toMatchObject({ code: 70 });
+    const lines = (failed as { stderr: string }).stderr
+      .split('\n')
+      .filter((line) => line.startsWith('action-approvals'));
+    expect(lines).toEqual(['action-approvals: internal error: hashing is broken']);
   });
 });

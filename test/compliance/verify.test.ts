@@ -16,10 +16,14 @@ const DETECTED_AS: Readonly<Record<Tampering, FindingKind>> = {
   'replayed-receipt': FINDING.receiptMismatch,
   'only-in-archive': FINDING.onlyInArchive,
   'only-in-export': FINDING.onlyInExport,
+  'rewritten-approver': FINDING.receiptMismatch,
+  'deleted-from-table': FINDING.deletedFromTable,
 };
 
 /** Tamperings that change the whole trail, so the archive or the export alone shows them too. */
-const WHOLE_TRAIL: readonly Tampering[] = TAMPERINGS.filter((kind) => !kind.startsWith('only-in-'));
+const WHOLE_TRAIL: readonly Tampering[] = TAMPERINGS.filter(
+  (kind) => !kind.startsWith('only-in-') && kind !== 'deleted-from-table',
+);
 
 const archiveOf = (fixture: Fixture) => join(fixture.dir, 'audit', 'archive');
 

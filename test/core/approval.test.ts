@@ -150,3 +150,93 @@ describe('Function: castVote', () => {
     );
   });
 });
+
+describe('Attack class 5: identities are pinned at every entry', () => {
+  const ACCOUNT = '111122223333';
+  // Identities of every kind a directory holds, so generated sets overlap often.
+  const spelled = fc.constantFrom(
+    (name: string) => name,
+    (name: string) => name.toUpperCase(),
+    (name: string) => ` ${name}`,
+  );
+  const identity = fc.oneof(
+    fc
+      .tuple(fc.constantFrom('alice@example.com', 'owner@example.com', 'mallory@example.com'), spelled)
+      .map(([email, spell]) => spell(email)),
+    fc.constantFrom('UALICE', 'UOWNER', 'aad-owner', 'aad-alice'),
+    fc.constantFrom('agent-role', 'ops', 'alice').map((name) => `arn:aws:iam::${ACCOUNT}:role/${name}`),
+    fc
+      .tuple(fc.constantFrom('agent-role', 'ops', 'alice'), fc.constantFrom('s1', 'alice'))
+      .map(([role, session]) => `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${session}`),
+  );
+  const identities = fc.array(identity, { minLength: 1, maxLength: 4 });
+
+  /** Whether two identities are one principal, as IAM and the e-mail system would say. */
+  function samePrincipal(a: string, b: string): boolean {
+    const norm = (value: string) => value.trim().toLowerCase();
+    if (norm(a) === norm(b)) return true;
+    const role = (value: string) => /:role\/(.+)$/.exec(value)?.[1];
+    const sessionRole = (value: string) => /:assumed-role\/([^/]+)\//.exec(value)?.[1];
+    return (
+      (role(a) !== undefined && role(a) === sessionRole(b)) ||
+      (role(b) !== undefined && role(b) === sessionRole(a))
+    );
+  }
+
+  it('refuses every approval whose resolved identities meet the requester’s or an owner’s', () => {
+    fc.assert(
+      fc.property(identities, identities, identities, (voter, requester, owners) => {
+        const barred = [...requester, ...owners].some((name) =>
+          voter.some((mine) => samePrincipal(mine, name)),
+        );
+        fc.pre(barred);
+
+        const counted = castVote(initialApprovalState, vote('reviewer-under-test'), rule, {
+          voter,
+          requester,
+          owners,
+        });
+
+        expect(counted).toMatchObject({
+          ok: false,
+          error: { code: expect.stringMatching(/^(self|owner)-approval$/) },
+        });
+      }),
+    );
+  });
+
+  it('counts an approval whose resolved identities meet neither', () => {
+    fc.assert(
+      fc.property(identities, identities, identities, (voter, requester, owners) => {
+        const barred = [...requester, ...owners, rule.requesterId, ...rule.ownerIds].some((name) =>
+          [...voter, 'reviewer-under-test'].some((mine) => samePrincipal(mine, name)),
+        );
+        fc.pre(!barred);
+
+        expect(
+          castVote(initialApprovalState, vote('reviewer-under-test'), rule, { voter, requester, owners }).ok,
+        ).toBe(true);
+      }),
+    );
+  });
+
+  it('bars a reviewer whose IAM session is of the agent’s role', () => {
+    const counted = castVote(initialApprovalState, vote('mallory@example.com'), rule, {
+      voter: ['mallory@example.com', `arn:aws:sts::${ACCOUNT}:assumed-role/reporting-bot/run-42`],
+      requester: ['agent:reporting-bot', `arn:aws:iam::${ACCOUNT}:role/agents/reporting-bot`],
+      owners: [],
+    });
+
+    expect(counted).toMatchObject({ ok: false, error: { code: 'self-approval' } });
+  });
+
+  it('does not bar another person signed in through the same Identity Center permission set', () => {
+    const counted = castVote(initialApprovalState, vote('alice@example.com'), rule, {
+      voter: ['alice@example.com', `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Admin/alice`],
+      requester: ['agent:reporting-bot'],
+      owners: ['owner@example.com', `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Admin/owner`],
+    });
+
+    expect(counted.ok).toBe(true);
+  });
+});

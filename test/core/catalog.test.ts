@@ -1,6 +1,7 @@
 import {
   CATALOG,
   CatalogRefusal,
+  exportFolder,
   parameterRisks,
   planAction,
   ROLE_CLASS,
@@ -51,7 +52,7 @@ describe('Function: planAction', () => {
           {
             sid: 'ExportDestination',
             actions: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectAcl'],
-            resources: ['arn:aws:s3:::exports/orders/req-1/*'],
+            resources: ['arn:aws:s3:::exports/orders/req-1/AWSDynamoDB/*'],
           },
         ],
       });
@@ -67,7 +68,7 @@ describe('Function: planAction', () => {
       );
 
       expect(plan.companions).toEqual([
-        expect.objectContaining({ resources: ['arn:aws:s3:::exports/*'] }),
+        expect.objectContaining({ resources: ['arn:aws:s3:::exports/AWSDynamoDB/*'] }),
         { sid: 'ExportEncryptionKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [KEY] },
       ]);
     });
@@ -435,5 +436,58 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
         parameters: { S3Bucket: 'exports', S3BucketOwner: '111122223333' },
       }),
     ).toEqual([]);
+  });
+});
+
+describe('Attack class 7: an export session reaches exactly <prefix>/AWSDynamoDB/', () => {
+  const TABLE_ARN = 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders';
+  const sessionFor = (S3Prefix: string | undefined) => {
+    const plan = planOf(
+      input('dynamodb:ExportTableToPointInTime', TABLE_ARN, {
+        S3Bucket: 'exports',
+        ...(S3Prefix === undefined ? {} : { S3Prefix }),
+      }),
+    );
+    const policy = buildSessionPolicy({
+      operation: plan.operation,
+      resource: plan.resource,
+      notAfter: '2030-01-01T00:00:00Z',
+      companions: plan.companions,
+    });
+    if (!policy.ok) throw new Error(policy.error.message);
+    return (key: string) =>
+      isAllowed({
+        identityPolicy: ALLOW_EVERYTHING,
+        sessionPolicy: policy.value,
+        action: 's3:PutObject',
+        resource: `arn:aws:s3:::exports/${key}`,
+        currentTime: new Date('2029-12-31T23:00:00Z'),
+        account: '111122223333',
+      });
+  };
+
+  it('the folder is the prefix, a slash, and AWSDynamoDB/, with or without a trailing slash', () => {
+    expect(exportFolder(undefined)).toBe('AWSDynamoDB/');
+    expect(exportFolder('orders')).toBe('orders/AWSDynamoDB/');
+    expect(exportFolder('orders/')).toBe('orders/AWSDynamoDB/');
+  });
+
+  it.each([['orders'], ['orders/']])(
+    'with prefix "%s" the session writes the export folder and no sibling of the prefix',
+    async (prefix) => {
+      const put = sessionFor(prefix);
+      await expect(put('orders/AWSDynamoDB/0001/manifest-files.json')).resolves.toBe(true);
+      await expect(put('orders/AWSDynamoDBX/0001/manifest-files.json')).resolves.toBe(false);
+      await expect(put('ordersAWSDynamoDB/0001/manifest-files.json')).resolves.toBe(false);
+      await expect(put('orders/other/object')).resolves.toBe(false);
+      await expect(put('orders-archive/AWSDynamoDB/0001/data.json.gz')).resolves.toBe(false);
+    },
+  );
+
+  it('without a prefix the session writes AWSDynamoDB/ and nothing else of the bucket', async () => {
+    const put = sessionFor(undefined);
+    await expect(put('AWSDynamoDB/0001/manifest-files.json')).resolves.toBe(true);
+    await expect(put('AWSDynamoDBX/0001/manifest-files.json')).resolves.toBe(false);
+    await expect(put('index.html')).resolves.toBe(false);
   });
 });

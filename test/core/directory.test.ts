@@ -1,7 +1,18 @@
-import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
+import fc from 'fast-check';
+import {
+  Directory,
+  mappedBuckets,
+  UNKNOWN_ENVIRONMENT,
+  type DirectoryConfig,
+} from '../../lambdas/core/directory';
 
 const config: DirectoryConfig = {
-  agents: { 'reporting-bot': { owners: ['owner@example.com'] } },
+  agents: {
+    'reporting-bot': {
+      owners: ['owner@example.com'],
+      iamPrincipalArns: ['arn:aws:iam::111122223333:role/reporting-bot'],
+    },
+  },
   reviewers: [
     {
       id: 'alice@example.com',
@@ -55,13 +66,7 @@ describe('Class: Directory', () => {
     });
 
     it('places an S3 object by its bucket', () => {
-      expect(directory().environmentOf('arn:aws:s3:::staging-reports/q3.csv', '111122223333')).toBe(
-        'staging',
-      );
-    });
-
-    it('places an unlisted bucket by the fallback account', () => {
-      expect(directory().environmentOf('arn:aws:s3:::other/q3.csv', '444455556666')).toBe('staging');
+      expect(directory().environmentOf('arn:aws:s3:::staging-reports/q3.csv')).toBe('staging');
     });
 
     it('treats anything it cannot place as the default', () => {
@@ -107,5 +112,112 @@ describe('Class: Directory', () => {
         directory().reviewerByIamPrincipal('arn:aws:iam::111122223333:user/ALICE'),
       ]).toEqual(['alice@example.com', 'alice@example.com', undefined]);
     });
+
+    it('maps an agent only by the IAM principal ARNs on file', () => {
+      expect([
+        directory().agentByIamPrincipal('arn:aws:iam::111122223333:role/reporting-bot'),
+        directory().agentByIamPrincipal('arn:aws:iam::111122223333:role/other-bot'),
+        directory().agentByIamPrincipal('arn:aws:iam::111122223333:user/alice'),
+      ]).toEqual(['reporting-bot', undefined, undefined]);
+    });
+  });
+});
+
+describe('Attack class 3: environments come from authority', () => {
+  it('gives an unmapped bucket the environment unknown, whatever account the requester runs in', () => {
+    expect(directory().environmentOf('arn:aws:s3:::someone-elses-bucket/q3.csv')).toBe(UNKNOWN_ENVIRONMENT);
+  });
+
+  it('gives an account-less ARN of another service the environment unknown, not the default', () => {
+    expect(directory().environmentOf('arn:aws:route53:::hostedzone/Z123')).toBe(UNKNOWN_ENVIRONMENT);
+  });
+
+  it('never lets the requester place someone else’s bucket: the answer depends on the ARN alone', () => {
+    const environmentOf = directory().environmentOf.bind(directory()) as (...args: unknown[]) => string;
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9][a-z0-9.-]{2,20}$/),
+        fc.constantFrom('444455556666', '111122223333', '999999999999'),
+        (bucket, requesterAccount) => {
+          const arn = `arn:aws:s3:::${bucket}/key`;
+          expect(environmentOf(arn, requesterAccount)).toBe(environmentOf(arn));
+        },
+      ),
+    );
+  });
+
+  it('does not read a bucket named after an inherited object key as mapped', () => {
+    expect(directory().environmentOf('arn:aws:s3:::constructor/key')).toBe(UNKNOWN_ENVIRONMENT);
+  });
+
+  it('lists the buckets the directory maps, for the data-read role', () => {
+    expect(
+      mappedBuckets({
+        ...config,
+        environments: { ...config.environments, buckets: { zeta: 'staging', alpha: 'production' } },
+      }),
+    ).toEqual(['alpha', 'zeta']);
+  });
+
+  it('maps no bucket when the directory names none', () => {
+    expect(mappedBuckets({ ...config, environments: { accounts: {}, default: 'production' } })).toEqual([]);
+  });
+});
+
+describe('Attack class 5: identities are pinned at every entry', () => {
+  const alice = config.reviewers[0];
+  const withReviewers = (reviewers: DirectoryConfig['reviewers']) =>
+    Directory.parse({ ...config, reviewers });
+
+  it.each([
+    ['the same reviewer id', { id: 'ALICE@example.com' }, 'reviewers.2.id'],
+    ['alice’s Slack user', { slackUserId: 'UALICE' }, 'reviewers.2.slackUserId'],
+    ['alice’s Teams user', { teamsAadObjectId: 'AAD-ALICE' }, 'reviewers.2.teamsAadObjectId'],
+    [
+      'alice’s IAM principal',
+      { iamPrincipalArns: ['arn:aws:iam::111122223333:user/alice'] },
+      'reviewers.2.iamPrincipalArns',
+    ],
+  ])('refuses a directory where a second reviewer claims %s', (_case, claimed, path) => {
+    const parsed = withReviewers([
+      ...config.reviewers,
+      { id: 'mallory@example.com', groups: ['security'], ...claimed },
+    ]);
+
+    expect(parsed).toEqual({ ok: false, error: expect.stringContaining(path) });
+  });
+
+  it('refuses any generated directory in which one identity belongs to two reviewers', () => {
+    const field = fc.constantFrom('id', 'slackUserId', 'teamsAadObjectId', 'iamPrincipalArns');
+    fc.assert(
+      fc.property(field, fc.stringMatching(/^[A-Za-z0-9@.:/-]{1,30}$/), (kind, value) => {
+        const claim = (id: string) =>
+          kind === 'id'
+            ? { id: value, groups: ['security'] }
+            : { id, groups: ['security'], [kind]: kind === 'iamPrincipalArns' ? [value] : value };
+
+        expect(withReviewers([claim('first@example.com'), claim('second@example.com')]).ok).toBe(false);
+      }),
+    );
+  });
+
+  it('accepts distinct identities', () => {
+    expect(
+      withReviewers([alice, { id: 'mallory@example.com', groups: ['security'], slackUserId: 'UMALLORY' }]).ok,
+    ).toBe(true);
+  });
+
+  it('resolves an owner listed by any identity to all of that reviewer’s identities', () => {
+    const listedBySlack = Directory.parse({ ...config, agents: { bot: { owners: ['UALICE'] } } });
+    if (!listedBySlack.ok) throw new Error(listedBySlack.error);
+
+    expect(listedBySlack.value.barredFrom('bot', { requesterId: 'agent:bot', ownerIds: [] }).owners).toEqual(
+      expect.arrayContaining([
+        'alice@example.com',
+        'UALICE',
+        'aad-alice',
+        'arn:aws:iam::111122223333:user/alice',
+      ]),
+    );
   });
 });

@@ -673,6 +673,62 @@ describe('Class: PolicyEngine', () => {
       expect(problems).toEqual([`decisionCacheSize ${decisionCacheSize} is not a whole number from 0 up`]);
     });
   });
+
+  describe('Method: longestTtl', () => {
+    it('names the first permit policy with the longest @ttl among the shipped ones', () => {
+      expect(engineFor().longestTtl()).toEqual({ policyId: 'security-sensitive-services', ttlSeconds: 900 });
+    });
+
+    it('counts the default ttl of a permit policy that sets none, and ignores forbid policies', () => {
+      const engine = engineFor({
+        policies: [
+          '@id("reads") @outcome("auto-approve")\npermit (principal, action, resource);',
+          '@id("never") forbid (principal, action, resource) when { context.environment == "x" };',
+        ].join('\n'),
+      });
+
+      expect(engine.longestTtl()).toEqual({ policyId: 'reads', ttlSeconds: 300 });
+    });
+  });
+});
+
+describe('Attack class 3: environments come from authority', () => {
+  const read = { operation: 's3:GetObject', accessLevels: ['Read'], resource: 'arn:aws:s3:::unmapped/key' };
+
+  it('never auto-approves with the shipped policies when the environment is unknown', () => {
+    expect(engineFor().evaluate(request({ ...read, environment: 'unknown' })).outcome).not.toBe(
+      'auto-approve',
+    );
+  });
+
+  it('refuses to auto-approve an unknown environment even when a policy permits "anything but production"', () => {
+    const engine = engineFor({
+      policies: `@id("reads-outside-production")
+@outcome("auto-approve")
+@reason("read-only outside production")
+permit (principal, action, resource)
+when { context.environment != "production" && ["Read", "List"].containsAll(context.accessLevels) };`,
+    });
+
+    const decision = engine.evaluate(request({ ...read, environment: 'unknown' }));
+
+    expect(decision).toMatchObject({
+      outcome: 'deny',
+      reason: expect.stringContaining('environment is unknown'),
+    });
+  });
+
+  it('still auto-approves that policy in a named environment', () => {
+    const engine = engineFor({
+      policies: `@id("reads-outside-production")
+@outcome("auto-approve")
+@reason("read-only outside production")
+permit (principal, action, resource)
+when { context.environment != "production" && ["Read", "List"].containsAll(context.accessLevels) };`,
+    });
+
+    expect(engine.evaluate(request({ ...read, environment: 'staging' })).outcome).toBe('auto-approve');
+  });
 });
 
 describe('Annotation: @allowUnscopedResource', () => {

@@ -530,3 +530,22 @@ describe('Attack class 2: agent text is inert and honest', () => {
     expect(!result.ok && result.error.reasons.join('\n')).toContain('\\uD800');
   });
 });
+
+describe('Attack class 4: a failure touches only its own request', () => {
+  it.each([
+    ['s3:constructor'],
+    ['s3:__proto__'],
+    ['constructor:GetObject'],
+    ['__proto__:x'],
+    ['s3:toString'],
+    ['s3:hasOwnProperty'],
+    ['hasOwnProperty:GetObject'],
+  ])('rejects the operation "%s" with a reason instead of failing the workflow', async (operation) => {
+    const parsed = await parseActionRequest(anEvent({ action: { operation } }), iam);
+
+    expect(parsed).toEqual({
+      ok: false,
+      error: expect.objectContaining({ reasons: [expect.stringContaining('action.operation')] }),
+    });
+  });
+});

@@ -56,10 +56,13 @@ test('an auto-approved read runs under a minted session and returns the object',
 
   expect(outcome).toMatchObject({
     outcome: 'executed',
-    detail: {
-      result: expect.objectContaining({ contentType: 'text/csv', body: 'quarter,revenue\nQ3,1200000\n' }),
-    },
+    detail: { result: expect.objectContaining({ contentType: 'text/csv', url: expect.any(String) }) },
   });
+  // The object travels by reference: the URL, signed with the minted session, reads it.
+  if (outcome.outcome !== 'executed') throw new Error(`the read ended ${outcome.outcome}`);
+  const { url } = (outcome.detail.result ?? {}) as { url?: unknown };
+  const download = await fetch(String(url));
+  expect(await download.text()).toBe('quarter,revenue\nQ3,1200000\n');
   await expectVerifiedChain('e2e-read', 'executed');
 });
 

@@ -41,13 +41,15 @@ test('npm start reaches "console ready", and Ctrl-C stops every process it start
   for (let waited = 0; !output.includes('console ready') && waited < 60_000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const urls = [...output.matchAll(/(http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1]);
+  // The MCP configuration names the gateway again.
+  const urls = [...new Set([...output.matchAll(/(http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1]))];
   const upBefore = await Promise.all(urls.map(answers));
   child.kill('SIGINT');
   const code = await exited;
   const upAfter = await Promise.all(urls.map(answers));
 
   expect(output).toMatch(/console ready: http:\/\/127\.0\.0\.1:\d+/);
+  expect(output).toContain('"ACTION_APPROVALS_AGENT_ID": "reporting-bot"');
   expect(urls).toHaveLength(3); // DynamoDB Local, the gateway, the console
   expect(upBefore).toEqual([true, true, true]);
   expect([code, upAfter]).toEqual([0, [false, false, false]]);

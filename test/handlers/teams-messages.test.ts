@@ -168,12 +168,13 @@ describe('Handler: teams-messages', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ error: 'missing-token', reason: 'the Authorization header is missing' }),
     });
-    const refused = JSON.parse(logs.trim()) as Record<string, unknown>;
-    expect(refused).toMatchObject({
-      level: 'WARN',
-      message: 'teams callback refused',
-      refusal: 'missing-token',
-    });
+    const lines = logs
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const refused = lines.find((line) => line.message === 'unauthenticated callback refused') ?? {};
+    expect(refused).toMatchObject({ level: 'WARN', channel: 'teams', refusal: 'missing-token' });
+    expect(lines).toContainEqual(expect.objectContaining({ channel: 'teams', UnauthenticatedCallbacks: 1 }));
     expect(refused.correlation_id).toBeUndefined();
     expect(sfn).not.toHaveReceivedAnyCommand();
   });

@@ -233,7 +233,7 @@ describe('Construct: ActionApprovals', () => {
           Principal: '*',
           Action: 'events:PutEvents',
           Condition: {
-            StringEquals: { 'events:source': 'action-approvals' },
+            'ForAnyValue:StringEquals': { 'events:source': 'action-approvals' },
             ArnNotEquals: { 'aws:PrincipalArn': publishers.map((role) => arnOf(role as iam.Role)) },
           },
         },
@@ -249,12 +249,13 @@ describe('Construct: ActionApprovals', () => {
           },
           Action: 'events:PutEvents',
           Condition: {
-            StringEquals: { 'events:detail-type': 'Action Requested' },
-            StringLike: { 'events:source': 'agent.*' },
+            'ForAllValues:StringEquals': { 'events:detail-type': 'Action Requested' },
+            'ForAllValues:StringLike': { 'events:source': 'agent.*' },
+            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
           },
         },
       });
-      minimalTemplate.resourceCountIs('AWS::Events::EventBusPolicy', 1);
+      minimalTemplate.resourceCountIs('AWS::Events::EventBusPolicy', 3);
     });
 
     test('the agent statement pins the source to the caller’s agent-id principal tag', () => {
@@ -265,11 +266,15 @@ describe('Construct: ActionApprovals', () => {
         Action: 'events:PutEvents',
         Resource: arnOf(full.eventBus as events.EventBus),
         Condition: {
-          StringEquals: {
+          'ForAllValues:StringEquals': {
             'events:source': 'agent.${aws:PrincipalTag/ActionApprovalsAgentId}',
             'events:detail-type': 'Action Requested',
           },
-          Null: { 'aws:PrincipalTag/ActionApprovalsAgentId': 'false' },
+          Null: {
+            'aws:PrincipalTag/ActionApprovalsAgentId': 'false',
+            'events:source': 'false',
+            'events:detail-type': 'false',
+          },
         },
       });
     });
@@ -291,7 +296,7 @@ describe('Construct: ActionApprovals', () => {
               Action: 'events:PutEvents',
               Resource: { 'Fn::GetAtt': [logicalIdOf(stack, approvals.eventBus as events.EventBus), 'Arn'] },
               Condition: Match.objectLike({
-                StringEquals: {
+                'ForAllValues:StringEquals': {
                   'events:source': 'agent.${aws:PrincipalTag/ActionApprovalsAgentId}',
                   'events:detail-type': 'Action Requested',
                 },
@@ -459,6 +464,7 @@ describe('Construct: ActionApprovals', () => {
         TEAMS_SERVICE_URL: TEAMS.serviceUrl,
         TEAMS_CONVERSATION_ID: TEAMS.conversationId,
         TEAMS_TOKEN_URL: `https://login.microsoftonline.com/${TEAMS.tenantId}/oauth2/v2.0/token`,
+        TEAMS_TENANT_ID: TEAMS.tenantId,
       });
       expect(environment(handlers.evaluate.function)).not.toHaveProperty('SLACK_BOT_TOKEN_SECRET_ID');
       expect(environment(full.archive.handler.function)).toEqual({
@@ -639,7 +645,7 @@ describe('Construct: ActionApprovals', () => {
             Match.objectLike({
               Sid: 'NeverThisSystemsTaggedResources',
               Effect: 'Deny',
-              Action: ['iam:*', 'lambda:*'],
+              Action: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
               Condition: { Null: { 'aws:ResourceTag/ActionApprovals': 'false' } },
             }),
             Match.objectLike({
@@ -937,7 +943,8 @@ describe('Construct: ActionApprovals', () => {
           ]),
         },
       });
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      // Six, and one per chat channel for unauthenticated callbacks.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ExecutionsFailed',
         Namespace: 'AWS/States',
@@ -1067,11 +1074,10 @@ describe('Construct: ActionApprovals', () => {
 });
 
 describe('Construct: ActionApprovals › outcome queues', () => {
-  test('each registered agent gets an encrypted, TLS-only queue named for it', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      QueueName: 'action-approvals-outcomes-reporting-bot',
-      SqsManagedSseEnabled: true,
-    });
+  test('each registered agent gets an encrypted, TLS-only queue named by CloudFormation', () => {
+    const queue = resourcesOfType(template, 'AWS::SQS::Queue')[id(full.outcomeQueues['reporting-bot'])];
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    expect(queue.Properties?.QueueName).toBeUndefined();
     expect(Object.keys(full.outcomeQueues)).toEqual(Object.keys(TEST_DIRECTORY.agents));
   });
 

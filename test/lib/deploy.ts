@@ -27,7 +27,11 @@ export const TEST_DIRECTORY: DirectoryConfig = {
     },
     { id: 'bob@example.com', groups: ['security', 'operators'], teamsAadObjectId: 'aad-bob' },
   ],
-  environments: { accounts: { [ACCOUNT]: 'production' }, default: 'production' },
+  environments: {
+    accounts: { [ACCOUNT]: 'production' },
+    buckets: { 'reports-bucket': 'production' },
+    default: 'production',
+  },
 };
 
 export const SLACK = {
@@ -113,6 +117,18 @@ export function resolveWithPlaceholders(value: unknown, template: Template): str
   return visit(value);
 }
 
+/** A policy document (or any JSON) with every CloudFormation reference resolved as above. */
+export function resolveDocument(value: unknown, template: Template): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveDocument(item, template));
+  if (typeof value !== 'object' || value === null) return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::')))
+    return resolveWithPlaceholders(value, template);
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, resolveDocument(item, template)]),
+  );
+}
+
 function pseudoOrRef(ref: string, resources: Record<string, CfnResource>): string {
   const pseudo: Record<string, string> = {
     'AWS::Partition': 'aws',
@@ -142,6 +158,12 @@ function placeholderAttribute(
       return `arn:aws:iam::${ACCOUNT}:role/action-approvals/${logicalId}`;
     case 'AWS::KMS::Key':
       return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${logicalId}`;
+    case 'AWS::DynamoDB::Table':
+      return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${logicalId}`;
+    case 'AWS::SQS::Queue':
+      return `arn:aws:sqs:${REGION}:${ACCOUNT}:${logicalId}`;
+    case 'AWS::S3::Bucket':
+      return `arn:aws:s3:::${logicalId.toLowerCase()}`;
     default:
       throw new Error(`no placeholder ARN for ${resource.Type}`);
   }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionApprovalsStack } from '../../lib/action-approvals-stack';
 import { CONTEXT_KEY, settingsFromContext } from '../../lib/settings';
-import { FEATURE_FLAGS, SLACK, TEST_DIRECTORY } from './deploy';
+import { FEATURE_FLAGS, logicalIdOf, SLACK, TEST_DIRECTORY } from './deploy';
 
 const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
   context: Record<string, unknown>;
@@ -75,6 +75,29 @@ describe('Stack: ActionApprovalsStack from cdk.json', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'oncall@example.com',
+    });
+  });
+
+  test('the stack outputs each agent’s outcome queue URL, each execution role’s ARN and the Glue database', () => {
+    const app = new App({ context: { ...FEATURE_FLAGS, 'aws:cdk:bundling-stacks': [] } });
+    const stack = new ActionApprovalsStack(app, 'ActionApprovals', {
+      approvals: { directory: TEST_DIRECTORY },
+    });
+    const template = Template.fromStack(stack);
+
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'OutcomeQueueUrlreportingbot',
+        'ExecutionRoleArndataexport',
+        'ExecutionRoleArndataread',
+        'ExecutionRoleArniamadmin',
+        'ExecutionRoleArnlambdaconfig',
+        'GlueDatabase',
+      ]),
+    );
+    template.hasOutput('OutcomeQueueUrlreportingbot', {
+      Value: { Ref: logicalIdOf(stack, stack.approvals.outcomeQueues['reporting-bot']) },
     });
   });
 });

@@ -8,7 +8,12 @@ import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { StepFunctionsCallbacks } from '../../lambdas/adapters/step-functions';
 import type { DecideDeps } from '../../lambdas/app/decide';
 import type { EvaluateDeps } from '../../lambdas/app/evaluate';
-import type { ApprovalNotifier, Clock } from '../../lambdas/app/ports';
+import type {
+  ApprovalNotifier,
+  Clock,
+  UnauthenticatedCallback,
+  UnauthenticatedCallbacks,
+} from '../../lambdas/app/ports';
 import type { ApprovalCard, CardOutcome } from '../../lambdas/core/card';
 import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
 import type { ChatMessageRefs } from '../../lambdas/core/lifecycle';
@@ -48,6 +53,7 @@ export const directoryConfig: DirectoryConfig = {
   ],
   environments: {
     accounts: { [PRODUCTION_ACCOUNT]: 'production', [STAGING_ACCOUNT]: 'staging' },
+    buckets: { 'staging-reports': 'staging' },
     default: 'production',
   },
 };
@@ -172,4 +178,12 @@ export function testDeps(
       onNotifierError: (channel) => notifierErrors.push(channel),
     },
   };
+}
+
+/** Records what the chat callbacks report instead of auditing: callbacks that failed authentication. */
+export class RecordingUnauthenticatedCallbacks implements UnauthenticatedCallbacks {
+  readonly refusals: UnauthenticatedCallback[] = [];
+  refused(callback: UnauthenticatedCallback): void {
+    this.refusals.push(callback);
+  }
 }

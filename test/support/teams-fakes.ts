@@ -47,14 +47,17 @@ export interface FakeBotFramework {
   close(): Promise<void>;
 }
 
-export async function startFakeBotFramework(): Promise<FakeBotFramework> {
+/** `endorsements`: the channels the signing key vouches for (Microsoft's keys vouch for several). */
+export async function startFakeBotFramework(
+  endorsements: readonly string[] = ['msteams'],
+): Promise<FakeBotFramework> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
   const published = {
     ...(await exportJWK(publicKey)),
     kid: SIGNING_KID,
     alg: 'RS256',
     use: 'sig',
-    endorsements: ['msteams'],
+    endorsements: [...endorsements],
   };
   let posted = 0;
 
@@ -121,12 +124,19 @@ export async function startFakeBotFramework(): Promise<FakeBotFramework> {
   };
 }
 
+/** The Microsoft Entra tenant the test bot serves. */
+export const TEAMS_TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+
 export interface CardActionOptions {
   readonly requestId: string;
   readonly verb?: string;
   readonly aadObjectId?: string;
   readonly activityId?: string;
   readonly serviceUrl: string;
+  /** `msteams` unless a test sends the click from another Bot Framework channel. */
+  readonly channelId?: string;
+  /** The tenant Teams names in the activity; the bot's own by default. */
+  readonly tenantId?: string;
 }
 
 /** The `adaptiveCard/action` invoke Teams sends when a reviewer clicks a card's button. */
@@ -137,13 +147,18 @@ export function cardAction(options: CardActionOptions): Record<string, unknown> 
     id: options.activityId ?? `f:invoke-${options.requestId}`,
     timestamp: '2026-11-24T10:01:00.000Z',
     serviceUrl: options.serviceUrl,
-    channelId: 'msteams',
+    channelId: options.channelId ?? 'msteams',
+    channelData: { tenant: { id: options.tenantId ?? TEAMS_TENANT_ID } },
     from: {
       id: `29:teams-user-${options.aadObjectId ?? 'none'}`,
       name: 'Display names are never trusted',
       ...(options.aadObjectId ? { aadObjectId: options.aadObjectId } : {}),
     },
-    conversation: { id: CONVERSATION_ID, conversationType: 'channel' },
+    conversation: {
+      id: CONVERSATION_ID,
+      conversationType: 'channel',
+      tenantId: options.tenantId ?? TEAMS_TENANT_ID,
+    },
     recipient: { id: `28:${BOT_APP_ID}`, name: 'action-approvals' },
     value: {
       action: {

@@ -178,7 +178,12 @@ export class WorkflowHarness {
           };
         },
       },
-      executor: { run: async (plan) => ok({ operation: plan.operation, resource: plan.resource }) },
+      executor: {
+        run: async (plan) => {
+          const summary = { operation: plan.operation, resource: plan.resource };
+          return ok({ recorded: summary, delivered: summary });
+        },
+      },
       signer: this.signer,
       executionRoles: settings.executionRoles,
     };

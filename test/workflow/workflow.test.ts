@@ -356,16 +356,56 @@ describe('Workflow: one request through the interpreter with the real use cases'
         Source: 'action-approvals',
         DetailType: 'Action Failed',
         Detail: expect.objectContaining({
-          requestId: 'wf-broken',
+          requestId: 'failed-evt-wf-broken',
+          eventId: 'evt-wf-broken',
           outcome: 'failed',
           agentId: 'reporting-bot',
           reason: 'the workflow failed: ResourceNotFoundException',
         }),
       }),
     ]);
-    // The request was never claimed, so its terminal record starts a chain of its own.
-    expect(await deps.decide.audit.read('wf-broken')).toEqual([
+    // The request was never claimed, so its terminal record starts a chain of the event's own.
+    expect(await deps.decide.audit.read('wf-broken')).toEqual([]);
+    expect(await deps.decide.audit.read('failed-evt-wf-broken')).toEqual([
       expect.objectContaining({ seq: 0, type: 'failed', actor: { kind: 'agent', id: 'reporting-bot' } }),
     ]);
+  });
+
+  describe('Attack class 4: a failure touches only its own request', () => {
+    it('an event reusing another agent’s request id that makes Evaluate fail changes nothing of that request', async () => {
+      const token = 'token-class4-victim';
+      const victimRun = harness.run(actionRequested({ requestId: 'wf-class4' }), token);
+      await awaitingVotes(token);
+      const before = await deps.decide.audit.read('wf-class4');
+      const breaking = new WorkflowHarness(workflow, {
+        ...deps,
+        evaluate: {
+          ...deps.evaluate,
+          iam: {
+            describeAction: () => Promise.reject(new Error('made to fail by the attacker')),
+          },
+        },
+      });
+
+      const attack = breaking.run(
+        { ...actionRequested({ requestId: 'wf-class4' }, 'deploy-bot'), id: 'evt-class4-attack' },
+        'token-class4-attack',
+      );
+      await attack.result.catch(() => undefined);
+      await attack.finished();
+
+      expect(attack.statesEntered()).toContain(STATE.recordFailure);
+      expect((await deps.decide.requests.get('wf-class4'))?.state).toBe('awaiting-approval');
+      expect(await deps.decide.audit.read('wf-class4')).toEqual(before);
+      expect(breaking.published).toEqual([
+        expect.objectContaining({
+          DetailType: 'Action Failed',
+          Detail: expect.objectContaining({ requestId: 'failed-evt-class4-attack', agentId: 'deploy-bot' }),
+        }),
+      ]);
+      await vote('wf-class4', 'alice@example.com', 'deny');
+      await victimRun.result.catch(() => undefined);
+      await victimRun.finished();
+    });
   });
 });
