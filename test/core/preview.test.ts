@@ -5,9 +5,12 @@ import {
   policyAttachmentPreview,
   PREVIEW_LIMITS,
   previewKindOf,
+  previewReadPolicy,
   securityGroupPreview,
+  type PreviewReadPolicy,
   unavailablePreview,
 } from '../../lambdas/core/preview';
+import { ALLOW_EVERYTHING, isAllowed } from '../../local/iam-simulator';
 
 describe('Function: previewKindOf', () => {
   it.each([
@@ -274,5 +277,53 @@ describe('Function: unavailablePreview', () => {
       status: 'unavailable',
       reason: 'AccessDenied\\u202E: no',
     });
+  });
+});
+
+describe('Function: previewReadPolicy', () => {
+  const NOT_AFTER = '2030-01-01T12:00:00Z';
+  const SERVICE = 'arn:aws:ecs:eu-west-1:111122223333:service/prod/checkout';
+
+  async function ask(policy: PreviewReadPolicy, action: string, resource: string) {
+    return isAllowed({
+      identityPolicy: ALLOW_EVERYTHING,
+      sessionPolicy: policy,
+      action,
+      resource,
+      currentTime: new Date('2030-01-01T11:00:00Z'),
+      account: '111122223333',
+    });
+  }
+
+  it('lets the preview session read the service and change nothing', async () => {
+    const policy = previewReadPolicy('ecs:UpdateService', SERVICE, { desiredCount: 3 }, NOT_AFTER)!;
+
+    await expect(ask(policy, 'ecs:DescribeServices', SERVICE)).resolves.toBe(true);
+    await expect(ask(policy, 'ecs:UpdateService', SERVICE)).resolves.toBe(false);
+    await expect(
+      ask(policy, 'ecs:DescribeServices', 'arn:aws:ecs:eu-west-1:111122223333:service/prod/payments'),
+    ).resolves.toBe(false);
+  });
+
+  it('lets the preview session read the role and the attached policy, and attach nothing', async () => {
+    const role = 'arn:aws:iam::111122223333:role/app';
+    const policyArn = 'arn:aws:iam::111122223333:policy/reports-read';
+    const policy = previewReadPolicy('iam:AttachRolePolicy', role, { PolicyArn: policyArn }, NOT_AFTER)!;
+
+    await expect(ask(policy, 'iam:ListAttachedRolePolicies', role)).resolves.toBe(true);
+    await expect(ask(policy, 'iam:GetPolicyVersion', policyArn)).resolves.toBe(true);
+    await expect(ask(policy, 'iam:AttachRolePolicy', role)).resolves.toBe(false);
+  });
+
+  it('has no session for a request that names no policy to read', () => {
+    expect(
+      previewReadPolicy('iam:AttachRolePolicy', 'arn:aws:iam::111122223333:role/app', {}, NOT_AFTER),
+    ).toBeUndefined();
+  });
+
+  it('has no session for an action without a preview', () => {
+    expect(
+      previewReadPolicy('ec2:StopInstances', 'arn:aws:ec2:eu-west-1:1:instance/i-1', {}, NOT_AFTER),
+    ).toBeUndefined();
   });
 });
