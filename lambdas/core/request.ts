@@ -236,11 +236,8 @@ function readableIdentifiers(event: unknown): Pick<RejectedRequest, 'requestId' 
 
 function checkAgainstIam(info: IamActionInfo | undefined, operationName: string, arn: string): string[] {
   if (!info) return [`action.operation: "${operationName}" is not an IAM action`];
-  if (info.resourceArnTemplates.length === 0) {
-    return [
-      `action.operation: "${info.name}" accepts no resource ARN, so it cannot be scoped to one resource`,
-    ];
-  }
+  // An action IAM cannot scope is the policy's to allow or not (@allowUnscopedResource), at evaluation.
+  if (info.resourceArnTemplates.length === 0) return [];
   if (!info.resourceArnTemplates.some((template) => arnTemplateMatcher(template).test(arn))) {
     return [`action.resource: "${arn}" is not a resource type that ${info.name} accepts`];
   }
