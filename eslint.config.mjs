@@ -1,6 +1,22 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Dependencies point one way: core <- app (use cases, their ports and errors) <- adapters
+// (outbound), and app <- the entry side (handlers, inbound protocols, local, lib). A wrong-way
+// import fails lint, which `npm test` runs (test/architecture/layers.test.ts).
+const ENTRY_SIDE = [
+  '**/handlers/**',
+  '**/handlers',
+  '**/inbound/**',
+  '**/inbound',
+  '**/local/**',
+  '**/lib/**',
+  '**/bin/**',
+];
+const layer = (message, group) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group, message }] }],
+});
+
 export default tseslint.config(
   { ignores: ['node_modules', 'cdk.out', 'coverage', '.local', 'client/dist', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -17,5 +33,36 @@ export default tseslint.config(
   {
     files: ['lambdas/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts', 'local/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
+  },
+  {
+    files: ['lambdas/core/**/*.ts'],
+    rules: layer('The core is pure: it imports nothing but itself and libraries.', [
+      '**/app/**',
+      '**/adapters/**',
+      '**/compliance/**',
+      ...ENTRY_SIDE,
+      'node:fs',
+      'node:fs/*',
+      'node:net',
+      'node:http',
+      'node:https',
+      'node:child_process',
+      '@aws-sdk/*',
+    ]),
+  },
+  {
+    files: ['lambdas/app/**/*.ts'],
+    rules: layer('Use cases depend on ports they own, never on adapters or the entry side.', [
+      '**/adapters/**',
+      '**/compliance/**',
+      ...ENTRY_SIDE,
+    ]),
+  },
+  {
+    files: ['lambdas/adapters/**/*.ts'],
+    rules: layer(
+      'Outbound adapters implement ports: from app/ they take only ports and errors, and never the entry side.',
+      ['**/app/*', '!**/app/ports', '!**/app/errors', '**/compliance/**', ...ENTRY_SIDE],
+    ),
   },
 );

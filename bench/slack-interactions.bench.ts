@@ -2,7 +2,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
 import { logger } from '../lambdas/adapters/logger';
-import { slackSignature } from '../lambdas/adapters/slack-signature';
+import { slackSignature } from '../lambdas/inbound/slack-signature';
 import {
   auditLogTableDefinition,
   idempotencyTableDefinition,
@@ -10,7 +10,7 @@ import {
 } from '../lambdas/adapters/tables';
 import { handler as evaluate } from '../lambdas/handlers/evaluate';
 import { requestApproval } from '../lambdas/app/request-approval';
-import { runtime } from '../lambdas/handlers/runtime';
+import { awsRuntime } from '../lambdas/handlers/runtime';
 import { handler } from '../lambdas/handlers/slack-interactions';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local';
 import { startRecordingHttpServer } from '../test/support/recording-http-server';
@@ -107,7 +107,7 @@ export async function run(): Promise<BenchResult[]> {
     logger.setLogLevel('SILENT');
 
     // The runtime reads the environment once, on first use: here, after it was set.
-    const rt = runtime();
+    const rt = awsRuntime();
     const ids = Array.from({ length: WARM_UP_REQUESTS + REQUESTS }, (_, i) => `bench-${i}`);
     for (const requestId of ids) {
       await evaluate(actionRequested({ requestId }));

@@ -33,6 +33,7 @@ import {
   type ActionApprovalsProps,
 } from './props';
 import { physicalName, type NameRule } from './names';
+import { StatusApi } from './status-api';
 import { secureBucket } from './secure-bucket';
 import { secretArn, validateProps } from './validation';
 
@@ -88,6 +89,8 @@ export class ActionApprovals extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
   /** The API's throttled stage, with access logs. */
   public readonly apiStage: apigwv2.HttpStage;
+  /** The IAM-authorized status routes and their read-only function (`grantStatus`). */
+  public readonly statusApi: StatusApi;
   /**
    * One queue per registered agent, receiving that agent's outcome events: what the agent client
    * (`client/`) waits on. Named by CloudFormation (the bundled stack outputs each URL as
@@ -181,6 +184,17 @@ export class ActionApprovals extends Construct {
     this.httpApi = api.httpApi;
     this.apiStage = api.stage;
     this.handlers = handlersOf(functions, api);
+    this.statusApi = new StatusApi(this, 'StatusApi', {
+      httpApi: this.httpApi,
+      stage: this.apiStage,
+      requestsTable: this.requestsTable,
+      auditTable: this.auditTable,
+      dataKey: this.dataKey,
+      environment: functions.runtimeEnvironment,
+      agentIdTag: AGENT_ID_TAG,
+      logRetention,
+      removalPolicy,
+    });
 
     this.accessLogsBucket = secureBucket(this, 'AccessLogs', {
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
@@ -272,6 +286,14 @@ export class ActionApprovals extends Construct {
     });
     this.alarmTopic = alarms.topic;
     this.alarms = alarms.alarms;
+  }
+
+  /**
+   * Lets `grantee` call the status API: as an agent, its own requests (`/v1/agents/<its
+   * ActionApprovalsAgentId tag>/requests…`); the function decides what a reviewer may read.
+   */
+  public grantStatus(grantee: iam.IGrantable): iam.Grant {
+    return this.statusApi.grantStatus(grantee);
   }
 
   /** Lets `grantee` read and delete the outcome events of `agentId`, and nothing else's. */

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { DENIED_ERROR } from '../lambdas/app/decide';
+import { DENIED_ERROR } from '../lambdas/core/outcome';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ROLE_PATH } from './handler-function';
 import { physicalName, type NameRule } from './names';

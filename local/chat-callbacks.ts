@@ -1,17 +1,26 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handler as slackInteractions } from '../lambdas/handlers/slack-interactions';
-import { handler as teamsMessages } from '../lambdas/handlers/teams-messages';
+import type { Runtime } from '../lambdas/handlers/runtime';
+import * as slackInteractions from '../lambdas/handlers/slack-interactions';
+import * as teamsMessages from '../lambdas/handlers/teams-messages';
 import { httpApiEvent, lambdaContext } from './lambda-events';
 
-type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
 
-/** The HTTP API's chat routes, as the construct deploys them. */
-export const CHAT_ROUTES: Readonly<Record<string, HttpHandler>> = {
-  'POST /slack/interactions': slackInteractions,
-  'POST /teams/messages': teamsMessages,
-};
+/** The HTTP API's chat routes, as the construct deploys them, for the channels `rt` is configured for. */
+export async function chatRoutes(rt: Runtime): Promise<Readonly<Record<string, HttpHandler>>> {
+  const routes: Record<string, HttpHandler> = {};
+  if (rt.environment.SLACK_CHANNEL_ID) {
+    routes['POST /slack/interactions'] = slackInteractions.createHandler(
+      await slackInteractions.slackInteractionDeps(rt),
+    );
+  }
+  if (rt.environment.TEAMS_APP_ID) {
+    routes['POST /teams/messages'] = teamsMessages.createHandler(await teamsMessages.teamsMessagesDeps(rt));
+  }
+  return routes;
+}
 
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -20,11 +29,15 @@ const MAX_BODY_BYTES = 256 * 1024;
  * request turned into the API Gateway (payload format 2.0) event Lambda would receive. Only
  * started when Slack or Teams is configured: their callbacks need this address exposed (a tunnel).
  */
-export async function startChatCallbacks(port = 0): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startChatCallbacks(
+  rt: Runtime,
+  port = 0,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const routes = await chatRoutes(rt);
   const server: Server = createServer((request, response) => {
     void (async () => {
       const routeKey = `${request.method} ${new URL(request.url ?? '/', 'http://local').pathname}`;
-      const handler = Object.hasOwn(CHAT_ROUTES, routeKey) ? CHAT_ROUTES[routeKey] : undefined;
+      const handler = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
       if (!handler) {
         response.writeHead(404).end();
         return;

@@ -14,7 +14,7 @@ import type { VoteDecision } from '../lambdas/core/approval';
 import { verifyChain, type AuditRecord, type ChainVerification } from '../lambdas/core/audit';
 import type { RequestRecord } from '../lambdas/core/lifecycle';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
-import { runtime } from '../lambdas/handlers/runtime';
+import { Runtime } from '../lambdas/handlers/runtime';
 import { logger } from '../lambdas/adapters/logger';
 import * as evaluate from '../lambdas/handlers/evaluate';
 import * as execute from '../lambdas/handlers/execute';
@@ -22,6 +22,8 @@ import * as expire from '../lambdas/handlers/expire';
 import * as fail from '../lambdas/handlers/fail';
 import * as requestApproval from '../lambdas/handlers/request-approval';
 import * as status from '../lambdas/handlers/status';
+import type { HttpResponse } from '../lambdas/app/ports';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import { synthesizeWorkflowDefinition } from './definition';
 import { launchDynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, type DynamoDbLocal } from './dynamodb-local';
@@ -89,10 +91,15 @@ export class LocalRuntime {
     readonly targets: LocalTargets,
     private readonly dynamodb: DynamoDbLocal,
     readonly directory: DirectoryConfig,
+    /** The handlers' runtime: the clients and stores they were built with, from its own environment. */
+    readonly runtime: Runtime,
   ) {}
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
     const dataDir = options.dataDir ?? join(process.cwd(), '.local');
+    let serveStatus: (event: APIGatewayProxyEventV2WithIAMAuthorizer) => Promise<HttpResponse> = async () => {
+      throw new Error('the status API is not ready yet');
+    };
     const report = options.onActivity ?? (() => undefined);
     logger.setLogLevel(options.handlerLogLevel ?? 'WARN');
     // DynamoDB Local boots in its own process while this one synthesizes the workflow.
@@ -115,26 +122,32 @@ export class LocalRuntime {
       targets,
       kms: new LocalKms(),
       now: () => new Date(),
-      // Reads its settings on first use, which is after the environment below is set.
-      status: status.handler,
+      // Built below, once the gateway's address (part of the handlers' environment) is known.
+      status: (event) => serveStatus(event),
     });
     gatewayUrl = await gateway.start();
 
     const useAws = options.useAws ?? false;
     const directory = options.directory ?? sampleDirectory;
-    Object.assign(
-      process.env,
-      handlerEnvironment({ dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory, useAws }, process.env),
-    );
+    // The handlers get an environment of their own, as each Lambda function has: the inherited
+    // one (Slack or Teams settings, AWS credentials for --aws) with the local endpoints on top.
+    const rt = new Runtime({
+      ...process.env,
+      ...handlerEnvironment(
+        { dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory, useAws },
+        process.env,
+      ),
+    });
+    serveStatus = status.createHandler(status.statusDeps(rt));
+    const requestApprovalDeps = await requestApproval.requestApprovalDeps(rt);
     const workflow = new LocalWorkflow(
       definition,
-      // The handler modules read their settings on first use, which is after the lines above.
       {
-        evaluate: evaluate.handler,
-        requestApproval: requestApproval.handler,
-        expire: expire.handler,
-        execute: execute.handler,
-        fail: fail.handler,
+        evaluate: evaluate.createHandler(evaluate.evaluateDeps(rt)),
+        requestApproval: requestApproval.createHandler(requestApprovalDeps),
+        expire: expire.createHandler(requestApprovalDeps),
+        execute: execute.createHandler(execute.executeDeps(rt)),
+        fail: fail.createHandler(rt.requestPath()),
       },
       tokens,
       bus,
@@ -156,7 +169,7 @@ export class LocalRuntime {
         if (typeof agentId === 'string') queues.send(outcomeQueueName(agentId), JSON.stringify(event));
       },
     );
-    return new LocalRuntime(gateway, bus, workflow, targets, dynamodb, directory);
+    return new LocalRuntime(gateway, bus, workflow, targets, dynamodb, directory, rt);
   }
 
   get gatewayUrl(): string {
@@ -211,7 +224,7 @@ export class LocalRuntime {
    * API. The console is a local tool; its reviewers are picked from the directory, not signed in.
    */
   async vote(requestId: string, reviewerId: string, decision: VoteDecision): Promise<BallotResult> {
-    const rt = runtime();
+    const rt = this.runtime;
     return castBallot(
       {
         requestId,
@@ -227,7 +240,10 @@ export class LocalRuntime {
   /** Every request, newest first. */
   async requests(): Promise<RequestRecord[]> {
     const records: RequestRecord[] = [];
-    for await (const page of paginateScan({ client: runtime().documents }, { TableName: TABLES.requests })) {
+    for await (const page of paginateScan(
+      { client: this.runtime.documents },
+      { TableName: TABLES.requests },
+    )) {
       records.push(...((page.Items ?? []) as RequestRecord[]));
     }
     return records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
@@ -235,7 +251,7 @@ export class LocalRuntime {
 
   /** A request's audit chain and whether it verifies. */
   async timeline(requestId: string): Promise<{ records: AuditRecord[]; verification: ChainVerification }> {
-    const records = await runtime().requestPath().audit.read(requestId);
+    const records = await this.runtime.requestPath().audit.read(requestId);
     return { records, verification: verifyChain(records) };
   }
 

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   );
   say(`console ready: ${console.url}`);
   const chat = chatChannels();
-  const callbacks = chat.length > 0 ? await startChatCallbacks() : undefined;
+  const callbacks = chat.length > 0 ? await startChatCallbacks(local.runtime) : undefined;
   if (callbacks)
     say(
       `${chat.join(' and ')} configured: expose ${callbacks.url} (/slack/interactions, /teams/messages) to receive clicks`,

@@ -1,17 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../app/ports';
 import { appendRecord, type AuditEvent, type AuditRecord } from '../core/audit';
-import { isConditionalCheckFailure } from './errors';
-
-/**
- * The append-only audit trail (the AuditLog table). Records of a known request are written with
- * its state by the RequestsStore; this port starts chains that have no request behind them
- * (rejected input) and reads chains back.
- */
-export interface AuditLog {
-  /** Writes the first record of a new chain; false when the chain already exists. */
-  start(event: AuditEvent): Promise<boolean>;
-  read(requestId: string): Promise<AuditRecord[]>;
-}
 
 export class DynamoAuditLog implements AuditLog {
   constructor(
@@ -54,3 +43,6 @@ export class DynamoAuditLog implements AuditLog {
     return records;
   }
 }
+
+const isConditionalCheckFailure = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';

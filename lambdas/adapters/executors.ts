@@ -18,45 +18,14 @@ import type {
   TableTarget,
 } from '../core/catalog';
 import { err, ok, type Result } from '../core/result';
-import type { SessionCredentials } from './sts';
-
-/** A small, JSON-safe description of an executed call. */
-export type ExecutionSummary = Readonly<Record<string, JsonValue>>;
-
-/**
- * What an executed call came to, split by who may see it. The audit trail holds decisions, not
- * data: `recorded` describes what was returned (a digest, its size and type) and never holds it.
- * `delivered` travels only on the agent's outcome event, and carries data by reference (a
- * pre-signed URL), never inline, so no result can outgrow Step Functions' 256 KB state.
- */
-export interface ExecutionResult {
-  readonly recorded: ExecutionSummary;
-  readonly delivered: ExecutionSummary;
-}
-
-/** What bounds how long a delivered reference stays usable, besides the session's own expiry. */
-export interface DeliveryLimits {
-  /** When the approval ends: no reference outlives it. */
-  readonly notAfter: Date;
-  readonly now: Date;
-}
-
-/** Why a call failed, as the SDK named it. Never holds credentials. */
-export interface ExecutionFailure {
-  readonly name: string;
-  readonly message: string;
-  /** The AWS request id, for a support case or CloudTrail lookup. */
-  readonly awsRequestId?: string;
-}
-
-/** Makes the one approved call with the session minted for it. */
-export interface ActionExecutor {
-  run(
-    plan: ActionPlan,
-    credentials: SessionCredentials,
-    limits: DeliveryLimits,
-  ): Promise<Result<ExecutionResult, ExecutionFailure>>;
-}
+import type {
+  ActionExecutor,
+  DeliveryLimits,
+  ExecutionFailure,
+  ExecutionResult,
+  ExecutionSummary,
+  SessionCredentials,
+} from '../app/ports';
 
 const FAILURE_MESSAGE_MAX = 1_000;
 

@@ -1,8 +1,7 @@
 import { appendRecord, appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
-import type { AuditLog } from './audit-log';
-import { ConflictError, StaleWriteError } from './errors';
-import type { RequestChanges, RequestsStore } from './requests-store';
+import { ConflictError, StaleWriteError } from '../app/errors';
+import type { AuditLog, RequestChanges, RequestsStore } from '../app/ports';
 
 /**
  * The Requests and AuditLog tables held in one process's memory. They implement the same ports

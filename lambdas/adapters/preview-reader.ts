@@ -11,7 +11,7 @@ import {
   type PolicyGrants,
 } from '../core/preview';
 import { regionOf } from './sdk-command-executor';
-import type { SessionCredentials } from './sts';
+import type { SessionCredentials } from '../app/ports';
 
 /** The request a preview is read for. */
 export interface PreviewTarget {

@@ -6,39 +6,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
-import { ConflictError, RequestNotFoundError, StaleWriteError } from './errors';
+import { ConflictError, StaleWriteError } from '../app/errors';
+import type { RequestChanges, RequestHistory, RequestsStore, RequestSummary } from '../app/ports';
 import { REQUESTS_BY_AGENT_INDEX } from './tables';
-
-export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
-
-/**
- * The server-side state of requests (the Requests table), written together with the audit
- * records that describe each change: a state change without its record, or a record without its
- * state change, cannot happen.
- */
-export interface RequestsStore {
-  /** Creates the request with the first records of its chain; false when the id is already taken. */
-  claim(record: Omit<RequestRecord, 'auditHead'>, opening: readonly AuditEvent[]): Promise<boolean>;
-  get(requestId: string): Promise<RequestRecord | undefined>;
-  /**
-   * Applies `changes` and appends `events` to the chain if nobody wrote the request since
-   * `current` was read and the state change is allowed; throws ConflictError otherwise.
-   */
-  save(
-    current: RequestRecord,
-    changes: RequestChanges,
-    events?: readonly AuditEvent[],
-  ): Promise<RequestRecord>;
-}
-
-/** What the by-agent index holds of a request: everything but the task token and chat references. */
-export type RequestSummary = Omit<RequestRecord, 'taskToken' | 'messages' | 'version' | 'auditHead'>;
-
-/** Read access to each agent's requests, for the status API. */
-export interface RequestHistory {
-  /** The agent's most recent requests, newest first, at most `limit`. */
-  listByAgent(agentId: string, limit: number): Promise<RequestSummary[]>;
-}
 
 export class DynamoRequestsStore implements RequestsStore, RequestHistory {
   constructor(
@@ -146,10 +116,3 @@ const isConditionFailure = (error: unknown): boolean =>
   ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).some(
     (reason) => reason.Code === 'ConditionalCheckFailed',
   );
-
-/** Loads a request or throws, for paths where a missing request is an error. */
-export async function requireRequest(store: RequestsStore, requestId: string): Promise<RequestRecord> {
-  const record = await store.get(requestId);
-  if (!record) throw new RequestNotFoundError(requestId);
-  return record;
-}

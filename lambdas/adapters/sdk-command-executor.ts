@@ -3,8 +3,14 @@ import type { JsonValue } from '../core/audit';
 import { canonicalJson } from '../core/canonical';
 import { err, ok, type Result } from '../core/result';
 import type { SdkOperation } from '../core/sdk-operations';
-import { failureOf, type ExecutionFailure, type ExecutionResult } from './executors';
-import type { SessionCredentials } from './sts';
+import type {
+  ExecutionFailure,
+  ExecutionResult,
+  GenericExecutor,
+  SdkCall,
+  SessionCredentials,
+} from '../app/ports';
+import { failureOf } from './executors';
 
 /** A client package's exports, as far as the executor uses them. */
 export type ClientModule = Readonly<Record<string, unknown>>;
@@ -39,15 +45,6 @@ export const CLIENT_LOADERS: Readonly<Record<string, () => Promise<ClientModule>
   '@aws-sdk/client-ssm': () => import('@aws-sdk/client-ssm'),
 };
 
-/** One approved call of the generic path. */
-export interface SdkCall {
-  readonly operation: SdkOperation;
-  /** The approved ARN: its region is where the client is sent. */
-  readonly resource: string;
-  /** The approved parameters, exactly as hashed: sent as the command's input unchanged. */
-  readonly parameters: Readonly<Record<string, unknown>>;
-}
-
 /** Step Functions carries at most 256 KB of state; an output that could crowd it out stays out. */
 export const OUTPUT_INLINE_MAX_BYTES = 64 * 1024;
 /** How much of a streamed body (S3 GetObject) the output carries: as base64 it stays inline. */
@@ -78,7 +75,7 @@ type CommandConstructor = new (input: Readonly<Record<string, unknown>>) => unkn
  * its own client from the session's credentials and destroys it afterwards, so no credentials
  * outlive the call in a cached client.
  */
-export class SdkCommandExecutor {
+export class SdkCommandExecutor implements GenericExecutor {
   private readonly loaders: Readonly<Record<string, () => Promise<ClientModule>>>;
 
   constructor(private readonly options: SdkCommandExecutorOptions) {

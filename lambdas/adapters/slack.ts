@@ -1,7 +1,7 @@
 import type { SecretSource } from '../app/ports';
 import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import type { ApprovalNotifier } from '../app/ports';
-import type { SlackWorkspace } from '../app/slack-interactions';
+import type { SlackWorkspace } from '../app/ports';
 import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';
 import { logger } from './logger';

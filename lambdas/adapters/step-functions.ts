@@ -7,8 +7,8 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import type { WorkflowCallbacks } from '../app/ports';
-import { DENIED_ERROR } from '../app/decide';
-import { WorkflowGoneError } from './errors';
+import { DENIED_ERROR } from '../core/outcome';
+import { WorkflowGoneError } from '../app/errors';
 
 /** Resumes paused executions with SendTaskSuccess / SendTaskFailure. */
 export class StepFunctionsCallbacks implements WorkflowCallbacks {

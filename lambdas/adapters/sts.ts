@@ -1,29 +1,11 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
-import { serializeSessionPolicy, type SessionPolicyDocument } from '../core/session-policy';
-import { ActionApprovalsError } from './errors';
+import { serializeSessionPolicy } from '../core/session-policy';
+import { ActionApprovalsError } from '../app/errors';
+import type { AssumeForActionInput, CredentialIssuer, SessionCredentials } from '../app/ports';
 
 /** The shortest session STS issues; the session policy's expiry, not this, ends its usefulness. */
 export const SESSION_DURATION_SECONDS = 900;
-
-/** Temporary credentials for one approved call. Hold them only as long as the call takes. */
-export interface SessionCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string;
-  readonly expiration: Date;
-}
-
-export interface AssumeForActionInput {
-  /** The execution role of the action's role class. */
-  readonly roleArn: string;
-  readonly requestId: string;
-  /** Becomes the session's SourceIdentity: CloudTrail attributes every call of the session to it. */
-  readonly agentId: string;
-  /** Reviewer identities (or `policy:auto-approve`), carried as the `Approvers` session tag. */
-  readonly approvers: readonly string[];
-  readonly sessionPolicy: SessionPolicyDocument;
-}
 
 /** What was asked of STS could never be accepted by it; nothing was sent. */
 export class SessionInputError extends ActionApprovalsError {
@@ -77,7 +59,7 @@ export function approversTagValue(approvers: readonly string[]): string {
 }
 
 /** Mints the session for one approved action with STS AssumeRole. */
-export class StsCredentialIssuer {
+export class StsCredentialIssuer implements CredentialIssuer {
   constructor(private readonly client: STSClient) {}
 
   /**

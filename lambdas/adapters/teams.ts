@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ApprovalNotifier } from '../app/ports';
 import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';
-import { ActionApprovalsError } from './errors';
+import { ActionApprovalsError } from '../app/errors';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   teamsApprovalCard,

@@ -5,7 +5,7 @@ import { identitiesOfReviewer, type Reviewer } from '../core/directory';
 import type { RequestRecord } from '../core/lifecycle';
 import { requestOutcome } from '../core/outcome';
 import { updateCards } from './cards';
-import { WorkflowGoneError } from '../adapters/errors';
+import { WorkflowGoneError } from './errors';
 import type { ApprovalNotifier, OutcomePublisher, RequestPathDeps, WorkflowCallbacks } from './ports';
 import { onLatest } from './retry';
 
@@ -34,9 +34,6 @@ export type BallotResult =
       readonly card: ApprovalCard;
       readonly outcome: CardOutcome;
     };
-
-/** The error a denial fails the paused task with; the workflow's Catch routes it to publishing. */
-export const DENIED_ERROR = 'ActionApprovals.Denied';
 
 /**
  * The one decision path for every channel: counts a vote under the request's approval rule and,

@@ -10,13 +10,7 @@ import { unavailablePreview, type ChangePreview } from '../core/preview';
 import { parseActionRequest } from '../core/request';
 import { sdkOperationFor } from '../core/sdk-operations';
 import type { ActionRequest, IamReference } from '../core/types';
-import type { PolicyEvaluator, RequestPathDeps } from './ports';
-
-/** Reads what an action would change, before reviewers decide; never throws. */
-export interface ChangePreviewer {
-  /** Undefined when the action has no preview; an `unavailable` preview says why it could not be read. */
-  preview(action: ActionRequest['action'], notAfter: string): Promise<ChangePreview | undefined>;
-}
+import type { ChangePreviewer, PolicyEvaluator, RequestPathDeps } from './ports';
 
 export interface EvaluateDeps extends RequestPathDeps {
   readonly iam: IamReference;

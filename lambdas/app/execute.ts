@@ -1,15 +1,5 @@
 import { z } from 'zod';
-import { ConflictError, StaleWriteError } from '../adapters/errors';
-import type {
-  ActionExecutor,
-  ExecutionFailure,
-  ExecutionResult,
-  ExecutionSummary,
-} from '../adapters/executors';
-import type { SdkCall } from '../adapters/sdk-command-executor';
-import { logger } from '../adapters/logger';
-import type { RequestChanges } from '../adapters/requests-store';
-import type { AssumeForActionInput, SessionCredentials } from '../adapters/sts';
+import { ConflictError, StaleWriteError } from './errors';
 import { approvers } from '../core/approval';
 import type { AuditEvent } from '../core/audit';
 import { parametersHash } from '../core/canonical';
@@ -27,18 +17,20 @@ import {
   type SessionPolicyDocument,
 } from '../core/session-policy';
 import type { IamReference } from '../core/types';
-import type { RequestPathDeps } from './ports';
+import type {
+  ActionExecutor,
+  AssumeForActionInput,
+  CredentialIssuer,
+  ExecutionFailure,
+  ExecutionResult,
+  ExecutionSummary,
+  GenericExecutor,
+  Logger,
+  RequestChanges,
+  RequestPathDeps,
+  SessionCredentials,
+} from './ports';
 import { onLatest } from './retry';
-
-/** Mints the session for one approved action (STS AssumeRole in AWS). */
-export interface CredentialIssuer {
-  assumeForAction(input: AssumeForActionInput): Promise<SessionCredentials>;
-}
-
-/** Runs an action of the generic path as its SDK command (adapters/sdk-command-executor.ts). */
-export interface GenericExecutor {
-  run(call: SdkCall, credentials: SessionCredentials): Promise<Result<ExecutionResult, ExecutionFailure>>;
-}
 
 /** Every class of execution role: the catalog's and the generic path's. */
 export type ExecutionRoleClass = RoleClass | GenericRoleClass;
@@ -48,6 +40,7 @@ export type ExecutionRoleArns = Readonly<Partial<Record<ExecutionRoleClass, stri
 
 export interface ExecuteDeps extends Pick<RequestPathDeps, 'requests' | 'clock'> {
   readonly credentials: CredentialIssuer;
+  readonly logger: Logger;
   readonly executor: ActionExecutor;
   readonly signer: Signer;
   /** The execution roles of this account. */
@@ -206,7 +199,7 @@ async function run(
             },
           },
         ]);
-        logger.info('credentials issued', {
+        deps.logger.info('credentials issued', {
           requestId: request.requestId,
           accessKeyId: credentials.accessKeyId,
           expiration: credentials.expiration.toISOString(),
@@ -220,7 +213,10 @@ async function run(
       // What was returned is described, never kept: the data goes to the agent alone.
       { ...eventBase(record, deps), type: 'executed', details: { receipt, result: called.value.recorded } },
     ]);
-    logger.info('action executed', { requestId: request.requestId, operation: request.action.operation });
+    deps.logger.info('action executed', {
+      requestId: request.requestId,
+      operation: request.action.operation,
+    });
     return result(record, 'executed', { approvers: reviewers, receipt, result: called.value.delivered });
   } catch (error) {
     const failure: Failure =
@@ -235,7 +231,11 @@ async function run(
     record = await saveExecuting(deps, record, { state: 'failed', outcomeReason: reason }, [
       { ...eventBase(record, deps), type: 'failed', details: { ...failure } },
     ]);
-    logger.warn('action failed', { requestId: request.requestId, stage: failure.stage, error: failure.name });
+    deps.logger.warn('action failed', {
+      requestId: request.requestId,
+      stage: failure.stage,
+      error: failure.name,
+    });
     return result(record, 'failed', { approvers: reviewers, reason });
   }
 }

@@ -1,10 +1,57 @@
-import type { AuditLog } from '../adapters/audit-log';
-import type { RequestsStore } from '../adapters/requests-store';
 import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { Directory } from '../core/directory';
-import type { ChatMessageRefs } from '../core/lifecycle';
+import type { AuditEvent, AuditRecord, JsonValue } from '../core/audit';
+import type { ActionPlan } from '../core/catalog';
+import type { Result } from '../core/result';
+import type { SessionPolicyDocument } from '../core/session-policy';
+import type { ChatMessageRefs, RequestRecord } from '../core/lifecycle';
 import type { OutcomeEvent } from '../core/outcome';
 import type { PolicyDecision, PolicyInput } from '../core/policy';
+import type { ChangePreview } from '../core/preview';
+import type { SdkOperation } from '../core/sdk-operations';
+import type { ActionRequest } from '../core/types';
+
+export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
+
+/**
+ * The server-side state of requests (the Requests table), written together with the audit
+ * records that describe each change: a state change without its record, or a record without its
+ * state change, cannot happen.
+ */
+export interface RequestsStore {
+  /** Creates the request with the first records of its chain; false when the id is already taken. */
+  claim(record: Omit<RequestRecord, 'auditHead'>, opening: readonly AuditEvent[]): Promise<boolean>;
+  get(requestId: string): Promise<RequestRecord | undefined>;
+  /**
+   * Applies `changes` and appends `events` to the chain if nobody wrote the request since
+   * `current` was read and the state change is allowed; throws ConflictError otherwise.
+   */
+  save(
+    current: RequestRecord,
+    changes: RequestChanges,
+    events?: readonly AuditEvent[],
+  ): Promise<RequestRecord>;
+}
+
+/** What the by-agent index holds of a request: everything but the task token and chat references. */
+export type RequestSummary = Omit<RequestRecord, 'taskToken' | 'messages' | 'version' | 'auditHead'>;
+
+/** Read access to each agent's requests, for the status API. */
+export interface RequestHistory {
+  /** The agent's most recent requests, newest first, at most `limit`. */
+  listByAgent(agentId: string, limit: number): Promise<RequestSummary[]>;
+}
+
+/**
+ * The append-only audit trail (the AuditLog table). Records of a known request are written with
+ * its state by the RequestsStore; this port starts chains that have no request behind them
+ * (rejected input) and reads chains back.
+ */
+export interface AuditLog {
+  /** Writes the first record of a new chain; false when the chain already exists. */
+  start(event: AuditEvent): Promise<boolean>;
+  read(requestId: string): Promise<AuditRecord[]>;
+}
 
 export interface Clock {
   now(): Date;
@@ -72,4 +119,108 @@ export interface UnauthenticatedCallback {
  */
 export interface UnauthenticatedCallbacks {
   refused(callback: UnauthenticatedCallback): void;
+}
+
+/** Temporary credentials for one approved call. Hold them only as long as the call takes. */
+export interface SessionCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+}
+
+export interface AssumeForActionInput {
+  /** The execution role of the action's role class. */
+  readonly roleArn: string;
+  readonly requestId: string;
+  /** Becomes the session's SourceIdentity: CloudTrail attributes every call of the session to it. */
+  readonly agentId: string;
+  /** Reviewer identities (or `policy:auto-approve`), carried as the `Approvers` session tag. */
+  readonly approvers: readonly string[];
+  readonly sessionPolicy: SessionPolicyDocument;
+}
+
+/** Mints the scoped session for one approved call. */
+export interface CredentialIssuer {
+  assumeForAction(input: AssumeForActionInput): Promise<SessionCredentials>;
+}
+
+/** A small, JSON-safe description of an executed call. */
+export type ExecutionSummary = Readonly<Record<string, JsonValue>>;
+
+/**
+ * What an executed call came to, split by who may see it. The audit trail holds decisions, not
+ * data: `recorded` describes what was returned (a digest, its size and type) and never holds it.
+ * `delivered` travels only on the agent's outcome event, and carries data by reference (a
+ * pre-signed URL), never inline, so no result can outgrow Step Functions' 256 KB state.
+ */
+export interface ExecutionResult {
+  readonly recorded: ExecutionSummary;
+  readonly delivered: ExecutionSummary;
+}
+
+/** What bounds how long a delivered reference stays usable, besides the session's own expiry. */
+export interface DeliveryLimits {
+  /** When the approval ends: no reference outlives it. */
+  readonly notAfter: Date;
+  readonly now: Date;
+}
+
+/** Why a call failed, as the SDK named it. Never holds credentials. */
+export interface ExecutionFailure {
+  readonly name: string;
+  readonly message: string;
+  /** The AWS request id, for a support case or CloudTrail lookup. */
+  readonly awsRequestId?: string;
+}
+
+/** Makes the one approved call with the session minted for it. */
+export interface ActionExecutor {
+  run(
+    plan: ActionPlan,
+    credentials: SessionCredentials,
+    limits: DeliveryLimits,
+  ): Promise<Result<ExecutionResult, ExecutionFailure>>;
+}
+
+/** One approved call of the generic path: the SDK command of the approved IAM action. */
+export interface SdkCall {
+  readonly operation: SdkOperation;
+  /** The approved ARN: its region is where the client is sent. */
+  readonly resource: string;
+  /** The approved parameters, exactly as hashed: sent as the command's input unchanged. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+/** Runs an action outside the catalog as its SDK command with the session minted for it. */
+export interface GenericExecutor {
+  run(call: SdkCall, credentials: SessionCredentials): Promise<Result<ExecutionResult, ExecutionFailure>>;
+}
+
+/** Reads what an action would change, before reviewers decide. */
+export interface ChangePreviewer {
+  /** Undefined when the action has no preview; an `unavailable` preview says why it could not be read. */
+  preview(action: ActionRequest['action'], notAfter: string): Promise<ChangePreview | undefined>;
+}
+
+/**
+ * Where use cases write operational logs: Powertools' Logger in Lambda. Attributes never hold task
+ * tokens, secrets or credentials.
+ */
+export interface Logger {
+  info(message: string, ...attributes: { [key: string]: unknown }[]): void;
+  warn(message: string, ...attributes: { [key: string]: unknown }[]): void;
+  error(message: string, error: Error): void;
+}
+
+/** What answering a Slack click needs of the workspace, beyond updating cards. */
+export interface SlackWorkspace {
+  /** The user's confirmed e-mail address, when Slack vouches for one. */
+  verifiedEmailOf(userId: string): Promise<string | undefined>;
+  /** Shows `text` to that user only, in the channel where they clicked. */
+  tellUser(channelId: string, userId: string, text: string): Promise<void>;
+  /** Opens a modal with every parameter of the card, in full, on its first page. */
+  showParameters(triggerId: string, card: ApprovalCard): Promise<void>;
+  /** Turns the open parameters modal to page `page` (0-based). */
+  turnParametersPage(viewId: string, card: ApprovalCard, page: number): Promise<void>;
 }

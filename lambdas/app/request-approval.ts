@@ -1,6 +1,6 @@
 import { approvalCard } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';
-import { ConflictError } from '../adapters/errors';
+import { ConflictError } from './errors';
 import type { ApprovalNotifier, RequestPathDeps } from './ports';
 import { onLatest } from './retry';
 

@@ -1,5 +1,5 @@
-import type { AuditLog } from '../adapters/audit-log';
-import type { RequestHistory, RequestsStore, RequestSummary } from '../adapters/requests-store';
+import type { AuditLog } from './ports';
+import type { RequestHistory, RequestsStore, RequestSummary } from './ports';
 import type { VoteDecision, Vote } from '../core/approval';
 import type { JsonValue } from '../core/audit';
 import type { Directory, Reviewer } from '../core/directory';

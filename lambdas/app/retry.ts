@@ -1,5 +1,5 @@
-import { StaleWriteError } from '../adapters/errors';
-import { requireRequest, type RequestsStore } from '../adapters/requests-store';
+import { RequestNotFoundError, StaleWriteError } from './errors';
+import type { RequestsStore } from './ports';
 import type { RequestRecord } from '../core/lifecycle';
 
 const MAX_ATTEMPTS = 8;
@@ -20,4 +20,11 @@ export async function onLatest<T>(
       if (!(error instanceof StaleWriteError) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
+}
+
+/** Loads a request or throws, for paths where a missing request is an error. */
+export async function requireRequest(store: RequestsStore, requestId: string): Promise<RequestRecord> {
+  const record = await store.get(requestId);
+  if (!record) throw new RequestNotFoundError(requestId);
+  return record;
 }

@@ -63,3 +63,6 @@ export function outcomeEvent(detail: OutcomeDetail): OutcomeEvent {
     Detail: JSON.stringify(detail),
   };
 }
+
+/** The error a denial fails the paused task with; the workflow's Catch routes it to publishing. */
+export const DENIED_ERROR = 'ActionApprovals.Denied';

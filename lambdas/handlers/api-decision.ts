@@ -1,9 +1,16 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import { handleApiDecision } from '../app/api-decision';
-import { runtime } from './runtime';
+import type { DecideDeps } from '../app/decide';
+import { handleApiDecision } from '../inbound/api-decision';
+import { awsRuntime, builtOnFirstUse, instrumented } from './runtime';
 
 /** `POST /v1/requests/{id}/decision`, IAM-authorized. */
-export const handler = async (event: APIGatewayProxyEventV2WithIAMAuthorizer) => {
-  const rt = runtime();
-  return handleApiDecision(event, rt.decisionPath(await rt.notifiers()));
-};
+export function createHandler(deps: DecideDeps) {
+  return instrumented(async (event: APIGatewayProxyEventV2WithIAMAuthorizer) =>
+    handleApiDecision(event, deps),
+  );
+}
+
+export const handler = builtOnFirstUse(async () => {
+  const rt = awsRuntime();
+  return createHandler(rt.decisionPath(await rt.notifiers()));
+});

@@ -7,7 +7,14 @@ import { logger } from '../adapters/logger';
 import { StsCredentialIssuer } from '../adapters/sts';
 import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../app/execute';
 import { ROLE_CLASS } from '../core/catalog';
-import { runtime } from './runtime';
+import {
+  awsRuntime,
+  builtOnFirstUse,
+  clientConfig,
+  instrumented,
+  type Environment,
+  type Runtime,
+} from './runtime';
 
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
@@ -39,7 +46,7 @@ export interface ExecuteSettings {
   readonly actionEndpoint?: string;
 }
 
-export function readExecuteSettings(environment: NodeJS.ProcessEnv = process.env): ExecuteSettings {
+export function readExecuteSettings(environment: Environment): ExecuteSettings {
   const parsed = executeSettingsSchema.safeParse(environment);
   if (!parsed.success) {
     throw new Error(
@@ -55,30 +62,28 @@ export function readExecuteSettings(environment: NodeJS.ProcessEnv = process.env
   };
 }
 
-let deps: ExecuteDeps | undefined;
-
-function executeDeps(): ExecuteDeps {
-  if (!deps) {
-    const settings = readExecuteSettings();
-    const { requests, clock } = runtime().requestPath();
-    deps = {
-      requests,
-      clock,
-      credentials: new StsCredentialIssuer(new STSClient({})),
-      executor: new SdkActionExecutor({
-        defaultRegion: settings.region,
-        ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint } : {}),
-      }),
-      signer: new KmsSigner(new KMSClient({}), settings.receiptKeyId),
-      executionRoles: settings.executionRoles,
-    };
-  }
-  return deps;
+/** Task state "MintAndExecute": re-check, mint a scoped session, run the one action, record it. */
+export function createHandler(deps: ExecuteDeps) {
+  return instrumented(async (event: unknown) => {
+    const input = parseExecuteInput(event);
+    logger.setCorrelationId(input.requestId);
+    return executeApproved(input, deps);
+  });
 }
 
-/** Task state "MintAndExecute": re-check, mint a scoped session, run the one action, record it. */
-export const handler = async (event: unknown) => {
-  const input = parseExecuteInput(event);
-  logger.setCorrelationId(input.requestId);
-  return executeApproved(input, executeDeps());
-};
+export function executeDeps(rt: Runtime): ExecuteDeps {
+  const settings = readExecuteSettings(rt.environment);
+  return {
+    ...rt.requestPath(),
+    logger,
+    credentials: new StsCredentialIssuer(new STSClient(clientConfig(rt.environment, 'STS'))),
+    executor: new SdkActionExecutor({
+      defaultRegion: settings.region,
+      ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint } : {}),
+    }),
+    signer: new KmsSigner(new KMSClient(clientConfig(rt.environment, 'KMS')), settings.receiptKeyId),
+    executionRoles: settings.executionRoles,
+  };
+}
+
+export const handler = builtOnFirstUse(async () => createHandler(executeDeps(awsRuntime())));

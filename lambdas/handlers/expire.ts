@@ -1,12 +1,10 @@
-import { expireRequest } from '../app/expire';
-import { runtime } from './runtime';
+import { expireRequest, type ExpireDeps } from '../app/expire';
+import { awsRuntime, builtOnFirstUse, instrumented } from './runtime';
+import { requestApprovalDeps } from './request-approval';
 
 /** Catch of `States.Timeout` on the approval task: the request expires, nothing runs. */
-export const handler = async (input: { requestId: string }) => {
-  const rt = runtime();
-  return expireRequest(input, {
-    ...rt.requestPath(),
-    notifiers: await rt.notifiers(),
-    onNotifierError: rt.reportNotifierError,
-  });
-};
+export function createHandler(deps: ExpireDeps) {
+  return instrumented(async (input: { requestId: string }) => expireRequest(input, deps));
+}
+
+export const handler = builtOnFirstUse(async () => createHandler(await requestApprovalDeps(awsRuntime())));

@@ -3,6 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoAuditLog } from '../adapters/audit-log';
 import { EventBridgePublisher } from '../adapters/event-bridge';
@@ -34,7 +35,10 @@ const settingsSchema = z.object({
 
 export type RuntimeSettings = z.infer<typeof settingsSchema>;
 
-export function readSettings(environment: NodeJS.ProcessEnv = process.env): RuntimeSettings {
+/** What a function is configured with: `process.env` in Lambda, an object of its own in local mode. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function readSettings(environment: Environment): RuntimeSettings {
   const parsed = settingsSchema.safeParse(environment);
   if (!parsed.success) {
     throw new Error(
@@ -48,7 +52,7 @@ export function readSettings(environment: NodeJS.ProcessEnv = process.env): Runt
 export class SecretReader {
   private readonly cache = new Map<string, Promise<string>>();
 
-  constructor(private readonly client: SecretsManagerClient = new SecretsManagerClient({})) {}
+  constructor(private readonly client: SecretsManagerClient) {}
 
   get(secretId: string): Promise<string> {
     let value = this.cache.get(secretId);
@@ -64,17 +68,48 @@ export class SecretReader {
   }
 }
 
-/** The clients and stores one function instance shares across invocations. */
+/**
+ * The SDK settings of one service's client, read from `environment` the way the SDK reads
+ * `process.env` (region, the standard `AWS_ENDPOINT_URL[_<SERVICE>]` overrides, static keys), so
+ * a runtime built from an environment object reaches the same endpoints without writing it anywhere.
+ */
+export function clientConfig(environment: Environment, service: string) {
+  const endpoint = environment[`AWS_ENDPOINT_URL_${service}`] ?? environment.AWS_ENDPOINT_URL;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = environment;
+  return {
+    ...(environment.AWS_REGION ? { region: environment.AWS_REGION } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(environment.AWS_SESSION_TOKEN ? { sessionToken: environment.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The clients and stores one function instance shares across invocations, built from one
+ * environment: `process.env` in Lambda (`awsRuntime()`), the local runtime's own object otherwise.
+ */
 export class Runtime {
-  readonly dynamodb = new DynamoDBClient({});
+  readonly settings: RuntimeSettings;
+  readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   readonly directory: Directory;
   readonly clock: Clock = systemClock;
-  readonly secrets = new SecretReader();
+  readonly secrets: SecretReader;
   readonly reportNotifierError = reportNotifierError;
   private channels: Promise<ApprovalNotifier[]> | undefined;
 
-  constructor(readonly settings: RuntimeSettings) {
+  constructor(readonly environment: Environment) {
+    this.settings = readSettings(environment);
+    const settings = this.settings;
+    this.dynamodb = new DynamoDBClient(clientConfig(environment, 'DYNAMODB'));
+    this.secrets = new SecretReader(new SecretsManagerClient(clientConfig(environment, 'SECRETS_MANAGER')));
     this.documents = DynamoDBDocumentClient.from(this.dynamodb, {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -99,8 +134,8 @@ export class Runtime {
   /** The chat channels configured for this deployment (none, Slack, Teams, or both). */
   notifiers(): Promise<ApprovalNotifier[]> {
     this.channels ??= Promise.all([
-      slackNotifierFromEnvironment(process.env, this.secrets),
-      teamsNotifierFromEnvironment(process.env, this.secrets),
+      slackNotifierFromEnvironment(this.environment, this.secrets),
+      teamsNotifierFromEnvironment(this.environment, this.secrets),
     ]).then((found) => found.filter((notifier): notifier is ApprovalNotifier => notifier !== undefined));
     return this.channels;
   }
@@ -108,8 +143,11 @@ export class Runtime {
   decisionPath(notifiers: readonly ApprovalNotifier[]): DecideDeps {
     return {
       ...this.requestPath(),
-      callbacks: new StepFunctionsCallbacks(new SFNClient({})),
-      publisher: new EventBridgePublisher(new EventBridgeClient({}), this.settings.EVENT_BUS_NAME),
+      callbacks: new StepFunctionsCallbacks(new SFNClient(clientConfig(this.environment, 'SFN'))),
+      publisher: new EventBridgePublisher(
+        new EventBridgeClient(clientConfig(this.environment, 'EVENTBRIDGE')),
+        this.settings.EVENT_BUS_NAME,
+      ),
       notifiers,
       onNotifierError: reportNotifierError,
     };
@@ -125,8 +163,49 @@ export function reportNotifierError(channel: string, error: unknown): void {
 
 let shared: Runtime | undefined;
 
-/** The instance's runtime, built on first use from the environment. */
-export function runtime(): Runtime {
-  shared ??= new Runtime(readSettings());
+/** The instance's runtime in Lambda, built on first use from the function's environment. */
+export function awsRuntime(): Runtime {
+  shared ??= new Runtime(process.env);
   return shared;
+}
+
+/**
+ * Wraps a use case as a Lambda handler the Powertools way: the invocation's context is added to
+ * every log line and reset afterwards, and a failure is logged as an Error (its stack kept)
+ * before Lambda sees it. Local mode calls handlers without a context.
+ */
+export function instrumented<Event, Answer>(
+  handle: (event: Event, context?: Context) => Promise<Answer>,
+): (event: Event, context?: Context) => Promise<Answer> {
+  return async (event, context) => {
+    if (context) logger.addContext(context);
+    try {
+      return await handle(event, context);
+    } catch (error) {
+      logger.error('invocation failed', error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    } finally {
+      logger.resetKeys();
+    }
+  };
+}
+
+/**
+ * A Lambda handler built on first use, so a module can be imported (by a bundle, a test or the
+ * local runtime) without reading any setting. A failed build (a secret not readable yet) is
+ * retried by the next invocation, not cached.
+ */
+export function builtOnFirstUse<Event, Answer>(
+  build: () => Promise<(event: Event, context?: Context) => Promise<Answer>>,
+): (event: Event, context?: Context) => Promise<Answer> {
+  let built: Promise<(event: Event, context?: Context) => Promise<Answer>> | undefined;
+  return async (event, context) => {
+    if (!built) {
+      built = build();
+      built.catch(() => {
+        built = undefined;
+      });
+    }
+    return (await built)(event, context);
+  };
 }

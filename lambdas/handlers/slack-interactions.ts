@@ -1,21 +1,27 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { UnauthenticatedCallbackMeter } from '../adapters/callback-metrics';
-import { logger } from '../adapters/logger';
 import { slackFromEnvironment, slackSecretFromEnvironment } from '../adapters/slack';
-import { slackClickIdempotency } from '../adapters/slack-idempotency';
-import { handleSlackInteraction, type SlackInteractionDeps } from '../app/slack-interactions';
-import { runtime } from './runtime';
+import { slackClickIdempotency } from '../inbound/slack-idempotency';
+import { handleSlackInteraction, type SlackInteractionDeps } from '../inbound/slack-interactions';
+import type { UnauthenticatedCallbacks } from '../app/ports';
+import { awsRuntime, builtOnFirstUse, instrumented, type Runtime } from './runtime';
 
-let shared: Promise<SlackInteractionDeps> | undefined;
-// Per instance, so its log sampling counts across invocations.
-const unauthenticated = new UnauthenticatedCallbackMeter();
+/** Slack's interactivity Request URL (API Gateway HTTP API, payload format 2.0). */
+export function createHandler(deps: SlackInteractionDeps) {
+  return instrumented(async (event: APIGatewayProxyEventV2, context?: Context) => {
+    if (context) deps.idempotency.config.registerLambdaContext(context);
+    return handleSlackInteraction(event, deps);
+  });
+}
 
 /** Built once per instance: the secrets are read from Secrets Manager on the first click only. */
-async function dependencies(): Promise<SlackInteractionDeps> {
-  const rt = runtime();
+export async function slackInteractionDeps(
+  rt: Runtime,
+  unauthenticated: UnauthenticatedCallbacks = new UnauthenticatedCallbackMeter(),
+): Promise<SlackInteractionDeps> {
   const [slack, signingSecret, notifiers] = await Promise.all([
-    slackFromEnvironment(process.env, rt.secrets),
-    slackSecretFromEnvironment(process.env, rt.secrets, 'SLACK_SIGNING_SECRET'),
+    slackFromEnvironment(rt.environment, rt.secrets),
+    slackSecretFromEnvironment(rt.environment, rt.secrets, 'SLACK_SIGNING_SECRET'),
     rt.notifiers(),
   ]);
   const idempotencyTable = rt.settings.IDEMPOTENCY_TABLE_NAME;
@@ -33,21 +39,9 @@ async function dependencies(): Promise<SlackInteractionDeps> {
   };
 }
 
-/** Slack's interactivity Request URL (API Gateway HTTP API, payload format 2.0). */
-export const handler = async (event: APIGatewayProxyEventV2, context: Context) => {
-  logger.addContext(context);
-  try {
-    if (!shared) {
-      // A failed start (a secret not readable yet) is retried by the next click, not cached.
-      shared = dependencies();
-      shared.catch(() => {
-        shared = undefined;
-      });
-    }
-    const deps = await shared;
-    deps.idempotency.config.registerLambdaContext(context);
-    return await handleSlackInteraction(event, deps);
-  } finally {
-    logger.resetKeys();
-  }
-};
+// One meter per instance, outside the build, so its log sampling counts across invocations.
+const meter = new UnauthenticatedCallbackMeter();
+
+export const handler = builtOnFirstUse(async () =>
+  createHandler(await slackInteractionDeps(awsRuntime(), meter)),
+);

@@ -9,7 +9,7 @@ import {
   type StatusDeps,
   type StatusRefusal,
 } from '../app/request-status';
-import { runtime } from './runtime';
+import { awsRuntime, builtOnFirstUse, instrumented, type Runtime } from './runtime';
 
 const DEFAULT_LIMIT = 25;
 
@@ -31,7 +31,7 @@ const reply = (statusCode: number, body: object): HttpResponse => ({
  * `GET /v1/requests?agent=…` (the caller's principal ARN looked up in the directory).
  */
 export function createHandler(deps: StatusDeps) {
-  return async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResponse> => {
+  return instrumented(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResponse> => {
     const principalArn = event.requestContext.authorizer?.iam?.userArn;
     const pinnedAgentId = event.pathParameters?.agentId;
     const caller = resolveStatusCaller(deps.directory, {
@@ -52,24 +52,20 @@ export function createHandler(deps: StatusDeps) {
     const agent = pinnedAgentId ?? event.queryStringParameters?.agent;
     const listed = await listRequestStatuses(caller, { ...(agent ? { agentId: agent } : {}), limit }, deps);
     return listed.ok ? reply(200, { requests: listed.value }) : refuse(listed.error);
-  };
+  });
 }
 
 const refuse = (refusal: StatusRefusal) =>
   reply(STATUS_CODES[refusal.code], { error: refusal.code, reason: refusal.reason });
 
-let wired: ReturnType<typeof createHandler> | undefined;
+export function statusDeps(rt: Runtime): StatusDeps {
+  const { REQUESTS_TABLE_NAME, AUDIT_TABLE_NAME } = rt.settings;
+  return {
+    requests: new DynamoRequestsStore(rt.documents, REQUESTS_TABLE_NAME, AUDIT_TABLE_NAME),
+    audit: new DynamoAuditLog(rt.documents, AUDIT_TABLE_NAME),
+    directory: rt.directory,
+  };
+}
 
 /** The status function in AWS: the Requests table, the audit log and the directory from the environment. */
-export const handler = (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResponse> => {
-  if (!wired) {
-    const rt = runtime();
-    const { REQUESTS_TABLE_NAME, AUDIT_TABLE_NAME } = rt.settings;
-    wired = createHandler({
-      requests: new DynamoRequestsStore(rt.documents, REQUESTS_TABLE_NAME, AUDIT_TABLE_NAME),
-      audit: new DynamoAuditLog(rt.documents, AUDIT_TABLE_NAME),
-      directory: rt.directory,
-    });
-  }
-  return wired(event);
-};
+export const handler = builtOnFirstUse(async () => createHandler(statusDeps(awsRuntime())));

@@ -6,7 +6,6 @@ import { build } from 'esbuild';
 import { z } from 'zod';
 import type { BallotResult } from '../../lambdas/app/decide';
 import { VOTE_DECISIONS } from '../../lambdas/core/approval';
-import { runtime as handlerRuntime } from '../../lambdas/handlers/runtime';
 import type { Activity, LocalRuntime } from '../runtime';
 import type { ActivityListener } from './activity';
 import {
@@ -19,7 +18,7 @@ import {
 } from './views';
 
 /** What the console needs from the runtime. */
-export type ConsoleRuntime = Pick<LocalRuntime, 'vote' | 'requests' | 'timeline'>;
+export type ConsoleRuntime = Pick<LocalRuntime, 'vote' | 'requests' | 'timeline' | 'runtime'>;
 
 export interface ConsoleOptions {
   /** 0, the default, picks a free port; a fixed port that is busy falls back to a free one. */
@@ -96,7 +95,7 @@ class HttpError extends Error {
  */
 export async function startConsole(local: ConsoleRuntime, options: ConsoleOptions): Promise<ConsoleServer> {
   const pageScript = await bundlePageScript();
-  const reviewers = reviewerViews(handlerRuntime().directory);
+  const reviewers = reviewerViews(local.runtime.directory);
   const streams = new Set<ServerResponse>();
   const broadcast = (event: ConsoleEvent): void => {
     const frame = `data: ${JSON.stringify(event)}\n\n`;

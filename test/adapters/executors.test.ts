@@ -7,8 +7,8 @@ import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
-import { SdkActionExecutor, type DeliveryLimits } from '../../lambdas/adapters/executors';
-import type { SessionCredentials } from '../../lambdas/adapters/sts';
+import { SdkActionExecutor } from '../../lambdas/adapters/executors';
+import type { DeliveryLimits, SessionCredentials } from '../../lambdas/app/ports';
 import { planAction, type ActionPlan } from '../../lambdas/core/catalog';
 
 const dynamodb = mockClient(DynamoDBClient);

@@ -11,7 +11,7 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { AwsPreviewReader, policyGrants } from '../../lambdas/adapters/preview-reader';
-import type { SessionCredentials } from '../../lambdas/adapters/sts';
+import type { SessionCredentials } from '../../lambdas/app/ports';
 
 const lambda = mockClient(LambdaClient);
 const iam = mockClient(IAMClient);

@@ -14,7 +14,7 @@ import {
   STREAM_PREVIEW_BYTES,
   type ClientModule,
 } from '../../lambdas/adapters/sdk-command-executor';
-import type { SessionCredentials } from '../../lambdas/adapters/sts';
+import type { SessionCredentials } from '../../lambdas/app/ports';
 import { canonicalJson } from '../../lambdas/core/canonical';
 import { SDK_SERVICES, sdkOperationFor, type SdkOperation } from '../../lambdas/core/sdk-operations';
 

@@ -8,8 +8,8 @@ import {
   SessionInputError,
   sessionTagValue,
   StsCredentialIssuer,
-  type AssumeForActionInput,
 } from '../../lambdas/adapters/sts';
+import type { AssumeForActionInput } from '../../lambdas/app/ports';
 import {
   buildSessionPolicy,
   serializeSessionPolicy,

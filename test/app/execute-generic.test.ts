@@ -7,7 +7,8 @@ import { IamDataReference } from '../../lambdas/adapters/iam-reference';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
 import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { SdkCommandExecutor } from '../../lambdas/adapters/sdk-command-executor';
-import type { AssumeForActionInput, SessionCredentials } from '../../lambdas/adapters/sts';
+import type { AssumeForActionInput, SessionCredentials } from '../../lambdas/app/ports';
+import { logger } from '../../lambdas/adapters/logger';
 import { executeApproved, PARAMETERS_CHANGED, type ExecuteDeps } from '../../lambdas/app/execute';
 import { parametersHash } from '../../lambdas/core/canonical';
 import type { RequestRecord } from '../../lambdas/core/lifecycle';
@@ -68,6 +69,7 @@ describe('Function: executeApproved, generic path', () => {
       requests: store,
       clock: { now: () => NOW },
       credentials: issuer,
+      logger,
       executor: new SdkActionExecutor({ defaultRegion: 'eu-west-1' }),
       generic: {
         executor: new SdkCommandExecutor({ defaultRegion: 'eu-west-1' }),

@@ -6,8 +6,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
 import { DynamoAuditLog } from '../../lambdas/adapters/audit-log';
-import { ConflictError, RequestNotFoundError } from '../../lambdas/adapters/errors';
+import { ConflictError, RequestNotFoundError } from '../../lambdas/app/errors';
 import { SdkActionExecutor } from '../../lambdas/adapters/executors';
+import { logger } from '../../lambdas/adapters/logger';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
 import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { StsCredentialIssuer } from '../../lambdas/adapters/sts';
@@ -162,6 +163,7 @@ describe('Function: executeApproved', () => {
       executor: new SdkActionExecutor({ defaultRegion: 'eu-west-1' }),
       signer,
       executionRoles: ROLES,
+      logger,
     };
     output = [];
     for (const stream of [process.stdout, process.stderr]) {

@@ -1,7 +1,6 @@
 import { sampleExportRequest } from '../../local/samples';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Locator, Page } from 'playwright-core';
-import { runtime } from '../../lambdas/handlers/runtime';
 import { TABLES } from '../../local/runtime';
 import { launchChromium, type HeadlessChromium } from './chromium';
 import { readStagingReport, startHarness, waitForPending, type ConsoleHarness } from './harness';
@@ -119,7 +118,7 @@ test('every parameter is shown in full before the approve button, however long',
 test('a tampered audit chain is shown as broken at the record that changed', async () => {
   await harness.agent.requestAction(readStagingReport('console-tampered'), 30_000);
   // Rewrite one record behind the store's back, as someone with table access could.
-  const { documents } = runtime();
+  const { documents } = harness.local.runtime;
   const key = { requestId: 'console-tampered', seq: 1 };
   const { Item } = await documents.send(new GetCommand({ TableName: TABLES.audit, Key: key }));
   await documents.send(

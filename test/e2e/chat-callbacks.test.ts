@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { slackSignature } from '../../lambdas/adapters/slack-signature';
+import { slackSignature } from '../../lambdas/inbound/slack-signature';
 import { startChatCallbacks } from '../../local/chat-callbacks';
 import { LocalRuntime } from '../../local/runtime';
 import { sampleExportRequest } from '../../local/samples';
@@ -37,7 +37,7 @@ beforeAll(async () => {
     SLACK_API_URL: `${slack.url}/api/`,
   });
   local = await LocalRuntime.start({ dataDir: await mkdtemp(join(tmpdir(), 'action-approvals-chat-')) });
-  callbacks = await startChatCallbacks();
+  callbacks = await startChatCallbacks(local.runtime);
 }, 60_000);
 
 afterAll(async () => {

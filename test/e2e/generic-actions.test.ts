@@ -6,7 +6,8 @@ import { loadPolicySources } from '../../lambdas/adapters/policy-files';
 import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { SdkCommandExecutor } from '../../lambdas/adapters/sdk-command-executor';
 import { slackApprovalMessage } from '../../lambdas/adapters/slack-blocks';
-import type { AssumeForActionInput, SessionCredentials } from '../../lambdas/adapters/sts';
+import type { AssumeForActionInput, SessionCredentials } from '../../lambdas/app/ports';
+import { logger } from '../../lambdas/adapters/logger';
 import { teamsApprovalCard } from '../../lambdas/adapters/teams-cards';
 import { executeApproved, type ExecuteDeps } from '../../lambdas/app/execute';
 import { approvalCard, displayRefusal } from '../../lambdas/core/card';
@@ -336,6 +337,7 @@ describe('Every shipped service, end to end: policy, card, approval, derived ses
       requests: store,
       clock: { now: () => NOW },
       credentials: issuer,
+      logger,
       executor: new SdkActionExecutor({ defaultRegion: REGION }),
       generic: { executor: new SdkCommandExecutor({ defaultRegion: REGION }), iam },
       signer,

@@ -4,11 +4,11 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { slackSignature } from '../../lambdas/adapters/slack-signature';
+import { slackSignature } from '../../lambdas/inbound/slack-signature';
 import { handler as evaluate } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { handler } from '../../lambdas/handlers/slack-interactions';
-import { runtime } from '../../lambdas/handlers/runtime';
+import { awsRuntime } from '../../lambdas/handlers/runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables, type TestTables } from '../support/dynamodb';
 import { actionRequested, directoryConfig } from '../support/fixtures';
@@ -99,7 +99,7 @@ describe('Handler: slack-interactions', () => {
 
   /** A request awaiting approval, set up through the same runtime the handler uses. */
   async function awaitingApproval(requestId: string): Promise<void> {
-    const rt = runtime();
+    const rt = awsRuntime();
     await evaluate(actionRequested({ requestId }));
     await requestApproval(
       { requestId, taskToken: `${TOKEN}-${requestId}` },
@@ -173,7 +173,7 @@ describe('Handler: slack-interactions', () => {
         reason: 'the signature does not match the request',
       }),
     });
-    expect((await runtime().requestPath().requests.get('handler-forged'))?.approval?.votes).toEqual([]);
+    expect((await awsRuntime().requestPath().requests.get('handler-forged'))?.approval?.votes).toEqual([]);
     expect(sfn).not.toHaveReceivedAnyCommand();
     const { Items = [] } = await tables.documents.send(
       new ScanCommand({ TableName: tables.auditTable, ConsistentRead: true }),

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler as evaluate } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
-import { runtime } from '../../lambdas/handlers/runtime';
+import { awsRuntime } from '../../lambdas/handlers/runtime';
 import { handler } from '../../lambdas/handlers/teams-messages';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables, type TestTables } from '../support/dynamodb';
@@ -74,7 +74,7 @@ describe('Handler: teams-messages', () => {
 
   /** A request awaiting approval with its Teams card posted, through the runtime the handler uses. */
   async function awaitingApproval(requestId: string): Promise<void> {
-    const rt = runtime();
+    const rt = awsRuntime();
     await evaluate(actionRequested({ requestId }));
     await requestApproval(
       { requestId, taskToken: `${TASK_TOKEN}-${requestId}` },

@@ -163,7 +163,8 @@ describe('Construct: ActionApprovals', () => {
         const grants = onAudit.filter(({ roles }) => roles.includes(id(writer!.role)));
         expect(grants.flatMap(({ actions }) => actions)).toEqual(['dynamodb:PutItem']);
       }
-      // Besides the writers, only the scheduled export and the stream reader touch the table.
+      // Besides the writers, only the scheduled export, the stream reader and the status API
+      // (which reads an executed request's receipt) touch the table.
       const others = onAudit.filter(
         ({ roles }) => !writers.some((writer) => roles.includes(id(writer!.role))),
       );
@@ -172,6 +173,7 @@ describe('Construct: ActionApprovals', () => {
         'dynamodb:ExportTableToPointInTime',
         'dynamodb:GetRecords',
         'dynamodb:GetShardIterator',
+        'dynamodb:Query',
       ]);
     });
   });
@@ -404,7 +406,7 @@ describe('Construct: ActionApprovals', () => {
 
     test('every handler runs on ARM64 with the current Node.js runtime, active tracing and source maps', () => {
       const all = Object.values(functions());
-      expect(all).toHaveLength(9);
+      expect(all).toHaveLength(10);
       for (const fn of all) {
         expect(fn.Properties).toMatchObject({
           Runtime: HANDLER_RUNTIME.name,
@@ -414,7 +416,7 @@ describe('Construct: ActionApprovals', () => {
         });
       }
       expect(HANDLER_RUNTIME.name).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
-      expect(Object.values(resourcesOfType(minimalTemplate, 'AWS::Lambda::Function'))).toHaveLength(7);
+      expect(Object.values(resourcesOfType(minimalTemplate, 'AWS::Lambda::Function'))).toHaveLength(8);
     });
 
     test('each function has a role of its own', () => {
@@ -881,8 +883,19 @@ describe('Construct: ActionApprovals', () => {
   });
 
   describe('HTTP API', () => {
-    test('three routes; only the decision route is IAM-authorized; the others verify their caller in code', () => {
-      template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    test('the decision and status routes are IAM-authorized; the chat routes verify their caller in code', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Route', 7);
+      for (const routeKey of [
+        'GET /v1/requests',
+        'GET /v1/requests/{id}',
+        'GET /v1/agents/{agentId}/requests',
+        'GET /v1/agents/{agentId}/requests/{id}',
+      ]) {
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          RouteKey: routeKey,
+          AuthorizationType: 'AWS_IAM',
+        });
+      }
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: 'POST /v1/requests/{id}/decision',
         AuthorizationType: 'AWS_IAM',
@@ -895,7 +908,7 @@ describe('Construct: ActionApprovals', () => {
         RouteKey: 'POST /teams/messages',
         AuthorizationType: 'NONE',
       });
-      minimalTemplate.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+      minimalTemplate.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
     });
 
     test('the stage is throttled and access-logged without headers or bodies', () => {

@@ -1,10 +1,11 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import { forInterpreter } from '../../local/workflow';
-import { WorkflowGoneError } from '../../lambdas/adapters/errors';
-import type { AssumeForActionInput } from '../../lambdas/adapters/sts';
+import { WorkflowGoneError } from '../../lambdas/app/errors';
+import type { AssumeForActionInput } from '../../lambdas/app/ports';
+import { logger } from '../../lambdas/adapters/logger';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
-import { DENIED_ERROR } from '../../lambdas/app/decide';
+import { DENIED_ERROR } from '../../lambdas/core/outcome';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../../lambdas/app/execute';
 import { expireRequest } from '../../lambdas/app/expire';
@@ -165,6 +166,7 @@ export class WorkflowHarness {
     this.decide = { ...deps.decide, callbacks: this.callbacks, publisher };
     const settings = readExecuteSettings({ ...workflow.executeEnvironment, AWS_REGION: 'eu-west-1' });
     const executeDeps: ExecuteDeps = {
+      logger,
       requests: deps.decide.requests,
       clock: deps.clock,
       credentials: {

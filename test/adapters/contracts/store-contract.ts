@@ -1,6 +1,5 @@
-import type { AuditLog } from '../../../lambdas/adapters/audit-log';
-import { ConflictError, StaleWriteError } from '../../../lambdas/adapters/errors';
-import type { RequestsStore } from '../../../lambdas/adapters/requests-store';
+import { ConflictError, StaleWriteError } from '../../../lambdas/app/errors';
+import type { AuditLog, RequestsStore } from '../../../lambdas/app/ports';
 import { verifyChain, type AuditEvent } from '../../../lambdas/core/audit';
 import type { RequestRecord } from '../../../lambdas/core/lifecycle';
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { castBallot, type DecideDeps } from './decide';
+import { castBallot, type DecideDeps } from '../app/decide';
 
 const bodySchema = z.strictObject({
   decision: z.enum(['approve', 'deny'], { error: 'decision must be "approve" or "deny"' }),

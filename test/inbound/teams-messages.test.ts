@@ -10,7 +10,7 @@ import {
   BotFrameworkAuthenticator,
   remoteBotFrameworkKeys,
   TEAMS_AUTH_REFUSAL,
-} from '../../lambdas/adapters/teams-auth';
+} from '../../lambdas/inbound/teams-auth';
 import { teamsApprovalCard } from '../../lambdas/adapters/teams-cards';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
@@ -18,7 +18,7 @@ import {
   handleTeamsActivity,
   type TeamsHttpResponse,
   type TeamsMessagesDeps,
-} from '../../lambdas/app/teams-messages';
+} from '../../lambdas/inbound/teams-messages';
 import { verifyChain, type AuditEvent } from '../../lambdas/core/audit';
 import { approvalCard } from '../../lambdas/core/card';
 import { createTestTables, type TestTables } from '../support/dynamodb';

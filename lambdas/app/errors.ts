@@ -1,4 +1,7 @@
-/** Base of the errors adapters raise, so callers can tell a domain failure from a bug. */
+/**
+ * Base of the domain's errors: use cases raise them and adapters translate SDK exceptions into
+ * them, so callers can tell a domain failure from a bug.
+ */
 export class ActionApprovalsError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -43,6 +46,3 @@ export class WorkflowGoneError extends ActionApprovalsError {
     this.name = 'WorkflowGoneError';
   }
 }
-
-export const isConditionalCheckFailure = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'ConditionalCheckFailedException';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { UnauthenticatedCallback } from './ports';
+import type { UnauthenticatedCallback } from '../app/ports';
 
 // Attacker-chosen values are reported, but only this much of them.
 const MAX_REPORTED = 256;

@@ -9,26 +9,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { logger } from '../adapters/logger';
 import { SLACK_ACTIONS, SLACK_PARAMETER_ACTIONS } from '../adapters/slack-blocks';
-import { verifySlackSignature } from '../adapters/slack-signature';
+import { verifySlackSignature } from './slack-signature';
 import type { VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
-import { approvalCard, type ApprovalCard } from '../core/card';
+import { approvalCard } from '../core/card';
 import type { Reviewer } from '../core/directory';
 import { callbackOrigin } from './callback-origin';
-import { castBallot, type DecideDeps } from './decide';
-import type { HttpResponse, UnauthenticatedCallbacks } from './ports';
-
-/** What the interaction handler asks of the Slack workspace, beyond updating cards. */
-export interface SlackWorkspace {
-  /** The user's confirmed e-mail address, when Slack vouches for one. */
-  verifiedEmailOf(userId: string): Promise<string | undefined>;
-  /** Shows `text` to that user only, in the channel where they clicked. */
-  tellUser(channelId: string, userId: string, text: string): Promise<void>;
-  /** Opens a modal with every parameter of the card, in full, on its first page. */
-  showParameters(triggerId: string, card: ApprovalCard): Promise<void>;
-  /** Turns the open parameters modal to page `page` (0-based). */
-  turnParametersPage(viewId: string, card: ApprovalCard, page: number): Promise<void>;
-}
+import { castBallot, type DecideDeps } from '../app/decide';
+import type { HttpResponse, SlackWorkspace, UnauthenticatedCallbacks } from '../app/ports';
 
 /** Where clicks are remembered, so a retried or replayed click is counted once. */
 export interface SlackClickIdempotency {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { slackSignature, verifySlackSignature } from '../../lambdas/adapters/slack-signature';
+import { slackSignature, verifySlackSignature } from '../../lambdas/inbound/slack-signature';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const NOW = new Date('2026-11-24T10:00:00.000Z');

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { logger } from '../adapters/logger';
-import type { ActivityOrigin, BotFrameworkAuthResult } from '../adapters/teams-auth';
+import type { ActivityOrigin, BotFrameworkAuthResult } from './teams-auth';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   INVOKE_ERROR_TYPE,
@@ -13,9 +13,9 @@ import {
 } from '../adapters/teams-cards';
 import { REFUSAL, type VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
-import { castBallot, type BallotResult, type DecideDeps } from './decide';
+import { castBallot, type BallotResult, type DecideDeps } from '../app/decide';
 import { callbackOrigin } from './callback-origin';
-import type { HttpResponse, UnauthenticatedCallbacks } from './ports';
+import type { HttpResponse, UnauthenticatedCallbacks } from '../app/ports';
 
 /** Checks the Bot Framework's bearer token against the activity it came with. */
 export interface BotAuthenticator {

@@ -3,7 +3,7 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { handleApiDecision } from '../../lambdas/app/api-decision';
+import { handleApiDecision } from '../../lambdas/inbound/api-decision';
 import { castBallot } from '../../lambdas/app/decide';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { expireRequest } from '../../lambdas/app/expire';

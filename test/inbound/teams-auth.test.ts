@@ -3,7 +3,7 @@ import {
   BotFrameworkAuthenticator,
   remoteBotFrameworkKeys,
   TEAMS_AUTH_REFUSAL,
-} from '../../lambdas/adapters/teams-auth';
+} from '../../lambdas/inbound/teams-auth';
 import { ManualClock } from '../support/fixtures';
 import {
   BOT_APP_ID,

@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { SlackClickIdempotency } from '../app/slack-interactions';
+import type { SlackClickIdempotency } from './slack-interactions';
 import { SLACK_SIGNATURE_MAX_AGE_SECONDS } from './slack-signature';
-import { IDEMPOTENCY_TABLE_KEY } from './tables';
+import { IDEMPOTENCY_TABLE_KEY } from '../adapters/tables';
 
 /**
  * Remembers each Slack click in the idempotency table. A copy of a request can pass the signature
