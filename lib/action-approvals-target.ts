@@ -75,6 +75,8 @@ export class ActionApprovalsTarget extends Construct {
     const ceilings = enabled.map((roleClass) =>
       ceilingOf(roleClass, props.settings?.[roleClass], partition, account),
     );
+    // A class with nothing to reach (data-read with no buckets named) has no role at all.
+    const reachable = ceilings.filter((ceiling) => (ceiling.statements[0]?.resources ?? []).length > 0);
 
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
       description:
@@ -82,7 +84,7 @@ export class ActionApprovalsTarget extends Construct {
       statements: [
         new iam.PolicyStatement({
           sid: 'ApprovableActions',
-          actions: boundaryActions(ceilings),
+          actions: boundaryActions(reachable),
           resources: ['*'],
         }),
         new iam.PolicyStatement({
@@ -107,14 +109,14 @@ export class ActionApprovalsTarget extends Construct {
           'A permissions boundary is a ceiling, not a grant: it allows the approvable actions on any resource so that each role’s own policy and each session policy decide the resource.',
       },
       ...serviceWildcards(
-        boundaryActions(ceilings),
+        boundaryActions(reachable),
         'the boundary caps the whole service; each session policy names one action',
       ),
     ]);
 
     const principal = new iam.ArnPrincipal(props.executeRoleArn);
     const roles: Partial<Record<TargetRoleClass, iam.Role>> = {};
-    for (const { roleClass, statements } of ceilings) {
+    for (const { roleClass, statements } of reachable) {
       const role = new iam.Role(this, roleClass, {
         roleName: targetRoleName(roleClass),
         path: ROLE_PATH,

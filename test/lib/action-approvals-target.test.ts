@@ -9,14 +9,18 @@ import {
   targetRoleArn,
   targetRoleName,
 } from '../../lib/action-approvals-target';
-import { FEATURE_FLAGS } from './deploy';
+import { deployActionApprovals, FEATURE_FLAGS, testStack } from './deploy';
 
 const EXECUTE_ROLE = 'arn:aws:iam::111122223333:role/action-approvals/Approvals-ExecuteRole';
 
 function memberStack(props: Partial<ConstructorParameters<typeof ActionApprovalsTarget>[2]> = {}): Stack {
   const app = new App({ context: { ...FEATURE_FLAGS } });
   // No env: a StackSet template is the same for every account it is deployed to.
-  return new ActionApprovalsTargetStack(app, 'Member', { executeRoleArn: EXECUTE_ROLE, ...props });
+  return new ActionApprovalsTargetStack(app, 'Member', {
+    executeRoleArn: EXECUTE_ROLE,
+    settings: { 'data-read': { resources: ['arn:aws:s3:::reports-bucket/*'] } },
+    ...props,
+  });
 }
 
 function unacknowledgedFindings(scope: IConstruct): string[] {
@@ -130,9 +134,20 @@ describe('Construct: ActionApprovalsTarget', () => {
     );
   });
 
+  it('creates no data-read role when no bucket is named for it', () => {
+    const without = Template.fromStack(memberStack({ settings: {} }));
+    expect(Object.keys(without.findResources('AWS::IAM::Role'))).toHaveLength(TARGET_ROLE_CLASSES.length - 1);
+  });
+
   it('creates only the classes it is asked for', () => {
     const only = Template.fromStack(
-      memberStack({ settings: { 'generic-change': { enabled: false }, 'iam-admin': { enabled: false } } }),
+      memberStack({
+        settings: {
+          'data-read': { resources: ['arn:aws:s3:::reports-bucket/*'] },
+          'generic-change': { enabled: false },
+          'iam-admin': { enabled: false },
+        },
+      }),
     );
     expect(Object.keys(only.findResources('AWS::IAM::Role'))).toHaveLength(TARGET_ROLE_CLASSES.length - 2);
   });
@@ -145,14 +160,12 @@ describe('Construct: ActionApprovalsTarget', () => {
     const stack = memberStack();
     const pack = new AwsSolutionsChecks(stack);
     Object.defineProperty(pack, 'isAcknowledged', { value: () => false });
-    const all = pack
-      .validateScope(stack)
-      .violations.flatMap((violation) =>
-        violation.violatingResources.map((resource) => ({
-          rule: violation.ruleName,
-          path: resource.constructPath ?? '',
-        })),
-      );
+    const all = pack.validateScope(stack).violations.flatMap((violation) =>
+      violation.violatingResources.map((resource) => ({
+        rule: violation.ruleName,
+        path: resource.constructPath ?? '',
+      })),
+    );
     const recorded = stack.node.findAll().flatMap((construct) =>
       construct.node.metadata
         .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
@@ -176,5 +189,32 @@ describe('Construct: ActionApprovalsTarget', () => {
     }[];
     // IAM counts a managed policy's characters without whitespace: at most 6,144.
     expect(JSON.stringify(boundary!.Properties.PolicyDocument).length).toBeLessThan(6_144);
+  });
+});
+
+describe('Construct: ActionApprovals, with workload accounts', () => {
+  const WORKLOAD = '444455556666';
+
+  it('lets the execute function assume each class role in each workload account, and tells it their ARNs', () => {
+    const stack = testStack();
+    deployActionApprovals(stack, { targetAccounts: [WORKLOAD] });
+    const template = Template.fromStack(stack);
+
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: { Sid?: string }[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+    const assume = statements.find((statement) => statement.Sid === 'AssumeWorkloadExecutionRoles') as
+      { Action: string[]; Resource: unknown[] } | undefined;
+    expect(assume?.Action).toEqual(['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession']);
+    expect(assume?.Resource).toHaveLength(TARGET_ROLE_CLASSES.length);
+    expect(JSON.stringify(template.toJSON())).toContain('TARGET_ACCOUNTS_JSON');
+  });
+
+  it('refuses a target account that is not an account id', () => {
+    expect(() => deployActionApprovals(testStack(), { targetAccounts: ['prod'] })).toThrow(
+      /targetAccounts: "prod" is not a 12-digit AWS account id/,
+    );
   });
 });
