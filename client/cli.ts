@@ -72,7 +72,7 @@ export function registerRequestCommand(program: Command, io: RequestIo, exit: (c
     .option('--bus <name>', 'the EventBridge bus', 'action-approvals')
     .option(
       '--queue-url <url>',
-      'the agent’s outcome queue (default: looked up as action-approvals-outcomes-<agent>)',
+      'the agent’s outcome queue, the stack output OutcomeQueueUrl<agent> (default: $ACTION_APPROVALS_OUTCOME_QUEUE_URL; with --endpoint, looked up by name)',
     )
     .option(
       '--endpoint <url>',
@@ -118,12 +118,22 @@ async function runRequest(values: RequestFlags, io: RequestIo): Promise<number> 
     return USAGE_EXIT;
   }
 
-  const config = values.endpoint ? { endpoint: values.endpoint } : {};
+  const config = values.endpoint ? localRuntimeConfig(values.endpoint) : {};
   const sqs = new SQSClient(config);
+  // A deployed stack names each agent's queue itself (its OutcomeQueueUrl<agent> output); the
+  // local runtime keeps the name it always had, so only there is the queue looked up by name.
   const queueUrl =
     values.queueUrl ??
-    (await sqs.send(new GetQueueUrlCommand({ QueueName: `action-approvals-outcomes-${agent}` }))).QueueUrl ??
-    '';
+    process.env.ACTION_APPROVALS_OUTCOME_QUEUE_URL ??
+    (values.endpoint
+      ? (await sqs.send(new GetQueueUrlCommand({ QueueName: `action-approvals-outcomes-${agent}` }))).QueueUrl
+      : undefined);
+  if (!queueUrl) {
+    io.stderr.write(
+      'name the outcome queue: --queue-url or ACTION_APPROVALS_OUTCOME_QUEUE_URL (the stack output OutcomeQueueUrl<agent>)\n(add --help for usage)\n',
+    );
+    return USAGE_EXIT;
+  }
   const client = new ActionApprovalsClient({
     events: new EventBridgeClient(config),
     sqs,
@@ -145,4 +155,19 @@ async function runRequest(values: RequestFlags, io: RequestIo): Promise<number> 
   io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   if (outcome.outcome === 'timed-out') return 3;
   return outcome.outcome === 'executed' ? 0 : 1;
+}
+
+/**
+ * SDK settings for the local runtime's gateway: it answers any credentials and one region, so a
+ * shell with no AWS configuration can talk to it; what the shell sets still wins.
+ */
+function localRuntimeConfig(endpoint: string) {
+  const { AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY } = process.env;
+  return {
+    endpoint,
+    region: AWS_REGION ?? 'us-east-1',
+    ...(AWS_ACCESS_KEY_ID && AWS_SECRET_ACCESS_KEY
+      ? {}
+      : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  };
 }

@@ -14,6 +14,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { ApprovalFunctions } from './approval-functions';
+import { StuckExecutionSweep } from './stuck-execution-sweep';
 import { ApprovalTables } from './approval-tables';
 import { ApprovalWorkflow } from './approval-workflow';
 import { ApprovalsAlarms } from './approvals-alarms';
@@ -77,6 +78,8 @@ export class ActionApprovals extends Construct {
   public readonly receiptKey: kms.Key;
   /** The Lambda handlers. */
   public readonly handlers: ActionApprovalsHandlers;
+  /** Ends requests a dead execute invocation left in `executing`, every five minutes. */
+  public readonly stuckExecutionSweep: StuckExecutionSweep;
   /** The execution role of each enabled action class, and their permissions boundary. */
   public readonly executionRoles: ExecutionRoles;
   /** The AuditLog stream's Object Lock archive. */
@@ -145,6 +148,7 @@ export class ActionApprovals extends Construct {
     validateProps(props);
     const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+    const lifecycle = { logRetention, removalPolicy };
     // The execution roles' boundary denies changing anything that carries this tag.
     Tags.of(this).add(MANAGED_TAG_KEY, 'managed');
 
@@ -169,8 +173,8 @@ export class ActionApprovals extends Construct {
       eventBus: this.eventBus,
       directory: props.directory,
       ...chat,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
+      maxApprovalTtl: props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl,
     });
     const api = new DecisionApi(this, {
       functions,
@@ -178,8 +182,7 @@ export class ActionApprovals extends Construct {
       eventBus: this.eventBus,
       ...chat,
       throttle: props.apiThrottle ?? DEFAULTS.apiThrottle,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.httpApi = api.httpApi;
     this.apiStage = api.stage;
@@ -192,8 +195,13 @@ export class ActionApprovals extends Construct {
       dataKey: this.dataKey,
       environment: functions.runtimeEnvironment,
       agentIdTag: AGENT_ID_TAG,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
+    });
+    this.stuckExecutionSweep = new StuckExecutionSweep(this, {
+      functions,
+      tables,
+      eventBus: this.eventBus,
+      interval: Duration.minutes(5),
     });
 
     this.accessLogsBucket = secureBucket(this, 'AccessLogs', {
@@ -213,11 +221,11 @@ export class ActionApprovals extends Construct {
       table: this.auditTable,
       key: this.dataKey,
       retention: props.archiveRetention ?? DEFAULTS.archiveRetention,
+      coldStorageAfter: props.archiveColdStorageAfter ?? DEFAULTS.archiveColdStorageAfter,
       failureQueue: this.deadLetterQueues.archive,
       accessLogsBucket: this.accessLogsBucket,
       lagThreshold: props.archiveLagThreshold ?? DEFAULTS.archiveLagThreshold,
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.exports = new AuditExports(this, 'Exports', {
       table: this.auditTable,
@@ -230,17 +238,10 @@ export class ActionApprovals extends Construct {
     });
 
     const workflow = new ApprovalWorkflow(this, 'Workflow', {
-      functions: {
-        evaluate: functions.evaluate.function,
-        requestApproval: functions.requestApproval.function,
-        expire: functions.expire.function,
-        execute: functions.execute.function,
-        fail: functions.fail.function,
-      },
+      functions: functions.workflowTasks(),
       eventBus: this.eventBus,
       timeout: (props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl).plus(Duration.hours(1)),
-      logRetention,
-      removalPolicy,
+      ...lifecycle,
     });
     this.stateMachine = workflow.stateMachine;
     this.requestRule = this.startWorkflowOnRequests();

@@ -26,6 +26,8 @@ export interface ApprovalFunctionsProps {
   readonly teams: ActionApprovalsProps['teams'];
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Evaluate clamps a policy `@ttl` longer than this, which the workflow's timeout is built on. */
+  readonly maxApprovalTtl: Duration;
 }
 
 /**
@@ -87,7 +89,10 @@ export class ApprovalFunctions {
     this.evaluate = this.handler('Evaluate', {
       handler: 'evaluate',
       description: 'action-approvals: parse, claim and evaluate a requested action',
-      environment: this.runtimeEnvironment,
+      environment: {
+        ...this.runtimeEnvironment,
+        MAX_APPROVAL_TTL_SECONDS: String(props.maxApprovalTtl.toSeconds()),
+      },
       // Compiling Cedar's WebAssembly and reading IAM's reference are CPU-bound: memory buys CPU.
       memorySize: 1024,
     });
@@ -147,6 +152,17 @@ export class ApprovalFunctions {
    * Lets the execute function assume the execution roles (naming the agent and the request) and
    * sign receipts, and tells it which role runs which class.
    */
+  /** The functions behind the workflow's Task states. */
+  public workflowTasks() {
+    return {
+      evaluate: this.evaluate.function,
+      requestApproval: this.requestApproval.function,
+      expire: this.expire.function,
+      execute: this.execute.function,
+      fail: this.fail.function,
+    };
+  }
+
   public allowExecution(
     executionRoles: ExecutionRoles,
     receiptKey: kms.IKey,

@@ -3,7 +3,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { AUDIT_LOG_TABLE_KEY, IDEMPOTENCY_TABLE_KEY, REQUESTS_TABLE_KEY } from '../lambdas/adapters/tables';
+import {
+  AUDIT_LOG_TABLE_KEY,
+  IDEMPOTENCY_TABLE_KEY,
+  OPEN_REQUESTS_INDEX,
+  REQUESTS_TABLE_KEY,
+} from '../lambdas/adapters/tables';
 import type { HandlerFunction } from './handler-function';
 
 /**
@@ -55,6 +60,13 @@ export class ApprovalTables {
       ...pitr,
       deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy: props.removalPolicy,
+    });
+    // Sparse: only requests in executing carry its key, so the sweep reads exactly those.
+    this.requests.addGlobalSecondaryIndex({
+      indexName: OPEN_REQUESTS_INDEX.indexName,
+      partitionKey: { name: OPEN_REQUESTS_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: OPEN_REQUESTS_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
     this.auditLog = new dynamodb.Table(scope, 'AuditLog', {
       partitionKey: { name: AUDIT_LOG_TABLE_KEY.partitionKey, type: dynamodb.AttributeType.STRING },

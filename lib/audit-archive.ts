@@ -22,6 +22,8 @@ export interface AuditArchiveProps {
   readonly key: kms.IKey;
   /** Object Lock compliance retention of every archive object. */
   readonly retention: Duration;
+  /** When archive objects move to S3 Glacier Instant Retrieval. */
+  readonly coldStorageAfter: Duration;
   /** Receives the position of batches that failed past their retries. */
   readonly failureQueue: sqs.IQueue;
   /** Receives the bucket's server access logs. */
@@ -59,6 +61,18 @@ export class AuditArchive extends Construct {
       key: props.key,
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'audit-archive/',
+      // Read rarely after the first months; Glacier Instant Retrieval still answers in milliseconds.
+      lifecycleRules: [
+        {
+          id: 'ColdStorage',
+          transitions: [
+            {
+              storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: props.coldStorageAfter,
+            },
+          ],
+        },
+      ],
       // Compliance-mode objects outlive any stack; deleting the bucket would fail anyway.
       removalPolicy: RemovalPolicy.RETAIN,
     });

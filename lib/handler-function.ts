@@ -23,6 +23,7 @@ export const HANDLER_NAMES = [
   'fail',
   'archive',
   'status',
+  'sweep',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

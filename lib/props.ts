@@ -144,6 +144,13 @@ export interface ActionApprovalsProps {
    */
   readonly archiveRetention?: Duration;
   /**
+   * When archive objects move to S3 Glacier Instant Retrieval (same millisecond reads, about a
+   * sixth of S3 Standard's storage price). They stay under Object Lock: a storage class change
+   * keeps the object version, and with it its retention. Whole days.
+   * @default Duration.days(90)
+   */
+  readonly archiveColdStorageAfter?: Duration;
+  /**
    * When the AuditLog table is exported to S3 for Athena.
    * @default ScheduleExpression.rate(Duration.days(1))
    */
@@ -212,6 +219,7 @@ export interface ActionApprovalsHandlers {
 export const DEFAULTS = {
   maxApprovalTtl: Duration.hours(12),
   archiveRetention: Duration.days(365),
+  archiveColdStorageAfter: Duration.days(90),
   exportRetention: Duration.days(90),
   apiThrottle: { rateLimit: 10, burstLimit: 20 },
   archiveLagThreshold: Duration.minutes(15),

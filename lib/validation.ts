@@ -86,6 +86,7 @@ export function validateProps(props: ActionApprovalsProps): void {
       `unauthenticatedCallbackThreshold must be a whole number of at least 1, not ${callbackThreshold}`,
     );
   checkWholeDays('archiveRetention', props.archiveRetention, 36_500, problems);
+  checkWholeDays('archiveColdStorageAfter', props.archiveColdStorageAfter, 36_500, problems);
   checkWholeDays('exportRetention', props.exportRetention, 36_500, problems);
   if (props.apiThrottle) {
     const { rateLimit, burstLimit } = props.apiThrottle;

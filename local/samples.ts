@@ -1,7 +1,10 @@
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ActionRequestInput } from '../client';
 import type { DirectoryConfig } from '../lambdas/core/directory';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
 /** The accounts of the embedded sample organization. */
 export const SAMPLE_ACCOUNTS = { production: '111122223333', staging: '444455556666' } as const;
@@ -24,11 +27,31 @@ export const sampleDirectory: DirectoryConfig = {
   },
 };
 
+/** An action as an agent submits it. */
+export interface SampleAction {
+  readonly operation: string;
+  readonly resource: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+/** An `Action Requested` event as the sample agent would put it on the bus. */
+export interface SampleRequestEvent {
+  readonly account: string;
+  readonly detail: {
+    readonly requestId: string;
+    readonly action: SampleAction;
+    readonly justification: string;
+  };
+}
+
+/** The table the sample export reads; `seedSampleOrders` creates it in DynamoDB Local. */
+export const SAMPLE_ORDERS_TABLE = 'orders';
+
 /** Three requests an agent might send: a harmless read, a data export, and a grab for standing credentials. */
-export function sampleRequests(now: Date): { account: string }[] {
+export function sampleRequests(now: Date): SampleRequestEvent[] {
   const event = (
     requestId: string,
-    action: object,
+    action: SampleAction,
     justification: string,
     account: string = SAMPLE_ACCOUNTS.production,
   ) => ({
@@ -58,7 +81,7 @@ export function sampleRequests(now: Date): { account: string }[] {
       'demo-export-orders',
       {
         operation: 'dynamodb:ExportTableToPointInTime',
-        resource: `arn:aws:dynamodb:eu-west-1:${SAMPLE_ACCOUNTS.production}:table/orders`,
+        resource: `arn:aws:dynamodb:eu-west-1:${SAMPLE_ACCOUNTS.production}:table/${SAMPLE_ORDERS_TABLE}`,
         parameters: {
           S3Bucket: 'revenue-exports',
           S3Prefix: 'orders/2026-q3/',
@@ -84,6 +107,48 @@ export async function writeSampleReport(dataDir: string): Promise<void> {
   const object = join(dataDir, 's3', 'staging-reports', '2026/q3/summary.csv');
   await mkdir(dirname(object), { recursive: true });
   await writeFile(object, 'quarter,revenue\nQ3,1200000\n');
+}
+
+/** A few orders for the sample export to snapshot. */
+export const SAMPLE_ORDERS = [
+  { orderId: 'order-1001', customer: 'acme', quarter: '2026-Q3', totalCents: 129_900 },
+  { orderId: 'order-1002', customer: 'globex', quarter: '2026-Q3', totalCents: 48_250 },
+  { orderId: 'order-1003', customer: 'initech', quarter: '2026-Q3', totalCents: 310_000 },
+] as const;
+
+/**
+ * Creates the `orders` table the sample export names in DynamoDB Local, with `SAMPLE_ORDERS` in
+ * it. Run again against persisted data, it leaves the table and rewrites the same rows.
+ */
+export async function seedSampleOrders(dynamodbEndpoint: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint: dynamodbEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: SAMPLE_ORDERS_TABLE,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    await DynamoDBDocumentClient.from(client).send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [SAMPLE_ORDERS_TABLE]: SAMPLE_ORDERS.map((order) => ({ PutRequest: { Item: order } })),
+        },
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 /**

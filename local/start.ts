@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ActionOutcome } from '../client';
 import { startChatCallbacks } from './chat-callbacks';
 import { ActivityFeed } from './console/activity';
 import { startConsole } from './console/server';
-import { LocalRuntime, type Activity } from './runtime';
-import { sampleRequests, writeSampleReport } from './samples';
+import { LocalRuntime } from './runtime';
+import { describeActivity } from './transcript';
+import { runSampleAgent } from './sample-agent';
 
 const USAGE = `Usage: npm start [-- --persist] [--port 4280] [--no-samples] [--aws]
 
@@ -39,7 +39,10 @@ async function main(): Promise<void> {
 
   const dataDir = join(process.cwd(), '.local');
   const feed = new ActivityFeed();
-  feed.subscribe(describe);
+  feed.subscribe((activity) => {
+    const line = describeActivity(activity);
+    if (line) say(line);
+  });
   say(
     `starting DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'} and synthesizing the workflow from the CDK construct…`,
   );
@@ -88,7 +91,7 @@ async function main(): Promise<void> {
   // The samples name sample accounts: against AWS they would only fail.
   if (!values['no-samples'] && !values.aws) {
     // A sample still waiting when Ctrl-C stops the gateway loses its connection: that is the stop.
-    submitSamples(local, dataDir).catch((error: unknown) => {
+    runSampleAgent(local, dataDir, say).catch((error: unknown) => {
       if (!stopping) fail(error);
     });
   }
@@ -97,58 +100,6 @@ async function main(): Promise<void> {
 /** Real Slack and Teams are used when their settings are in the environment; the console always. */
 function chatChannels(): string[] {
   return [...(process.env.SLACK_CHANNEL_ID ? ['Slack'] : []), ...(process.env.TEAMS_APP_ID ? ['Teams'] : [])];
-}
-
-/** The sample agent: three requests, one auto-approved, one needing approval, one denied. */
-async function submitSamples(local: LocalRuntime, dataDir: string): Promise<void> {
-  await writeSampleReport(dataDir);
-  const agent = local.agentClient('reporting-bot');
-  const run = `${Date.now().toString(36)}`;
-  say('sample agent "reporting-bot" submits three requests:');
-  await Promise.all(
-    sampleRequests(new Date()).map(async (event) => {
-      const { requestId, action, justification } = (
-        event as unknown as {
-          detail: {
-            requestId: string;
-            action: { operation: string; resource: string; parameters: Record<string, unknown> };
-            justification: string;
-          };
-        }
-      ).detail;
-      const outcome = await agent.requestAction(
-        { agentId: 'reporting-bot', requestId: `${requestId}-${run}`, ...action, justification },
-        60 * 60_000,
-      );
-      say(`agent learned: ${outcome.requestId} ${describeOutcome(outcome)}`);
-    }),
-  );
-}
-
-function describeOutcome(outcome: ActionOutcome): string {
-  if (outcome.outcome === 'timed-out') return 'timed out waiting';
-  const { reason, approvers } = outcome.detail as { reason?: string; approvers?: string[] };
-  return `${outcome.outcome}${approvers ? ` (approved by ${approvers.join(', ')})` : ''}${reason ? ` — ${reason}` : ''}`;
-}
-
-function describe(activity: Activity): void {
-  switch (activity.kind) {
-    case 'state':
-      if (activity.error)
-        say(
-          `${activity.requestId ?? activity.executionName}  ${activity.state} failed: ${activity.error.split('\n')[0]}`,
-        );
-      else if (activity.waiting) say(`${activity.requestId}  waiting for reviewers in the console`);
-      else say(`${activity.requestId ?? activity.executionName}  → ${activity.state}`);
-      return;
-    case 'outcome':
-      say(
-        `${(activity.event.detail as { requestId?: string }).requestId}  ⇒ ${activity.event['detail-type']}`,
-      );
-      return;
-    case 'execution':
-      return;
-  }
 }
 
 function fail(error: unknown): void {

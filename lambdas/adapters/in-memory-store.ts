@@ -18,6 +18,7 @@ export class InMemoryTables {
     claim: async (record, opening) => this.claim(record, opening),
     get: async (requestId) => this.getRequest(requestId),
     save: async (current, changes, events) => this.save(current, changes, events ?? []),
+    executingSince: async (cutoff) => this.executingSince(cutoff),
   };
 
   readonly auditLog: AuditLog = {
@@ -75,6 +76,18 @@ export class InMemoryTables {
     this.requests.set(current.requestId, next);
     this.appendToChains(chain);
     return stored(next);
+  }
+
+  private executingSince(cutoff: Date): string[] {
+    return [...this.requests.values()]
+      .filter(
+        (record) =>
+          record.state === 'executing' &&
+          record.executingSince !== undefined &&
+          record.executingSince < cutoff.toISOString(),
+      )
+      .sort((a, b) => (a.executingSince! < b.executingSince! ? -1 : 1))
+      .map((record) => record.requestId);
   }
 
   private start(event: AuditEvent): boolean {

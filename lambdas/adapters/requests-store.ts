@@ -1,6 +1,7 @@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  paginateQuery,
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -8,7 +9,7 @@ import { appendRecords, type AuditEvent, type AuditRecord } from '../core/audit'
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
 import { ConflictError, StaleWriteError } from '../app/errors';
 import type { RequestChanges, RequestHistory, RequestsStore, RequestSummary } from '../app/ports';
-import { REQUESTS_BY_AGENT_INDEX } from './tables';
+import { OPEN_REQUESTS_INDEX, REQUESTS_BY_AGENT_INDEX } from './tables';
 
 export class DynamoRequestsStore implements RequestsStore, RequestHistory {
   constructor(
@@ -32,7 +33,30 @@ export class DynamoRequestsStore implements RequestsStore, RequestHistory {
     const { Item } = await this.documents.send(
       new GetCommand({ TableName: this.tableName, Key: { requestId }, ConsistentRead: true }),
     );
-    return Item as RequestRecord | undefined;
+    if (!Item) return undefined;
+    const { [OPEN_REQUESTS_INDEX.partitionKey]: _indexed, ...record } = Item;
+    return record as RequestRecord;
+  }
+
+  async executingSince(cutoff: Date): Promise<string[]> {
+    const ids: string[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: OPEN_REQUESTS_INDEX.indexName,
+        KeyConditionExpression: '#state = :executing AND #since < :cutoff',
+        ExpressionAttributeNames: {
+          '#state': OPEN_REQUESTS_INDEX.partitionKey,
+          '#since': OPEN_REQUESTS_INDEX.sortKey,
+        },
+        ExpressionAttributeValues: { ':executing': 'executing', ':cutoff': cutoff.toISOString() },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) ids.push(String(item.requestId));
+    }
+    return ids;
   }
 
   async listByAgent(agentId: string, limit: number): Promise<RequestSummary[]> {
@@ -85,7 +109,11 @@ export class DynamoRequestsStore implements RequestsStore, RequestHistory {
           {
             Put: {
               TableName: this.tableName,
-              Item: item,
+              // In the open-requests index exactly while executing.
+              Item:
+                item.state === 'executing'
+                  ? { ...item, [OPEN_REQUESTS_INDEX.partitionKey]: 'executing' }
+                  : item,
               ConditionExpression: condition,
               ...(usesVersion ? { ExpressionAttributeNames: { '#version': 'version' } } : {}),
               ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),

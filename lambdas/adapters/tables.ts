@@ -5,6 +5,15 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * tables from these, so the code under test and the code deployed read the same layout.
  */
 export const REQUESTS_TABLE_KEY = { partitionKey: 'requestId' } as const;
+/**
+ * A sparse index of the requests in an open state the sweep looks after: only an item that has
+ * `openState` (written while the request is `executing`) is in it, sorted by when it got there.
+ */
+export const OPEN_REQUESTS_INDEX = {
+  indexName: 'OpenRequests',
+  partitionKey: 'openState',
+  sortKey: 'executingSince',
+} as const;
 export const AUDIT_LOG_TABLE_KEY = { partitionKey: 'requestId', sortKey: 'seq' } as const;
 /**
  * The Requests table's index of each agent's requests, newest last: what the status API lists.
@@ -25,11 +34,21 @@ export function requestsTableDefinition(TableName: string): CreateTableCommandIn
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [
       { AttributeName: REQUESTS_TABLE_KEY.partitionKey, AttributeType: 'S' },
+      { AttributeName: OPEN_REQUESTS_INDEX.partitionKey, AttributeType: 'S' },
+      { AttributeName: OPEN_REQUESTS_INDEX.sortKey, AttributeType: 'S' },
       { AttributeName: REQUESTS_BY_AGENT_INDEX.partitionKey, AttributeType: 'S' },
       { AttributeName: REQUESTS_BY_AGENT_INDEX.sortKey, AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: REQUESTS_TABLE_KEY.partitionKey, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
+      {
+        IndexName: OPEN_REQUESTS_INDEX.indexName,
+        KeySchema: [
+          { AttributeName: OPEN_REQUESTS_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: OPEN_REQUESTS_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
       {
         IndexName: REQUESTS_BY_AGENT_INDEX.indexName,
         KeySchema: [

@@ -17,6 +17,18 @@ export interface EvaluateDeps extends RequestPathDeps {
   readonly policy: PolicyEvaluator;
   /** @default - cards show no preview */
   readonly previewer?: ChangePreviewer;
+  /**
+   * The deployment's `maxApprovalTtl` in seconds: the workflow times out a little after it, where
+   * no Catch applies, so a policy `@ttl` longer than this is clamped to it (with an audit note).
+   * @default - no bound beyond the policy language's own
+   */
+  readonly maxApprovalTtlSeconds?: number;
+}
+
+/** A policy ttl cut to the deployment's bound, recorded with the policy-evaluated record. */
+interface TtlClamp {
+  readonly policyTtlSeconds: number;
+  readonly maxApprovalTtlSeconds: number;
 }
 
 /** What the workflow's Choice state branches on. */
@@ -49,7 +61,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     const reasons = [`agent "${request.agentId}" is not registered`];
     return reject(event, { requestId: request.requestId, agentId: request.agentId, reasons }, deps);
   }
-  const decision = deps.policy.evaluate({
+  const evaluated = deps.policy.evaluate({
     agentId: request.agentId,
     operation: request.action.operation,
     accessLevels: await accessLevelsOf(request, deps.iam),
@@ -57,6 +69,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     environment: deps.directory.environmentOf(request.action.resource),
     ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
   });
+  const { decision, clamp } = clampTtl(evaluated, deps.maxApprovalTtlSeconds);
   // A request that could never run is refused before any reviewer spends time on it.
   const runnable =
     decision.outcome === 'deny'
@@ -116,7 +129,10 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
   }
   // The claim and the evaluation's audit records are written in one transaction: a retried
   // invocation finds either all of them (and is a duplicate) or none (and starts over).
-  const claimed = await deps.requests.claim(shown, evaluationRecords(shown, decision, now.toISOString()));
+  const claimed = await deps.requests.claim(
+    shown,
+    evaluationRecords(shown, decision, now.toISOString(), clamp),
+  );
   return claimed ? resultOf(shown, decision) : { requestId: request.requestId, outcome: 'duplicate' };
 }
 
@@ -199,7 +215,24 @@ function stateFor(decision: PolicyDecision): RequestRecord['state'] {
   return decision.outcome === 'auto-approve' ? 'approved' : 'awaiting-approval';
 }
 
-function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: string): AuditEvent[] {
+function clampTtl(
+  decision: PolicyDecision,
+  maxApprovalTtlSeconds: number | undefined,
+): { decision: PolicyDecision; clamp?: TtlClamp } {
+  if (decision.outcome === 'deny' || maxApprovalTtlSeconds === undefined) return { decision };
+  if (decision.ttlSeconds <= maxApprovalTtlSeconds) return { decision };
+  return {
+    decision: { ...decision, ttlSeconds: maxApprovalTtlSeconds },
+    clamp: { policyTtlSeconds: decision.ttlSeconds, maxApprovalTtlSeconds },
+  };
+}
+
+function evaluationRecords(
+  record: RequestRecord,
+  decision: PolicyDecision,
+  at: string,
+  clamp: TtlClamp | undefined,
+): AuditEvent[] {
   const base = { requestId: record.requestId, at, parametersHash: record.request.parametersHash };
   const { request } = record;
   const evaluated: AuditEvent[] = [
@@ -226,6 +259,14 @@ function evaluationRecords(record: RequestRecord, decision: PolicyDecision, at: 
         ...(decision.outcome === 'deny'
           ? {}
           : { ttlSeconds: decision.ttlSeconds, expiresAt: record.expiresAt }),
+        ...(clamp
+          ? {
+              ttlClamped: {
+                ...clamp,
+                note: `the policy's ttl of ${clamp.policyTtlSeconds} s is longer than this deployment's maxApprovalTtl: clamped to ${clamp.maxApprovalTtlSeconds} s`,
+              },
+            }
+          : {}),
         ...(decision.outcome === 'require-approval'
           ? { quorum: decision.quorum, approverGroups: [...decision.approverGroups] }
           : {}),

@@ -135,7 +135,7 @@ export async function executeApproved(input: ExecuteInput, deps: ExecuteDeps): P
     }
     return {
       outcome: 'executing' as const,
-      record: await deps.requests.save(record, { state: 'executing' }),
+      record: await deps.requests.save(record, { state: 'executing', executingSince: at.toISOString() }),
     };
   });
 

@@ -31,6 +31,11 @@ export interface RequestsStore {
     changes: RequestChanges,
     events?: readonly AuditEvent[],
   ): Promise<RequestRecord>;
+  /**
+   * The ids of requests that are `executing` and were claimed for execution before `cutoff`.
+   * Read from an index, so a request may have moved on since: read it again before acting.
+   */
+  executingSince(cutoff: Date): Promise<string[]>;
 }
 
 /** What the by-agent index holds of a request: everything but the task token and chat references. */

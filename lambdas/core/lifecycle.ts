@@ -75,6 +75,11 @@ export interface RequestRecord {
    * (`@allowUnscopedResource("true")`): the session may act on any resource, and cards say so.
    */
   readonly unscopedResource?: true;
+  /**
+   * When the execute function claimed the request (`approved → executing`): a request still
+   * `executing` well after the function's timeout was left behind by an invocation that died.
+   */
+  readonly executingSince?: string;
   /** The last record of the request's audit chain, written in the same transaction as this item. */
   readonly auditHead?: ChainHead;
 }

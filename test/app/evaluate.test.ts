@@ -1,12 +1,17 @@
 import { verifyChain } from '../../lambdas/core/audit';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
-import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, STAGING_ACCOUNT, testDeps } from '../support/fixtures';
+import {
+  actionRequested,
+  STAGING_ACCOUNT,
+  inMemoryStores,
+  testDeps,
+  type TestStores,
+} from '../support/fixtures';
 
 describe('Function: evaluateRequest', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
+  let tables: TestStores;
+  beforeAll(() => {
+    tables = inMemoryStores();
   });
 
   it('asks for two security approvals for a production data export', async () => {
@@ -327,9 +332,9 @@ describe('Function: evaluateRequest', () => {
 });
 
 describe('Attack class 3: environments come from authority', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
+  let tables: TestStores;
+  beforeAll(() => {
+    tables = inMemoryStores();
   });
 
   it('does not auto-approve a read of an unmapped bucket sent from a staging account', async () => {

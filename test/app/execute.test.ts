@@ -5,12 +5,10 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
-import { DynamoAuditLog } from '../../lambdas/adapters/audit-log';
 import { ConflictError, RequestNotFoundError } from '../../lambdas/app/errors';
 import { SdkActionExecutor } from '../../lambdas/adapters/executors';
 import { logger } from '../../lambdas/adapters/logger';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
-import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { StsCredentialIssuer } from '../../lambdas/adapters/sts';
 import {
   AUTO_APPROVER,
@@ -19,12 +17,12 @@ import {
   parseExecuteInput,
   type ExecuteDeps,
 } from '../../lambdas/app/execute';
-import type { Clock } from '../../lambdas/app/ports';
+import type { AuditLog, Clock, RequestsStore } from '../../lambdas/app/ports';
+import { inMemoryStores } from '../support/fixtures';
 import { verifyChain, type AuditRecord } from '../../lambdas/core/audit';
 import { parametersHash } from '../../lambdas/core/canonical';
 import type { RequestRecord } from '../../lambdas/core/lifecycle';
 import { verifyReceipt } from '../../lambdas/core/receipt';
-import { createTestTables, type TestTables } from '../support/dynamodb';
 import { ALLOW_EVERYTHING, isAllowed } from '../../local/iam-simulator';
 
 const sts = mockClient(STSClient);
@@ -125,18 +123,15 @@ function approvedRecord(requestId: string, approved: Approved = {}): Omit<Reques
 }
 
 describe('Function: executeApproved', () => {
-  let tables: TestTables;
-  let store: DynamoRequestsStore;
-  let audit: DynamoAuditLog;
+  let store: RequestsStore;
+  let audit: AuditLog;
   let clock: TestClock;
   let signer: LocalSigner;
   let deps: ExecuteDeps;
   let output: string[];
 
   beforeAll(async () => {
-    tables = await createTestTables();
-    store = new DynamoRequestsStore(tables.documents, tables.requestsTable, tables.auditTable);
-    audit = new DynamoAuditLog(tables.documents, tables.auditTable);
+    ({ requests: store, audit } = inMemoryStores());
     signer = LocalSigner.generate('receipt-key');
   });
 

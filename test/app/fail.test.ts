@@ -2,13 +2,12 @@ import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { failRequest } from '../../lambdas/app/fail';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { verifyChain } from '../../lambdas/core/audit';
-import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, testDeps } from '../support/fixtures';
+import { actionRequested, inMemoryStores, testDeps, type TestStores } from '../support/fixtures';
 
 describe('Function: failRequest', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
+  let tables: TestStores;
+  beforeAll(() => {
+    tables = inMemoryStores();
   });
 
   const failure = (requestId: string, error = 'Lambda.Unknown') => ({
@@ -72,7 +71,13 @@ describe('Function: failRequest', () => {
   });
 
   it('still tells the agent when nothing can be recorded', async () => {
-    const deps = testDeps({ ...tables, requestsTable: 'missing-requests', auditTable: 'missing-audit' });
+    const unreachable = async (): Promise<never> => {
+      throw Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
+    };
+    const deps = testDeps({
+      requests: { claim: unreachable, get: unreachable, save: unreachable, executingSince: unreachable },
+      audit: { start: unreachable, read: unreachable },
+    });
 
     const result = await failRequest(
       failure('fail-nowhere', 'DynamoDB.ResourceNotFoundException'),
@@ -85,9 +90,9 @@ describe('Function: failRequest', () => {
 });
 
 describe('Attack class 4: a failure touches only its own request', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
+  let tables: TestStores;
+  beforeAll(() => {
+    tables = inMemoryStores();
   });
 
   /** Agent A's request, open and waiting for reviewers. */

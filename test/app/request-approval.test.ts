@@ -3,15 +3,14 @@ import { expireRequest } from '../../lambdas/app/expire';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import type { ApprovalNotifier } from '../../lambdas/app/ports';
 import { verifyChain } from '../../lambdas/core/audit';
-import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, testDeps } from '../support/fixtures';
+import { actionRequested, inMemoryStores, testDeps, type TestStores } from '../support/fixtures';
 
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAc-secret-task-token+/=';
 
 describe('Function: requestApproval', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
+  let tables: TestStores;
+  beforeAll(() => {
+    tables = inMemoryStores();
   });
 
   it('stores the task token with the request and posts a card that does not carry it', async () => {
@@ -99,9 +98,9 @@ describe('Function: requestApproval', () => {
 });
 
 describe('Function: expireRequest', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
+  let tables: TestStores;
+  beforeAll(() => {
+    tables = inMemoryStores();
   });
 
   it('ends an undecided request as expired and shows it on the card', async () => {

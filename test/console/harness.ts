@@ -16,6 +16,8 @@ export interface ConsoleHarness {
   readonly console: ConsoleServer;
   readonly agent: ActionApprovalsClient;
   readonly feed: ActivityFeed;
+  /** Where the runtime's action targets write, as `.local/` is for `npm start`. */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startHarness(options: { port?: number } = {}): Promise<Con
     console,
     agent,
     feed,
+    dataDir,
     async stop() {
       await console.stop();
       await denyLeftovers(local);

@@ -158,6 +158,7 @@ describe('Construct: ActionApprovals', () => {
         full.handlers.apiDecision,
         full.handlers.slackInteractions,
         full.handlers.teamsMessages,
+        full.stuckExecutionSweep.sweep,
       ];
       for (const writer of writers) {
         const grants = onAudit.filter(({ roles }) => roles.includes(id(writer!.role)));
@@ -406,7 +407,7 @@ describe('Construct: ActionApprovals', () => {
 
     test('every handler runs on ARM64 with the current Node.js runtime, active tracing and source maps', () => {
       const all = Object.values(functions());
-      expect(all).toHaveLength(10);
+      expect(all).toHaveLength(11);
       for (const fn of all) {
         expect(fn.Properties).toMatchObject({
           Runtime: HANDLER_RUNTIME.name,
@@ -416,7 +417,7 @@ describe('Construct: ActionApprovals', () => {
         });
       }
       expect(HANDLER_RUNTIME.name).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
-      expect(Object.values(resourcesOfType(minimalTemplate, 'AWS::Lambda::Function'))).toHaveLength(8);
+      expect(Object.values(resourcesOfType(minimalTemplate, 'AWS::Lambda::Function'))).toHaveLength(9);
     });
 
     test('each function has a role of its own', () => {

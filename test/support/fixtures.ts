@@ -19,6 +19,8 @@ import { Directory, type DirectoryConfig } from '../../lambdas/core/directory';
 import type { ChatMessageRefs } from '../../lambdas/core/lifecycle';
 import { PolicyEngine } from '../../lambdas/core/policy';
 import type { TestTables } from './dynamodb';
+import { InMemoryTables } from '../../lambdas/adapters/in-memory-store';
+import type { AuditLog, RequestsStore } from '../../lambdas/app/ports';
 
 export const PRODUCTION_ACCOUNT = '111122223333';
 export const STAGING_ACCOUNT = '444455556666';
@@ -148,17 +150,41 @@ export interface TestDeps {
   readonly notifierErrors: string[];
 }
 
-/** The request path wired to DynamoDB Local tables and the given AWS clients (usually mocked). */
+/** The two table ports, sharing their state as the real tables do. */
+export interface TestStores {
+  readonly requests: RequestsStore;
+  readonly audit: AuditLog;
+}
+
+/** Fresh in-memory tables: what use-case tests run on, no Java needed. */
+export function inMemoryStores(): TestStores {
+  const tables = new InMemoryTables();
+  return { requests: tables.requestsStore, audit: tables.auditLog };
+}
+
+/** The DynamoDB adapters over DynamoDB Local tables, for the adapters' and handlers' own tests. */
+export function dynamoStores(tables: TestTables): TestStores {
+  return {
+    requests: new DynamoRequestsStore(tables.documents, tables.requestsTable, tables.auditTable),
+    audit: new DynamoAuditLog(tables.documents, tables.auditTable),
+  };
+}
+
+/**
+ * The request path over the given stores (DynamoDB Local tables are turned into their adapters)
+ * and AWS clients (usually mocked).
+ */
 export function testDeps(
-  tables: TestTables,
+  stores: TestStores | TestTables,
   clients: { sfn?: SFNClient; events?: EventBridgeClient } = {},
 ): TestDeps {
   const clock = new ManualClock();
   const notifier = new RecordingNotifier();
   const notifierErrors: string[] = [];
+  const { requests, audit } = 'documents' in stores ? dynamoStores(stores) : stores;
   const base = {
-    requests: new DynamoRequestsStore(tables.documents, tables.requestsTable, tables.auditTable),
-    audit: new DynamoAuditLog(tables.documents, tables.auditTable),
+    requests,
+    audit,
     directory,
     clock,
   };

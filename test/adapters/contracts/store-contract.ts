@@ -177,5 +177,42 @@ export function describeStoreContract(name: string, makePorts: () => Promise<Sto
     it('reads an unknown chain as empty', async () => {
       expect(await ports.audit.read(uniqueId('nothing'))).toEqual([]);
     });
+
+    describe('executingSince', () => {
+      async function executing(id: string, since: string): Promise<RequestRecord> {
+        await ports.requests.claim(newRequest(id), [event(id, 'requested')]);
+        const approved = await ports.requests.save((await ports.requests.get(id))!, { state: 'approved' });
+        return ports.requests.save(approved, { state: 'executing', executingSince: since });
+      }
+
+      it('lists a request claimed for execution before the cutoff, and none claimed after it', async () => {
+        const stuck = uniqueId('stuck');
+        const running = uniqueId('running');
+        await executing(stuck, '2026-11-24T10:00:00.000Z');
+        await executing(running, '2026-11-24T10:05:00.000Z');
+
+        const listed = await ports.requests.executingSince(new Date('2026-11-24T10:02:00.000Z'));
+
+        expect([listed.includes(stuck), listed.includes(running)]).toEqual([true, false]);
+      });
+
+      it('no longer lists a request once it has left executing', async () => {
+        const done = uniqueId('done');
+        const record = await executing(done, '2026-11-24T10:00:00.000Z');
+        await ports.requests.save(record, { state: 'executed' });
+
+        const listed = await ports.requests.executingSince(new Date('2026-11-24T10:02:00.000Z'));
+
+        expect(listed).not.toContain(done);
+        expect(await ports.requests.get(done)).toMatchObject({ state: 'executed', version: 4 });
+      });
+
+      it('reads back an executing request as it was saved, with nothing of the index in it', async () => {
+        const id = uniqueId('indexed');
+        const saved = await executing(id, '2026-11-24T10:00:00.000Z');
+
+        expect(await ports.requests.get(id)).toEqual(saved);
+      });
+    });
   });
 }
