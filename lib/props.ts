@@ -124,6 +124,13 @@ export interface ActionApprovalsProps {
    */
   readonly revokeSessionsIssuedBefore?: Date;
   /**
+   * Workload accounts holding the member stack (`ActionApprovalsTarget`, deployed with StackSets:
+   * docs/DEPLOY.md): an approved action on a resource whose ARN names one of them runs with that
+   * account's execution role of its class, which only the execute function may assume.
+   * @default - actions run in this account only
+   */
+  readonly targetAccounts?: readonly string[];
+  /**
    * The longest approval wait any policy grants. Each request waits for its own TTL (set by the
    * Cedar policies' `@ttl`, shortened by the request's `ttlSeconds`); this bounds the workflow's
    * executions as a safety net, at this plus one hour.

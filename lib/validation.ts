@@ -70,6 +70,10 @@ export function validateProps(props: ActionApprovalsProps): void {
         `executionRoles.${roleClass}.resources must not be empty: disable the class with enabled: false instead`,
       );
   }
+  for (const account of props.targetAccounts ?? []) {
+    if (!/^\d{12}$/.test(account))
+      problems.push(`targetAccounts: "${account}" is not a 12-digit AWS account id`);
+  }
   const maxTtl = props.maxApprovalTtl;
   if (maxTtl && !maxTtl.isUnresolved() && (maxTtl.toSeconds() < 60 || maxTtl.toSeconds() > 365 * 86_400)) {
     problems.push(`maxApprovalTtl must be from 1 minute to 365 days, not ${maxTtl.toHumanString()}`);

@@ -110,6 +110,14 @@ export class LocalGateway {
           await services.targets.exportTable(accessKeyId, parse(body), services.now()),
         );
       }
+      if (target.startsWith('DynamoDB_20120810.')) {
+        const operation = target.slice('DynamoDB_20120810.'.length);
+        return respondJson(
+          response,
+          200,
+          await services.targets.dynamodb(accessKeyId, operation, parse(body), services.now()),
+        );
+      }
       if (target)
         throw new ProtocolError(400, 'UnknownOperationException', `${target} is not available in local mode`);
       const form = new URLSearchParams(body);

@@ -1,3 +1,4 @@
+import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -115,6 +116,52 @@ export class LocalTargets {
       return await readFile(this.pathOf(bucket, key));
     } catch {
       throw new TargetError(404, 'NoSuchKey', 'The specified key does not exist.');
+    }
+  }
+
+  /**
+   * Any DynamoDB action, for real against DynamoDB Local, once the simulator has authorized it on
+   * the table the request names (`TableName` or `TableArn`) in the session's account. The wire
+   * JSON of DynamoDB is its SDK input, so the body is sent as the command of the same name.
+   */
+  async dynamodb(
+    accessKeyId: string | undefined,
+    operation: string,
+    body: Record<string, unknown>,
+    now: Date,
+  ): Promise<unknown> {
+    const session = this.sessionOf(accessKeyId);
+    const account = /::(\d{12}):/.exec(session.roleArn)?.[1] ?? '000000000000';
+    const named = String(body.TableArn ?? body.TableName ?? '');
+    const tableArn = named.startsWith('arn:')
+      ? named
+      : `arn:aws:dynamodb:${LOCAL_REGION}:${account}:table/${named}`;
+    const Command = (dynamodb as unknown as Record<string, unknown>)[`${operation}Command`];
+    if (!named || typeof Command !== 'function') {
+      throw new TargetError(
+        400,
+        'UnknownOperationException',
+        `dynamodb:${operation} on ${named || '(no table)'} is not available in local mode`,
+      );
+    }
+    await this.authorize(session, `dynamodb:${operation}`, tableArn, now);
+    const client = new DynamoDBClient({
+      endpoint: this.dynamodbEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      const input = { ...body, ...(body.TableArn ? { TableName: tableArn.split('/').at(-1) } : {}) };
+      delete (input as { TableArn?: unknown }).TableArn;
+      const { $metadata: _metadata, ...output } = (await client.send(
+        new (Command as new (input: unknown) => Parameters<DynamoDBClient['send']>[0])(input),
+      )) as unknown as Record<string, unknown>;
+      return output;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'InternalServerError';
+      throw new TargetError(400, name, error instanceof Error ? error.message : String(error));
+    } finally {
+      client.destroy();
     }
   }
 

@@ -275,7 +275,7 @@ function compact(fields: Readonly<Record<string, JsonValue | undefined>>): Execu
   );
 }
 
-function failureOf(error: unknown, credentials: SessionCredentials): ExecutionFailure {
+export function failureOf(error: unknown, credentials: SessionCredentials): ExecutionFailure {
   const name = error instanceof Error ? error.name : 'Error';
   // No AWS error message is known to echo a secret key or session token; this makes sure of it.
   const message = (error instanceof Error ? error.message : String(error))

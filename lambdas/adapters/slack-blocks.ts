@@ -8,7 +8,8 @@ import type {
   PlainTextElement,
   SectionBlock,
 } from '@slack/web-api';
-import { JUSTIFICATION_LABEL, RISK_MARK, type ApprovalCard, type CardOutcome } from '../core/card';
+import { JUSTIFICATION_LABEL, lineText, RISK_MARK, type ApprovalCard, type CardOutcome } from '../core/card';
+import { PREVIEW_TITLES } from '../core/preview';
 import { codePointPrefix, shortened } from '../core/text';
 
 /** The `action_id`s of the card's buttons; the interaction handler reads the vote from them. */
@@ -176,6 +177,38 @@ function riskFlag(card: ApprovalCard): SectionBlock[] {
   ];
 }
 
+const caption = (text: string): ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] });
+
+/** The permissions beyond the action the session will hold, and whether IAM can scope it. */
+function sessionBlocks(card: ApprovalCard): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  if (card.companions && card.companions.length > 0) {
+    blocks.push(caption('*Also allowed*: listed by the agent, bound to the approval'));
+    blocks.push(...untrustedSections(card.companions.join('\n')));
+  }
+  if (card.scopeWarning) blocks.push({ type: 'section', text: plain(`${RISK_MARK} ${card.scopeWarning}`) });
+  return blocks;
+}
+
+/**
+ * What will change, before → after, read from AWS: inert plain text like the parameters, since
+ * its after side is what the agent asked for.
+ */
+function previewBlocks(card: ApprovalCard): KnownBlock[] {
+  const { preview } = card;
+  if (!preview) return [];
+  if (preview.status === 'unavailable') {
+    return [caption('*What will change*'), ...untrustedSections(`Preview unavailable: ${preview.reason}`)];
+  }
+  return [
+    caption(`*What will change*: ${PREVIEW_TITLES[preview.kind]}`),
+    ...(preview.lines.length > 0 ? untrustedSections(preview.lines.map(lineText).join('\n')) : []),
+    ...(preview.notes.length > 0
+      ? untrustedSections(preview.notes.map((note) => `${RISK_MARK} ${note}`).join('\n'))
+      : []),
+  ];
+}
+
 const names = (reviewers: readonly string[]): string =>
   reviewers.length > 0 ? reviewers.map(escapeSlackText).join(', ') : 'nobody';
 
@@ -222,7 +255,6 @@ export function slackApprovalMessage(card: ApprovalCard, outcome?: CardOutcome):
       expiry(card.expiresAt),
     ],
   };
-  const caption = (text: string): ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] });
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain(HEADLINES[status]) },
     facts,
@@ -235,6 +267,8 @@ export function slackApprovalMessage(card: ApprovalCard, outcome?: CardOutcome):
     { type: 'section', text: untrusted(card.parameterSummary.join('\n')) },
     ...riskFlag(card),
     ...(card.parameters.length > 0 ? [showParametersButton(card)] : []),
+    ...sessionBlocks(card),
+    ...previewBlocks(card),
     { type: 'divider' },
     caption(`:warning: *${JUSTIFICATION_LABEL}*: written by the agent and not checked by anyone`),
     ...untrustedSections(card.justification),

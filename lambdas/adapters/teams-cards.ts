@@ -1,4 +1,5 @@
-import { JUSTIFICATION_LABEL, RISK_MARK, type ApprovalCard, type CardOutcome } from '../core/card';
+import { JUSTIFICATION_LABEL, lineText, RISK_MARK, type ApprovalCard, type CardOutcome } from '../core/card';
+import { PREVIEW_TITLES } from '../core/preview';
 
 /** The `verb`s of the card's buttons; the messaging endpoint reads the vote from them. */
 export const TEAMS_VERBS = { approve: 'approve', deny: 'deny' } as const;
@@ -207,6 +208,58 @@ const text = (value: string, style: Omit<TextBlock, 'type' | 'text' | 'wrap'> = 
   ...style,
 });
 
+/** Text shown as itself, one line per entry: TextRuns apply no Markdown. */
+const verbatimLines = (lines: readonly string[], color?: 'Attention'): RichTextBlock => ({
+  type: 'RichTextBlock',
+  inlines: [{ type: 'TextRun', text: lines.join('\n'), ...(color ? { color } : {}) }],
+});
+
+/** The permissions beyond the action the session will hold, and whether IAM can scope it. */
+function sessionElements(card: ApprovalCard): AdaptiveElement[] {
+  const elements: AdaptiveElement[] = [];
+  if (card.companions && card.companions.length > 0) {
+    elements.push(
+      text('Also allowed: listed by the agent, bound to the approval', {
+        weight: 'Bolder',
+        spacing: 'Medium',
+      }),
+    );
+    elements.push(verbatimLines(card.companions));
+  }
+  if (card.scopeWarning) {
+    elements.push({
+      type: 'Container',
+      style: 'attention',
+      items: [text(`${RISK_MARK} ${card.scopeWarning}`, { weight: 'Bolder' })],
+    });
+  }
+  return elements;
+}
+
+/** What will change, before → after, as TextRuns: read from AWS and requested by the agent, never formatted. */
+function previewElements(card: ApprovalCard): AdaptiveElement[] {
+  const { preview } = card;
+  if (!preview) return [];
+  if (preview.status === 'unavailable') {
+    return [
+      text('What will change', { weight: 'Bolder', spacing: 'Medium' }),
+      verbatimLines([`Preview unavailable: ${preview.reason}`]),
+    ];
+  }
+  return [
+    text(`What will change: ${PREVIEW_TITLES[preview.kind]}`, { weight: 'Bolder', spacing: 'Medium' }),
+    ...(preview.lines.length > 0 ? [verbatimLines(preview.lines.map(lineText))] : []),
+    ...(preview.notes.length > 0
+      ? [
+          verbatimLines(
+            preview.notes.map((note) => `${RISK_MARK} ${note}`),
+            'Attention',
+          ),
+        ]
+      : []),
+  ];
+}
+
 function approversNeeded(card: ApprovalCard): string {
   const groups = card.approverGroups.length > 0 ? card.approverGroups.join(' or ') : 'any reviewer';
   return `${card.quorum} from ${groups}`;
@@ -295,6 +348,8 @@ export function teamsApprovalCard(card: ApprovalCard, view: TeamsCardView = {}):
       : [text('(none)', { isSubtle: true, spacing: 'None' })]),
     ...riskFlag(card),
     ...(card.parameters.length > 0 ? [fullParameters(card)] : []),
+    ...sessionElements(card),
+    ...previewElements(card),
     {
       type: 'Container',
       style: 'warning',

@@ -1,17 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../core/audit';
 import { approvalCard, displayRefusal } from '../core/card';
-import { planAction } from '../core/catalog';
+import { CatalogRefusal, planAction } from '../core/catalog';
+import { isScopable, scopeRefusal } from '../core/derived-session';
 import type { RequestRecord } from '../core/lifecycle';
 import { outcomeEvent, requestOutcome, type OutcomeEvent } from '../core/outcome';
 import type { PolicyDecision } from '../core/policy';
+import { unavailablePreview, type ChangePreview } from '../core/preview';
 import { parseActionRequest } from '../core/request';
+import { sdkOperationFor } from '../core/sdk-operations';
 import type { ActionRequest, IamReference } from '../core/types';
-import type { PolicyEvaluator, RequestPathDeps } from './ports';
+import type { ChangePreviewer, PolicyEvaluator, RequestPathDeps } from './ports';
 
 export interface EvaluateDeps extends RequestPathDeps {
   readonly iam: IamReference;
   readonly policy: PolicyEvaluator;
+  /** @default - cards show no preview */
+  readonly previewer?: ChangePreviewer;
   /**
    * The deployment's `maxApprovalTtl` in seconds: the workflow times out a little after it, where
    * no Catch applies, so a policy `@ttl` longer than this is clamped to it (with an audit note).
@@ -65,20 +70,17 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
   });
   const { decision, clamp } = clampTtl(evaluated, deps.maxApprovalTtlSeconds);
-  if (decision.outcome !== 'deny') {
-    // A request that could never run is refused before any reviewer spends time on it.
-    const plan = planAction({ requestId: request.requestId, ...request.action });
-    if (!plan.ok) {
-      return reject(
-        event,
-        {
-          requestId: request.requestId,
-          agentId: request.agentId,
-          reasons: [`action: ${plan.error.message}`],
-        },
-        deps,
-      );
-    }
+  // A request that could never run is refused before any reviewer spends time on it.
+  const runnable =
+    decision.outcome === 'deny'
+      ? { reasons: [], unscoped: false }
+      : await runnability(request, decision, deps.iam);
+  if (runnable.reasons.length > 0) {
+    return reject(
+      event,
+      { requestId: request.requestId, agentId: request.agentId, reasons: runnable.reasons },
+      deps,
+    );
   }
   const ttlSeconds = decision.outcome === 'deny' ? 0 : decision.ttlSeconds;
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
@@ -104,10 +106,16 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
         }
       : {}),
     ...(decision.outcome === 'deny' ? { outcomeReason: decision.reason } : {}),
+    ...(runnable.unscoped ? { unscopedResource: true as const } : {}),
   };
+  const preview =
+    decision.outcome === 'require-approval' && deps.previewer
+      ? await previewOf(request, expiresAt, deps.previewer)
+      : undefined;
+  const shown: RequestRecord = preview ? { ...record, preview } : record;
   // What a reviewer cannot read in full is refused, never shown cut (checked before the claim, so a
   // refused request keeps its id for the rejection's own chain).
-  const unreadable = decision.outcome === 'deny' ? undefined : displayRefusal(approvalCard(record));
+  const unreadable = decision.outcome === 'deny' ? undefined : displayRefusal(approvalCard(shown));
   if (unreadable) {
     return reject(
       event,
@@ -122,10 +130,63 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
   // The claim and the evaluation's audit records are written in one transaction: a retried
   // invocation finds either all of them (and is a duplicate) or none (and starts over).
   const claimed = await deps.requests.claim(
-    record,
-    evaluationRecords(record, decision, now.toISOString(), clamp),
+    shown,
+    evaluationRecords(shown, decision, now.toISOString(), clamp),
   );
-  return claimed ? resultOf(record, decision) : { requestId: request.requestId, outcome: 'duplicate' };
+  return claimed ? resultOf(shown, decision) : { requestId: request.requestId, outcome: 'duplicate' };
+}
+
+/**
+ * Why the action could never run, if it could not: a catalog action must satisfy its entry (and
+ * lists no companions of its own: the entry names them); any other action needs an SDK command
+ * and, when IAM cannot scope it to one resource, the deciding policy's explicit leave.
+ */
+async function runnability(
+  request: ActionRequest,
+  decision: Exclude<PolicyDecision, { outcome: 'deny' }>,
+  iam: IamReference,
+): Promise<{ readonly reasons: readonly string[]; readonly unscoped: boolean }> {
+  const plan = planAction({ requestId: request.requestId, ...request.action });
+  if (plan.ok) {
+    const listed = request.action.companions?.length ?? 0;
+    return listed > 0
+      ? {
+          reasons: [
+            `action.companions: ${request.action.operation} is a catalog action: its entry names its companions`,
+          ],
+          unscoped: false,
+        }
+      : { reasons: [], unscoped: false };
+  }
+  if (plan.error.reason !== CatalogRefusal.UnknownOperation)
+    return { reasons: [`action: ${plan.error.message}`], unscoped: false };
+  const operation = sdkOperationFor(request.action.operation);
+  if (!operation.ok) return { reasons: [`action.operation: ${operation.error.message}`], unscoped: false };
+  const info = await iam.describeAction(request.action.operation);
+  if (!info)
+    return {
+      reasons: [`action.operation: "${request.action.operation}" is not an IAM action`],
+      unscoped: false,
+    };
+  const refusal = scopeRefusal(info, request.action.resource, decision.allowUnscopedResource === true);
+  return refusal
+    ? { reasons: [`action: ${refusal.message}`], unscoped: false }
+    : { reasons: [], unscoped: !isScopable(info) };
+}
+
+/** The preview, or why there is none: reading it never blocks the request. */
+async function previewOf(
+  request: ActionRequest,
+  notAfter: string,
+  previewer: ChangePreviewer,
+): Promise<ChangePreview | undefined> {
+  try {
+    return await previewer.preview(request.action, notAfter);
+  } catch (error) {
+    return unavailablePreview(
+      `the preview failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function resultOf(record: RequestRecord, decision: PolicyDecision): EvaluationResult {

@@ -3,17 +3,28 @@ import { ConflictError, StaleWriteError } from './errors';
 import { approvers } from '../core/approval';
 import type { AuditEvent } from '../core/audit';
 import { parametersHash } from '../core/canonical';
-import { planAction, sameRole, type ActionPlan, type RoleClass } from '../core/catalog';
+import { CatalogRefusal, planAction, sameRole, type RoleClass } from '../core/catalog';
+import { deriveSession } from '../core/derived-session';
+import { genericRoleClassOf, type GenericRoleClass } from '../core/generic-roles';
+import type { Result } from '../core/result';
+import { sdkOperationFor } from '../core/sdk-operations';
 import type { RequestRecord } from '../core/lifecycle';
 import { requestOutcome, type OutcomeDetail, type OutcomeEvent } from '../core/outcome';
 import { signReceipt, type ApprovalReceipt, type Signer } from '../core/receipt';
-import { buildSessionPolicy, serializeSessionPolicy } from '../core/session-policy';
+import {
+  buildSessionPolicy,
+  serializeSessionPolicy,
+  type SessionPolicyDocument,
+} from '../core/session-policy';
+import type { IamReference } from '../core/types';
 import type {
   ActionExecutor,
   AssumeForActionInput,
   CredentialIssuer,
   ExecutionFailure,
+  ExecutionResult,
   ExecutionSummary,
+  GenericExecutor,
   Logger,
   RequestChanges,
   RequestPathDeps,
@@ -21,13 +32,29 @@ import type {
 } from './ports';
 import { onLatest } from './retry';
 
+/** Every class of execution role: the catalog's and the generic path's. */
+export type ExecutionRoleClass = RoleClass | GenericRoleClass;
+
+/** The execution role ARN of each class; an action whose class has none cannot run. */
+export type ExecutionRoleArns = Readonly<Partial<Record<ExecutionRoleClass, string>>>;
+
 export interface ExecuteDeps extends Pick<RequestPathDeps, 'requests' | 'clock'> {
   readonly credentials: CredentialIssuer;
   readonly logger: Logger;
   readonly executor: ActionExecutor;
   readonly signer: Signer;
-  /** The execution role ARN of each role class; an action whose class has none cannot run. */
-  readonly executionRoles: Readonly<Partial<Record<RoleClass, string>>>;
+  /** The execution roles of this account. */
+  readonly executionRoles: ExecutionRoleArns;
+  /**
+   * Actions outside the catalog, run as the SDK command of the same operation with a derived
+   * session. Absent: only catalog actions run.
+   */
+  readonly generic?: { readonly executor: GenericExecutor; readonly iam: IamReference };
+  /**
+   * The execution roles in workload accounts, by account id: an action on a resource whose ARN
+   * names one of them runs with that account's role of its class, and never with this account's.
+   */
+  readonly targetAccounts?: Readonly<Record<string, ExecutionRoleArns>>;
 }
 
 const executeInputSchema = z.object({
@@ -83,7 +110,8 @@ export async function executeApproved(input: ExecuteInput, deps: ExecuteDeps): P
       actor: SYSTEM,
       parametersHash: record.request.parametersHash,
     };
-    const presented = parametersHash(input.parameters);
+    // Companions come from the stored request, not the workflow input: the hash binds both.
+    const presented = parametersHash(input.parameters, record.request.action.companions);
     if (presented !== record.request.parametersHash) {
       const denied = await deps.requests.save(
         record,
@@ -140,24 +168,7 @@ async function run(
   const reviewers = reviewersOf(claimed);
   let record = claimed;
   try {
-    const plan = planAction({
-      requestId: request.requestId,
-      operation: request.action.operation,
-      resource: request.action.resource,
-      parameters,
-    });
-    if (!plan.ok) fail('plan', plan.error.reason, plan.error.message);
-    const roleArn = executionRoleFor(plan.value, deps.executionRoles);
-    const policy = buildSessionPolicy({
-      operation: request.action.operation,
-      resource: request.action.resource,
-      notAfter: claimed.expiresAt,
-      companions: plan.value.companions,
-      ...(plan.value.approvedCallConditions
-        ? { approvedCallConditions: plan.value.approvedCallConditions }
-        : {}),
-    });
-    if (!policy.ok) fail('session-policy', policy.error.reason, policy.error.message);
+    const prepared = await prepare(claimed, parameters, deps);
     if (reviewers.length === 0) fail('receipt', 'NoApprovers', 'the approval names no approving reviewer');
 
     // Signed before any credentials exist: if the receipt cannot be produced, nothing runs that
@@ -167,11 +178,11 @@ async function run(
     // The credentials live only inside this call; nothing that outlives it holds them.
     const called = await withSession(
       {
-        roleArn,
+        roleArn: prepared.roleArn,
         requestId: request.requestId,
         agentId: claimed.agentId,
         approvers: reviewers,
-        sessionPolicy: policy.value,
+        sessionPolicy: prepared.policy,
       },
       deps,
       async (credentials) => {
@@ -182,9 +193,9 @@ async function run(
             details: {
               accessKeyId: credentials.accessKeyId,
               expiration: credentials.expiration.toISOString(),
-              roleArn,
-              roleClass: plan.value.roleClass,
-              sessionPolicy: serializeSessionPolicy(policy.value),
+              roleArn: prepared.roleArn,
+              roleClass: prepared.roleClass,
+              sessionPolicy: serializeSessionPolicy(prepared.policy),
             },
           },
         ]);
@@ -193,10 +204,7 @@ async function run(
           accessKeyId: credentials.accessKeyId,
           expiration: credentials.expiration.toISOString(),
         });
-        return deps.executor.run(plan.value, credentials, {
-          notAfter: new Date(claimed.expiresAt),
-          now: deps.clock.now(),
-        });
+        return prepared.call(credentials);
       },
     );
     if (!called.ok) fail('call', called.error.name, called.error.message, called.error.awsRequestId);
@@ -259,13 +267,139 @@ async function withSession<T>(
   return use(credentials);
 }
 
-function executionRoleFor(plan: ActionPlan, roles: ExecuteDeps['executionRoles']): string {
-  const roleArn = roles[plan.roleClass];
+/** What one approved call needs: the role to assume, the session to mint, and the call itself. */
+interface PreparedCall {
+  readonly roleClass: ExecutionRoleClass;
+  readonly roleArn: string;
+  readonly policy: SessionPolicyDocument;
+  readonly call: (credentials: SessionCredentials) => Promise<Result<ExecutionResult, ExecutionFailure>>;
+}
+
+/**
+ * The catalog's entry when it has one (its curated session and parameter rules), otherwise the
+ * generic path: the SDK command of the same operation, with the session derived from IAM's
+ * service reference.
+ */
+async function prepare(
+  claimed: RequestRecord,
+  parameters: Readonly<Record<string, unknown>>,
+  deps: ExecuteDeps,
+): Promise<PreparedCall> {
+  const { action } = claimed.request;
+  const plan = planAction({
+    requestId: claimed.requestId,
+    operation: action.operation,
+    resource: action.resource,
+    parameters,
+  });
+  if (!plan.ok && plan.error.reason === CatalogRefusal.UnknownOperation && deps.generic) {
+    return prepareGeneric(claimed, parameters, deps.generic, deps);
+  }
+  if (!plan.ok) return fail('plan', plan.error.reason, plan.error.message);
+  if (action.companions && action.companions.length > 0) {
+    fail(
+      'plan',
+      'CompanionsNotAllowed',
+      `${action.operation} is a catalog action: its entry names its companions`,
+    );
+  }
+  const roleArn = executionRoleFor(plan.value.roleClass, [plan.value.resource], deps);
+  const policy = buildSessionPolicy({
+    operation: action.operation,
+    resource: action.resource,
+    notAfter: claimed.expiresAt,
+    companions: plan.value.companions,
+    ...(plan.value.approvedCallConditions
+      ? { approvedCallConditions: plan.value.approvedCallConditions }
+      : {}),
+  });
+  if (!policy.ok) return fail('session-policy', policy.error.reason, policy.error.message);
+  return {
+    roleClass: plan.value.roleClass,
+    roleArn,
+    policy: policy.value,
+    call: (credentials) =>
+      deps.executor.run(plan.value, credentials, {
+        notAfter: new Date(claimed.expiresAt),
+        now: deps.clock.now(),
+      }),
+  };
+}
+
+async function prepareGeneric(
+  claimed: RequestRecord,
+  parameters: Readonly<Record<string, unknown>>,
+  generic: NonNullable<ExecuteDeps['generic']>,
+  deps: ExecuteDeps,
+): Promise<PreparedCall> {
+  const { action } = claimed.request;
+  const operation = sdkOperationFor(action.operation);
+  if (!operation.ok) return fail('plan', operation.error.reason, operation.error.message);
+  const info = await stage('plan', () => generic.iam.describeAction(action.operation));
+  if (!info) return fail('plan', 'UnknownAction', `${action.operation} is not in IAM's service reference`);
+  const companions = await stage('plan', () =>
+    Promise.all(
+      (action.companions ?? []).map(async (companion) => ({
+        companion,
+        info: await generic.iam.describeAction(companion.action),
+      })),
+    ),
+  );
+  const derived = deriveSession({
+    action: info,
+    resource: action.resource,
+    notAfter: claimed.expiresAt,
+    allowUnscopedResource: claimed.unscopedResource === true,
+    companions,
+  });
+  if (!derived.ok) return fail('session-policy', derived.error.reason, derived.error.message);
+  // A companion that changes something makes the whole session one that changes something.
+  const levels = [info, ...companions.map((checked) => checked.info)].flatMap(
+    (found) => found?.accessLevels ?? [],
+  );
+  const roleClass = genericRoleClassOf(levels);
+  const roleArn = executionRoleFor(
+    roleClass,
+    [action.resource, ...(action.companions ?? []).map((companion) => companion.resource)],
+    deps,
+  );
+  return {
+    roleClass,
+    roleArn,
+    policy: derived.value.policy,
+    call: (credentials) =>
+      generic.executor.run(
+        { operation: operation.value, resource: action.resource, parameters },
+        credentials,
+      ),
+  };
+}
+
+/**
+ * The role of the class in the account of the approved resource: a workload account's when the
+ * ARN names one, this account's otherwise.
+ */
+function executionRoleFor(
+  roleClass: ExecutionRoleClass,
+  resources: readonly string[],
+  deps: Pick<ExecuteDeps, 'executionRoles' | 'targetAccounts'>,
+): string {
+  const [primary = ''] = resources;
+  const account = primary.split(':')[4] ?? '';
+  const roles = (account && deps.targetAccounts?.[account]) || deps.executionRoles;
+  const roleArn = roles[roleClass];
   if (!roleArn) {
-    fail('plan', 'NoExecutionRole', `no execution role is configured for role class ${plan.roleClass}`);
+    fail(
+      'plan',
+      'NoExecutionRole',
+      `no execution role is configured for role class ${roleClass}${roles === deps.executionRoles ? '' : ` in account ${account}`}`,
+    );
   }
   // A session that could change one of the execution roles could widen every later session.
-  if (Object.values(roles).some((role) => role !== undefined && sameRole(role, plan.resource))) {
+  const allRoles = [deps.executionRoles, ...Object.values(deps.targetAccounts ?? {})].flatMap((arns) =>
+    Object.values(arns).filter((arn): arn is string => arn !== undefined),
+  );
+  if (resources.some((resource) => allRoles.some((role) => sameRole(role, resource)))) {
     fail(
       'plan',
       'ProtectedResource',

@@ -7,6 +7,9 @@ import type { SessionPolicyDocument } from '../core/session-policy';
 import type { ChatMessageRefs, RequestRecord } from '../core/lifecycle';
 import type { OutcomeEvent } from '../core/outcome';
 import type { PolicyDecision, PolicyInput } from '../core/policy';
+import type { ChangePreview } from '../core/preview';
+import type { SdkOperation } from '../core/sdk-operations';
+import type { ActionRequest } from '../core/types';
 
 export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
 
@@ -183,6 +186,26 @@ export interface ActionExecutor {
     credentials: SessionCredentials,
     limits: DeliveryLimits,
   ): Promise<Result<ExecutionResult, ExecutionFailure>>;
+}
+
+/** One approved call of the generic path: the SDK command of the approved IAM action. */
+export interface SdkCall {
+  readonly operation: SdkOperation;
+  /** The approved ARN: its region is where the client is sent. */
+  readonly resource: string;
+  /** The approved parameters, exactly as hashed: sent as the command's input unchanged. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+/** Runs an action outside the catalog as its SDK command with the session minted for it. */
+export interface GenericExecutor {
+  run(call: SdkCall, credentials: SessionCredentials): Promise<Result<ExecutionResult, ExecutionFailure>>;
+}
+
+/** Reads what an action would change, before reviewers decide. */
+export interface ChangePreviewer {
+  /** Undefined when the action has no preview; an `unavailable` preview says why it could not be read. */
+  preview(action: ActionRequest['action'], notAfter: string): Promise<ChangePreview | undefined>;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { canonicalJson } from './canonical';
 import { parameterRisks } from './catalog';
+import { UNSCOPED_RESOURCE_WARNING } from './derived-session';
+import { PREVIEW_LIMITS, type ChangePreview, type PreviewLine } from './preview';
 import type { RequestRecord } from './lifecycle';
 import { shortened, visiblyEscaped } from './text';
 import type { ActionRequest } from './types';
@@ -36,6 +38,12 @@ export interface ApprovalCard {
   readonly quorum: number;
   readonly approverGroups: readonly string[];
   readonly expiresAt: string;
+  /** Further permissions the agent listed, one `action on resource` line each; bound by the hash. */
+  readonly companions?: readonly string[];
+  /** Present when IAM cannot limit the action to one resource: the words every surface shows. */
+  readonly scopeWarning?: string;
+  /** What will change, before → after, or why that could not be read. */
+  readonly preview?: ChangePreview;
 }
 
 /** How a card looks once the request is decided. */
@@ -108,7 +116,10 @@ function summaryOf(lines: readonly ParameterLine[]): string[] {
 export function approvalCard(record: RequestRecord): ApprovalCard {
   const { request } = record;
   const parameters = parameterLines(request);
-  return {
+  const companions = (request.action.companions ?? []).map(({ action, resource }) =>
+    visiblyEscaped(`${action} on ${resource}`),
+  );
+  const card: ApprovalCard = {
     requestId: record.requestId,
     agentId: record.agentId,
     operation: visiblyEscaped(request.action.operation),
@@ -121,7 +132,45 @@ export function approvalCard(record: RequestRecord): ApprovalCard {
     quorum: record.rule?.quorum ?? 1,
     approverGroups: record.rule?.approverGroups ?? [],
     expiresAt: record.expiresAt,
+    ...(companions.length > 0 ? { companions } : {}),
+    ...(record.unscopedResource ? { scopeWarning: UNSCOPED_RESOURCE_WARNING } : {}),
   };
+  if (!record.preview) return card;
+  // The preview gets the room the rest of the card leaves: it is never why a card cannot be shown.
+  const room = DISPLAY_LIMITS.teamsCardBytes - cardBytes(card);
+  return { ...card, preview: fittedPreview(record.preview, room) };
+}
+
+function previewBytes(preview: ChangePreview): number {
+  if (preview.status === 'unavailable')
+    return DISPLAY_LIMITS.perPreviewLineBytes + worstCaseBytes(preview.reason);
+  const texts = [...preview.lines.map(lineText), ...preview.notes];
+  return texts.reduce<number>(
+    (total, text) => total + DISPLAY_LIMITS.perPreviewLineBytes + worstCaseBytes(text),
+    DISPLAY_LIMITS.perPreviewLineBytes,
+  );
+}
+
+/** One change as every surface words it. */
+export function lineText(line: PreviewLine): string {
+  return `${line.subject}: ${line.before} → ${line.after}`;
+}
+
+/** The preview with as many of its lines as fit in `room` bytes; the rest are counted in a note. */
+function fittedPreview(preview: ChangePreview, room: number): ChangePreview {
+  if (preview.status === 'unavailable' || previewBytes(preview) <= room) return preview;
+  for (let kept = preview.lines.length - 1; kept >= 0; kept -= 1) {
+    const fitted: ChangePreview = {
+      ...preview,
+      lines: preview.lines.slice(0, kept),
+      notes: [
+        ...preview.notes.slice(0, PREVIEW_LIMITS.notes - 1),
+        `… ${preview.lines.length - kept} more changes not shown: too many for a card`,
+      ],
+    };
+    if (previewBytes(fitted) <= room) return fitted;
+  }
+  return { status: 'unavailable', reason: 'the change is too large to show on a card' };
 }
 
 /**
@@ -135,6 +184,8 @@ export const DISPLAY_LIMITS = {
   frameBytes: 6_000,
   /** The JSON structure each parameter adds, on the card and in its full view. */
   perParameterBytes: 400,
+  /** The JSON structure each preview line, note, or companion adds. */
+  perPreviewLineBytes: 120,
 } as const;
 
 /**
@@ -159,6 +210,16 @@ export function worstCaseBytes(text: string, shown: 'verbatim' | 'markdown' = 'm
  * whose parameters no reviewer could read in full is refused rather than shown cut.
  */
 export function displayRefusal(card: ApprovalCard): string | undefined {
+  const bytes = cardBytes(card) + (card.preview ? previewBytes(card.preview) : 0);
+  if (bytes <= DISPLAY_LIMITS.teamsCardBytes) return undefined;
+  return (
+    `the request is too large for a reviewer to read in full on a Teams card ` +
+    `(up to ${bytes} bytes, at most ${DISPLAY_LIMITS.teamsCardBytes}): shorten its parameters or justification`
+  );
+}
+
+/** The most bytes the card takes on a Teams card, its preview left out. */
+function cardBytes(card: ApprovalCard): number {
   const agentText = [
     card.requestId,
     card.agentId,
@@ -167,6 +228,7 @@ export function displayRefusal(card: ApprovalCard): string | undefined {
     card.justification,
     ...card.approverGroups,
     ...card.parameterSummary,
+    ...(card.companions ?? []),
   ];
   const parameterBytes = card.parameters.reduce(
     (total, line) =>
@@ -178,13 +240,10 @@ export function displayRefusal(card: ApprovalCard): string | undefined {
       2 * worstCaseBytes(line.risky ?? ''),
     0,
   );
-  const bytes =
+  return (
     DISPLAY_LIMITS.frameBytes +
     agentText.reduce((total, text) => total + worstCaseBytes(text), 0) +
-    parameterBytes;
-  if (bytes <= DISPLAY_LIMITS.teamsCardBytes) return undefined;
-  return (
-    `the request is too large for a reviewer to read in full on a Teams card ` +
-    `(up to ${bytes} bytes, at most ${DISPLAY_LIMITS.teamsCardBytes}): shorten its parameters or justification`
+    (card.companions ?? []).length * DISPLAY_LIMITS.perPreviewLineBytes +
+    parameterBytes
   );
 }

@@ -1,5 +1,6 @@
 import type { ApprovalRule, ApprovalState } from './approval';
 import type { ChainHead } from './audit';
+import type { ChangePreview } from './preview';
 import type { ActionRequest } from './types';
 
 export const REQUEST_STATE = {
@@ -67,6 +68,13 @@ export interface RequestRecord {
   readonly taskToken?: string;
   readonly messages?: ChatMessageRefs;
   readonly outcomeReason?: string;
+  /** What the action would change, read before reviewers decide; absent for actions without a preview. */
+  readonly preview?: ChangePreview;
+  /**
+   * Set when IAM cannot limit the action to one resource and the deciding policy allowed it
+   * (`@allowUnscopedResource("true")`): the session may act on any resource, and cards say so.
+   */
+  readonly unscopedResource?: true;
   /**
    * When the execute function claimed the request (`approved → executing`): a request still
    * `executing` well after the function's timeout was left behind by an invocation that died.

@@ -40,6 +40,8 @@ export type PolicyDecision =
       /** The auto-approve policies that matched. */
       readonly policyIds: readonly string[];
       readonly ttlSeconds: number;
+      /** Present when a deciding policy says `@allowUnscopedResource("true")`. */
+      readonly allowUnscopedResource?: true;
     }
   | {
       readonly outcome: 'require-approval';
@@ -51,6 +53,11 @@ export type PolicyDecision =
       /** Distinct approvals needed; at least 1. */
       readonly quorum: number;
       readonly ttlSeconds: number;
+      /**
+       * Present when a deciding policy says `@allowUnscopedResource("true")`: an action IAM cannot
+       * limit to one resource may then run, and every card says so.
+       */
+      readonly allowUnscopedResource?: true;
     };
 
 export interface PolicyInput {
@@ -107,6 +114,7 @@ interface AutoApproveRule {
   readonly id: string;
   readonly reason: string;
   readonly ttlSeconds: number;
+  readonly allowUnscopedResource: boolean;
 }
 
 interface RequireApprovalRule {
@@ -117,6 +125,7 @@ interface RequireApprovalRule {
   readonly ttlSeconds: number;
   readonly approverGroups: readonly string[];
   readonly quorum: number;
+  readonly allowUnscopedResource: boolean;
 }
 
 type PermitRule = AutoApproveRule | RequireApprovalRule;
@@ -130,7 +139,7 @@ const ACTION = { type: 'Action', id: 'RequestAction' } as const satisfies Entity
 // STS's longest role session: an approval cannot usefully outlive it.
 const MAX_TTL_SECONDS = 43_200;
 const DEFAULT_TTL_SECONDS = { 'auto-approve': 300, 'require-approval': 900 } as const;
-const PERMIT_ONLY_ANNOTATIONS = ['outcome', 'approvers', 'quorum', 'ttl'] as const;
+const PERMIT_ONLY_ANNOTATIONS = ['outcome', 'approvers', 'quorum', 'ttl', 'allowUnscopedResource'] as const;
 
 const NOTHING_PERMITS = 'no policy permits this action';
 const DEFAULT_DECISION_CACHE_SIZE = 10_000;
@@ -362,8 +371,12 @@ function combine(permits: readonly PermitRule[], requestedTtlSeconds: number | u
   const reason = joinReasons(deciding);
   // Frozen because a remembered decision is handed to every caller that asks the same question.
   const policyIds = Object.freeze(deciding.map((rule) => rule.id).sort());
+  // The leave is explicit in a policy that decides: its author wrote it for the actions it matches.
+  const unscoped = deciding.some((rule) => rule.allowUnscopedResource)
+    ? { allowUnscopedResource: true as const }
+    : {};
   if (reviewed.length === 0) {
-    return Object.freeze({ outcome: PolicyOutcome.AutoApprove, reason, policyIds, ttlSeconds });
+    return Object.freeze({ outcome: PolicyOutcome.AutoApprove, reason, policyIds, ttlSeconds, ...unscoped });
   }
   return Object.freeze({
     outcome: PolicyOutcome.RequireApproval,
@@ -372,6 +385,7 @@ function combine(permits: readonly PermitRule[], requestedTtlSeconds: number | u
     approverGroups: Object.freeze(sortedDistinct(reviewed.flatMap((rule) => rule.approverGroups))),
     quorum: Math.max(...reviewed.map((rule) => rule.quorum)),
     ttlSeconds,
+    ...unscoped,
   });
 }
 
@@ -417,6 +431,13 @@ function readPermit(id: string, annotations: Annotations, problems: string[]): P
   if (ttlSeconds === undefined) {
     problems.push(`@ttl("${ttlText}") is not a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
   }
+  const unscopedText = annotations['allowUnscopedResource'];
+  if (unscopedText !== undefined && unscopedText !== 'true') {
+    problems.push(
+      `@allowUnscopedResource("${unscopedText}") must be "true"; leave it out to keep actions IAM cannot scope refused`,
+    );
+  }
+  const allowUnscopedResource = unscopedText === 'true';
 
   if (outcome === PolicyOutcome.AutoApprove) {
     const misplaced = (['approvers', 'quorum'] as const).filter((name) => annotations[name] !== undefined);
@@ -425,7 +446,9 @@ function readPermit(id: string, annotations: Annotations, problems: string[]): P
         `${misplaced.map((name) => `@${name}`).join(', ')} only apply to @outcome("require-approval")`,
       );
     }
-    return ttlSeconds === undefined ? undefined : { effect: 'permit', outcome, id, reason, ttlSeconds };
+    return ttlSeconds === undefined
+      ? undefined
+      : { effect: 'permit', outcome, id, reason, ttlSeconds, allowUnscopedResource };
   }
 
   const approversText = annotations['approvers'];
@@ -442,7 +465,7 @@ function readPermit(id: string, annotations: Annotations, problems: string[]): P
   }
   return ttlSeconds === undefined || quorum === undefined
     ? undefined
-    : { effect: 'permit', outcome, id, reason, ttlSeconds, approverGroups, quorum };
+    : { effect: 'permit', outcome, id, reason, ttlSeconds, approverGroups, quorum, allowUnscopedResource };
 }
 
 /**

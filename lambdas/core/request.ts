@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { canonicalJson, parametersHash } from './canonical';
+import { arnTemplateMatcher } from './arn-template';
+import { companionRefusals } from './derived-session';
 import { err, ok, type Result } from './result';
 import { escapedCodePoint, firstInvisibleCharacter, visiblyEscaped } from './text';
 import type { ActionRequest, IamActionInfo, IamReference } from './types';
+
+export { arnTemplateMatcher } from './arn-template';
 
 export const ACTION_REQUESTED = 'Action Requested';
 export const AGENT_SOURCE_PREFIX = 'agent.';
@@ -17,6 +21,7 @@ export const LIMITS = {
   contextEntries: 20,
   contextKeyLength: 64,
   contextValueLength: 256,
+  companions: 5,
   minTtlSeconds: 60,
   maxTtlSeconds: 3_600,
 } as const;
@@ -104,6 +109,15 @@ const resource = visibleText('resource')
       .refine((arn) => !/[*?]/.test(arn), 'resource must name one resource: wildcards are not allowed'),
   );
 
+const companion = z.strictObject(
+  { action: operation, resource },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'a companion must be an object') },
+);
+
+const companions = z
+  .array(companion, { error: 'companions must be an array' })
+  .max(LIMITS.companions, `companions may list at most ${LIMITS.companions} permissions`);
+
 const parameters = z
   .record(z.string(), z.unknown(), { error: 'parameters must be an object' })
   .superRefine(refuseInvisibleParameters)
@@ -174,7 +188,7 @@ const detailSchema = z.strictObject(
   {
     requestId,
     action: z.strictObject(
-      { operation, resource, parameters },
+      { operation, resource, parameters, companions: companions.optional() },
       { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'action must be an object') },
     ),
     justification,
@@ -221,35 +235,10 @@ function readableIdentifiers(event: unknown): Pick<RejectedRequest, 'requestId' 
   };
 }
 
-/** Turns an IAM ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into a matcher. */
-export function arnTemplateMatcher(template: string): RegExp {
-  const pattern = template
-    .split(/(\$\{[A-Za-z]+\})/)
-    .map((part) => {
-      switch (part) {
-        case '${Partition}':
-          return 'aws[a-z-]*';
-        case '${Region}':
-          return '[a-z]{2}(-[a-z]+)+-\\d';
-        case '${Account}':
-          return '\\d{12}';
-        default:
-          if (!part.startsWith('${')) return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
-          // Paths and object keys may hold "/"; every other name is one segment.
-          return /Path|ObjectName|Key/.test(part) ? '[^*?\\s]+' : '[^/:*?\\s]+';
-      }
-    })
-    .join('');
-  return new RegExp(`^${pattern}$`);
-}
-
 function checkAgainstIam(info: IamActionInfo | undefined, operationName: string, arn: string): string[] {
   if (!info) return [`action.operation: "${operationName}" is not an IAM action`];
-  if (info.resourceArnTemplates.length === 0) {
-    return [
-      `action.operation: "${info.name}" accepts no resource ARN, so it cannot be scoped to one resource`,
-    ];
-  }
+  // An action IAM cannot scope is the policy's to allow or not (@allowUnscopedResource), at evaluation.
+  if (info.resourceArnTemplates.length === 0) return [];
   if (!info.resourceArnTemplates.some((template) => arnTemplateMatcher(template).test(arn))) {
     return [`action.resource: "${arn}" is not a resource type that ${info.name} accepts`];
   }
@@ -278,14 +267,32 @@ export async function parseActionRequest(
 
   const { action } = detail.data;
   const info = await iam.describeAction(action.operation);
-  const iamReasons = checkAgainstIam(info, action.operation, action.resource);
+  const checked = await Promise.all(
+    (action.companions ?? []).map(async (listed) => ({
+      companion: listed,
+      info: await iam.describeAction(listed.action),
+    })),
+  );
+  const iamReasons = [
+    ...checkAgainstIam(info, action.operation, action.resource),
+    ...companionRefusals(checked).map((reason) => `action.companions: ${reason}`),
+  ];
   if (!info || iamReasons.length > 0) return err({ reasons: iamReasons, ...identifiers });
 
+  // Canonical action names, so the card, the hash and the session name each permission one way.
+  const listed = checked.flatMap(({ companion: { resource: arn }, info: found }) =>
+    found ? [{ action: found.name, resource: arn }] : [],
+  );
   return ok({
     requestId: detail.data.requestId,
     agentId: envelope.data.source.slice(AGENT_SOURCE_PREFIX.length),
-    action: { operation: info.name, resource: action.resource, parameters: action.parameters },
-    parametersHash: parametersHash(action.parameters),
+    action: {
+      operation: info.name,
+      resource: action.resource,
+      parameters: action.parameters,
+      ...(listed.length > 0 ? { companions: listed } : {}),
+    },
+    parametersHash: parametersHash(action.parameters, listed),
     justification: detail.data.justification,
     context: detail.data.context ?? {},
     ...(detail.data.ttlSeconds === undefined ? {} : { ttlSeconds: detail.data.ttlSeconds }),

@@ -42,6 +42,12 @@ export interface SessionPolicyInput {
    * AttachRolePolicy can attach that one policy. Chosen by the action catalog, never the agent.
    */
   readonly approvedCallConditions?: ApprovedCallConditions;
+  /**
+   * The action has no resource-level permission, so IAM can only allow it on `*`: set only when
+   * an approval policy said so with `@allowUnscopedResource("true")`. `resource` is still checked,
+   * because it is what the card and the receipt name.
+   */
+  readonly anyResource?: boolean;
 }
 
 /** Condition operators that can only narrow the approved call further. */
@@ -145,7 +151,7 @@ export function buildSessionPolicy(
         Sid: APPROVED_ACTION_SID,
         Effect: 'Allow',
         Action: input.operation,
-        Resource: input.resource,
+        Resource: input.anyResource === true ? '*' : input.resource,
         // The expiry goes last so no supplied condition can replace it.
         Condition: { ...input.approvedCallConditions, ...Condition },
       },

@@ -6,6 +6,18 @@ export interface RequestedAction {
   readonly resource: string;
   /** The API call's parameters; bound to the approval by `parametersHash`. */
   readonly parameters: Readonly<Record<string, unknown>>;
+  /**
+   * Further permissions the call needs (e.g. `iam:PassRole` on an ECS task role), listed by the
+   * agent: shown on the card, bound by `parametersHash`, each checked against IAM's reference.
+   * Absent when the agent lists none.
+   */
+  readonly companions?: readonly RequestedCompanion[];
+}
+
+/** One further permission an approved call needs: one IAM action on one concrete ARN. */
+export interface RequestedCompanion {
+  readonly action: string;
+  readonly resource: string;
 }
 
 /** A validated `Action Requested` event. */
@@ -14,7 +26,7 @@ export interface ActionRequest {
   /** Taken from the event's `source` (`agent.<agentId>`), never from its detail. */
   readonly agentId: string;
   readonly action: RequestedAction;
-  /** SHA-256 (hex) of the RFC 8785 canonical JSON of `action.parameters`. */
+  /** SHA-256 (hex) of the RFC 8785 canonical JSON of `action.parameters` (and `action.companions`: see `parametersHash`). */
   readonly parametersHash: string;
   /** Agent-supplied free text: shown to reviewers, never trusted. */
   readonly justification: string;

@@ -4,9 +4,12 @@ import { z } from 'zod';
 import { SdkActionExecutor } from '../adapters/executors';
 import { KmsSigner } from '../adapters/kms-signer';
 import { logger } from '../adapters/logger';
+import { IamDataReference } from '../adapters/iam-reference';
+import { SdkCommandExecutor } from '../adapters/sdk-command-executor';
 import { StsCredentialIssuer } from '../adapters/sts';
 import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../app/execute';
 import { ROLE_CLASS } from '../core/catalog';
+import { GENERIC_ROLE_CLASS } from '../core/generic-roles';
 import {
   awsRuntime,
   builtOnFirstUse,
@@ -18,19 +21,30 @@ import {
 
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
+const roleArns = z.partialRecord(
+  z.enum([...Object.values(ROLE_CLASS), ...Object.values(GENERIC_ROLE_CLASS)]),
+  z.string().regex(ROLE_ARN, 'must be an IAM role ARN'),
+);
+
+const json = z.string().transform((text, context) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    context.addIssue({ code: 'custom', message: 'is not JSON' });
+    return z.NEVER;
+  }
+});
+
 const executeSettingsSchema = z.object({
   /** `{ "<role class>": "<execution role ARN>" }`; a class left out cannot run. */
-  EXECUTION_ROLES_JSON: z
-    .string()
-    .transform((text, context) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        context.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.partialRecord(z.enum(ROLE_CLASS), z.string().regex(ROLE_ARN, 'must be an IAM role ARN'))),
+  EXECUTION_ROLES_JSON: json.pipe(roleArns),
+  /**
+   * `{ "<account id>": { "<role class>": "<role ARN in that account>" } }`: the workload accounts
+   * whose resources run with their own execution roles (lib/action-approvals-target.ts).
+   */
+  TARGET_ACCOUNTS_JSON: json
+    .pipe(z.record(z.string().regex(/^\d{12}$/, 'must be an account id'), roleArns))
+    .optional(),
   /** The KMS key (ARN or alias ARN) that signs approval receipts. */
   RECEIPT_KEY_ID: z.string().min(1),
   /** Set by Lambda; the region of calls whose ARN names none (S3 objects, IAM). */
@@ -41,6 +55,7 @@ const executeSettingsSchema = z.object({
 
 export interface ExecuteSettings {
   readonly executionRoles: ExecuteDeps['executionRoles'];
+  readonly targetAccounts?: ExecuteDeps['targetAccounts'];
   readonly receiptKeyId: string;
   readonly region: string;
   readonly actionEndpoint?: string;
@@ -53,9 +68,11 @@ export function readExecuteSettings(environment: Environment): ExecuteSettings {
       `invalid settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`,
     );
   }
-  const { EXECUTION_ROLES_JSON, RECEIPT_KEY_ID, AWS_REGION, ACTION_ENDPOINT_URL } = parsed.data;
+  const { EXECUTION_ROLES_JSON, TARGET_ACCOUNTS_JSON, RECEIPT_KEY_ID, AWS_REGION, ACTION_ENDPOINT_URL } =
+    parsed.data;
   return {
     executionRoles: EXECUTION_ROLES_JSON,
+    ...(TARGET_ACCOUNTS_JSON ? { targetAccounts: TARGET_ACCOUNTS_JSON } : {}),
     receiptKeyId: RECEIPT_KEY_ID,
     region: AWS_REGION,
     ...(ACTION_ENDPOINT_URL ? { actionEndpoint: ACTION_ENDPOINT_URL } : {}),
@@ -83,6 +100,15 @@ export function executeDeps(rt: Runtime): ExecuteDeps {
     }),
     signer: new KmsSigner(new KMSClient(clientConfig(rt.environment, 'KMS')), settings.receiptKeyId),
     executionRoles: settings.executionRoles,
+    ...(settings.targetAccounts ? { targetAccounts: settings.targetAccounts } : {}),
+    // Clients of the generic path load on first use, one package per service.
+    generic: {
+      executor: new SdkCommandExecutor({
+        defaultRegion: settings.region,
+        ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint } : {}),
+      }),
+      iam: new IamDataReference(),
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import {
 } from '../../lambdas/core/card';
 import type { Directory } from '../../lambdas/core/directory';
 import type { RequestRecord, RequestState } from '../../lambdas/core/lifecycle';
+import { PREVIEW_TITLES } from '../../lambdas/core/preview';
 
 /**
  * What the console shows about a request. Built field by field from the record, never by
@@ -23,6 +24,8 @@ export interface RequestView extends ApprovalCard {
   /** Counted votes in arrival order; refused votes are in the audit timeline. */
   readonly votes: readonly Pick<Vote, 'reviewer' | 'decision' | 'at' | 'channel'>[];
   readonly outcomeReason?: string;
+  /** The heading of the card's preview, when one could be read. */
+  readonly previewTitle?: string;
 }
 
 /** One parameter, key and whole value, with the reason to read it twice when it has one. */
@@ -51,8 +54,10 @@ export interface ReviewerView {
 }
 
 export function requestView(record: RequestRecord): RequestView {
+  const card = approvalCard(record);
   return {
-    ...approvalCard(record),
+    ...card,
+    ...(card.preview?.status === 'available' ? { previewTitle: PREVIEW_TITLES[card.preview.kind] } : {}),
     state: record.state,
     createdAt: record.createdAt,
     policyOutcome: record.policy.outcome,

@@ -7,6 +7,7 @@ import {
   slackParameterPages,
 } from '../../lambdas/adapters/slack-blocks';
 import type { ApprovalCard } from '../../lambdas/core/card';
+import { PREVIEWS } from '../support/previews';
 
 const card: ApprovalCard = {
   requestId: 'req-42',
@@ -476,5 +477,110 @@ describe('Attack class 2: agent text is inert and honest', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('Function: slackApprovalMessage, with what the session holds and what will change', () => {
+  /** The blocks between the parameters and the justification: where these sit. */
+  function sessionAndPreviewBlocks(shown: ApprovalCard): KnownBlock[] {
+    const { blocks } = slackApprovalMessage(shown);
+    const start = blocks.findIndex((block) => block.block_id === 'parameters') + 1;
+    const end = blocks.findIndex((block, index) => index >= start && block.type === 'divider');
+    return blocks.slice(start, end);
+  }
+  const section = (text: string) => ({ type: 'section', text: { type: 'plain_text', text, emoji: false } });
+  const caption = (text: string) => ({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text, verbatim: true }],
+  });
+
+  it.each([
+    [
+      'Lambda configuration',
+      caption('*What will change*: Function configuration'),
+      [
+        section(
+          'MemorySize: 128 → 512\nenvironment variable API_KEY: set (value hidden) → changed (value hidden)',
+        ),
+      ],
+    ],
+    [
+      'IAM policy attachment',
+      caption('*What will change*: Policy attachment'),
+      [
+        section(
+          'policies attached to app: (none) → IAMFullAccess\nIAMFullAccess grants on iam: (not attached) → List, Permissions management',
+        ),
+        section('⚠ IAMFullAccess grants permissions management: whoever holds it can change permissions'),
+      ],
+    ],
+    [
+      'EC2 security group rule',
+      caption('*What will change*: Security group rules'),
+      [
+        section('ingress tcp port 443 from 0.0.0.0/0: not allowed → allowed'),
+        section('⚠ opens sg-0abc to the whole internet: tcp port 443'),
+      ],
+    ],
+    [
+      'ECS service',
+      caption('*What will change*: ECS service'),
+      [section('desiredCount: 2 → 6\ntaskDefinition: checkout:7 → checkout:8')],
+    ],
+    [
+      'CloudFormation change set',
+      caption('*What will change*: Stack change set'),
+      [
+        section('Db (AWS::RDS::DBInstance): present → modified, replaced'),
+        section('⚠ 1 resource(s) replaced: their data and physical ids may not survive'),
+      ],
+    ],
+  ])('shows the %s preview before → after as plain text', (name, heading, sections) => {
+    const preview = PREVIEWS.find(([kind]) => kind === name)![1];
+
+    expect(sessionAndPreviewBlocks({ ...card, preview })).toEqual([heading, ...sections]);
+  });
+
+  it('says the preview is unavailable and why', () => {
+    expect(
+      sessionAndPreviewBlocks({
+        ...card,
+        preview: { status: 'unavailable', reason: 'the current state could not be read (AccessDenied: no)' },
+      }),
+    ).toEqual([
+      caption('*What will change*'),
+      section('Preview unavailable: the current state could not be read (AccessDenied: no)'),
+    ]);
+  });
+
+  it('keeps a preview read from AWS inert: no mention, link or formatting', () => {
+    const blocks = sessionAndPreviewBlocks({
+      ...card,
+      preview: {
+        status: 'available',
+        kind: 'ecs-service',
+        lines: [{ subject: '<!channel> *now*', before: '<https://evil.example|ok>', after: '1' }],
+        notes: [],
+      },
+    });
+
+    expect(blocks[1]).toEqual(section('&lt;!channel&gt; *now*: &lt;https://evil.example|ok&gt; → 1'));
+  });
+
+  it('lists the companions the agent asked for, and says when IAM cannot scope the action', () => {
+    expect(
+      sessionAndPreviewBlocks({
+        ...card,
+        companions: ['iam:PassRole on arn:aws:iam::111122223333:role/checkout-task'],
+        scopeWarning:
+          'IAM cannot limit this action to one resource: the session may make this call on any resource the execution role reaches.',
+      }),
+    ).toEqual([
+      caption('*Also allowed*: listed by the agent, bound to the approval'),
+      section('iam:PassRole on arn:aws:iam::111122223333:role/checkout-task'),
+      section(
+        '⚠ IAM cannot limit this action to one resource: the session may make this call on any resource the execution role reaches.',
+      ),
+    ]);
   });
 });

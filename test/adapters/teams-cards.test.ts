@@ -13,6 +13,7 @@ import {
   JUSTIFICATION_LABEL,
   type ApprovalCard,
 } from '../../lambdas/core/card';
+import { PREVIEWS } from '../support/previews';
 
 const card: ApprovalCard = {
   requestId: 'req-42',
@@ -382,5 +383,118 @@ describe('Attack class 2: agent text is inert and honest', () => {
     expect(facts.type === 'FactSet' && facts.facts[2].value).toBe(
       'arn:aws:s3:::bucket/∗∗bold∗∗＿it＿［link］(https://evil.example)＜at＞x＜/at＞',
     );
+  });
+});
+
+describe('Function: teamsApprovalCard, with what the session holds and what will change', () => {
+  /** The elements between the full parameters and the justification: where these sit. */
+  function sessionAndPreviewElements(shown: ApprovalCard): readonly AdaptiveElement[] {
+    const { body } = teamsApprovalCard(shown);
+    const start = body.findIndex((element) => element.type === 'ActionSet') + 1;
+    const end = body.findIndex(
+      (element, index) => index >= start && element.type === 'Container' && element.style === 'warning',
+    );
+    return body.slice(start, end);
+  }
+  const heading = (text: string) => ({
+    type: 'TextBlock',
+    text,
+    wrap: true,
+    weight: 'Bolder',
+    spacing: 'Medium',
+  });
+  const runs = (text: string, color?: 'Attention') => ({
+    type: 'RichTextBlock',
+    inlines: [{ type: 'TextRun', text, ...(color ? { color } : {}) }],
+  });
+
+  it.each([
+    [
+      'Lambda configuration',
+      [
+        heading('What will change: Function configuration'),
+        runs(
+          'MemorySize: 128 → 512\nenvironment variable API_KEY: set (value hidden) → changed (value hidden)',
+        ),
+      ],
+    ],
+    [
+      'IAM policy attachment',
+      [
+        heading('What will change: Policy attachment'),
+        runs(
+          'policies attached to app: (none) → IAMFullAccess\nIAMFullAccess grants on iam: (not attached) → List, Permissions management',
+        ),
+        runs(
+          '⚠ IAMFullAccess grants permissions management: whoever holds it can change permissions',
+          'Attention',
+        ),
+      ],
+    ],
+    [
+      'EC2 security group rule',
+      [
+        heading('What will change: Security group rules'),
+        runs('ingress tcp port 443 from 0.0.0.0/0: not allowed → allowed'),
+        runs('⚠ opens sg-0abc to the whole internet: tcp port 443', 'Attention'),
+      ],
+    ],
+    [
+      'ECS service',
+      [
+        heading('What will change: ECS service'),
+        runs('desiredCount: 2 → 6\ntaskDefinition: checkout:7 → checkout:8'),
+      ],
+    ],
+    [
+      'CloudFormation change set',
+      [
+        heading('What will change: Stack change set'),
+        runs('Db (AWS::RDS::DBInstance): present → modified, replaced'),
+        runs('⚠ 1 resource(s) replaced: their data and physical ids may not survive', 'Attention'),
+      ],
+    ],
+  ])('shows the %s preview before → after as TextRuns, which no client formats', (name, expected) => {
+    const preview = PREVIEWS.find(([kind]) => kind === name)![1];
+
+    expect(sessionAndPreviewElements({ ...card, preview })).toEqual(expected);
+  });
+
+  it('says the preview is unavailable and why', () => {
+    expect(
+      sessionAndPreviewElements({
+        ...card,
+        preview: { status: 'unavailable', reason: 'the current state could not be read (AccessDenied: no)' },
+      }),
+    ).toEqual([
+      heading('What will change'),
+      runs('Preview unavailable: the current state could not be read (AccessDenied: no)'),
+    ]);
+  });
+
+  it('lists the companions the agent asked for, and says when IAM cannot scope the action', () => {
+    expect(
+      sessionAndPreviewElements({
+        ...card,
+        companions: ['iam:PassRole on arn:aws:iam::111122223333:role/checkout-task'],
+        scopeWarning:
+          'IAM cannot limit this action to one resource: the session may make this call on any resource the execution role reaches.',
+      }),
+    ).toEqual([
+      heading('Also allowed: listed by the agent, bound to the approval'),
+      runs('iam:PassRole on arn:aws:iam::111122223333:role/checkout-task'),
+      {
+        type: 'Container',
+        style: 'attention',
+        items: [
+          {
+            type: 'TextBlock',
+            text: '⚠ IAM cannot limit this action to one resource: the session may make this call on any resource the execution role reaches.',
+            wrap: true,
+            weight: 'Bolder',
+          },
+        ],
+      },
+    ]);
   });
 });

@@ -149,11 +149,44 @@ describe('Function: evaluateRequest', () => {
     expect(verifyChain(await deps.audit.read('eval-taken'))).toEqual({ ok: true, records: 2 });
   });
 
-  it('rejects an action the catalog cannot execute before any reviewer sees it', async () => {
+  it('sends an action outside the catalog to reviewers, to run as its SDK command', async () => {
     const deps = testDeps(tables).evaluate;
     const event = actionRequested({
-      requestId: 'eval-uncatalogued',
+      requestId: 'eval-generic',
       operation: 'ec2:StopInstances',
+      resource: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0',
+      parameters: { InstanceIds: ['i-0123456789abcdef0'] },
+    });
+
+    const result = await evaluateRequest(event, deps);
+
+    expect(result).toMatchObject({ outcome: 'needs-approval' });
+  });
+
+  it('rejects an action that has no SDK command before any reviewer sees it', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = actionRequested({
+      requestId: 'eval-no-command',
+      operation: 'iam:PassRole',
+      resource: 'arn:aws:iam::111122223333:role/app',
+      parameters: {},
+    });
+
+    const result = await evaluateRequest(event, deps);
+
+    expect(result).toMatchObject({ outcome: 'rejected' });
+    expect((await deps.audit.read('eval-no-command'))[0].details).toMatchObject({
+      reasons: [
+        expect.stringMatching(/^action\.operation: iam:PassRole cannot run: a permission AWS checks/),
+      ],
+    });
+  });
+
+  it('rejects an action IAM cannot scope to one resource when no policy allows that', async () => {
+    const deps = testDeps(tables).evaluate;
+    const event = actionRequested({
+      requestId: 'eval-unscoped',
+      operation: 'ec2:DescribeInstances',
       resource: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0',
       parameters: {},
     });
@@ -161,8 +194,66 @@ describe('Function: evaluateRequest', () => {
     const result = await evaluateRequest(event, deps);
 
     expect(result).toMatchObject({ outcome: 'rejected' });
-    expect((await deps.audit.read('eval-uncatalogued'))[0].details).toMatchObject({
-      reasons: ['action: ec2:StopInstances is not in the action catalog, so it cannot be executed'],
+    expect((await deps.audit.read('eval-unscoped'))[0].details).toMatchObject({
+      reasons: [
+        'action: ec2:DescribeInstances has no resource-level permission, so IAM cannot limit it to one resource; a policy must allow that with @allowUnscopedResource("true")',
+      ],
+    });
+  });
+
+  it('stores the preview of what will change, so every card shows it', async () => {
+    const preview = {
+      status: 'available',
+      kind: 'ecs-service',
+      lines: [{ subject: 'desiredCount', before: '2', after: '6' }],
+      notes: [],
+    } as const;
+    const seen: unknown[] = [];
+    const deps = {
+      ...testDeps(tables).evaluate,
+      previewer: {
+        preview: async (action: unknown) => {
+          seen.push(action);
+          return preview;
+        },
+      },
+    };
+    const action = {
+      operation: 'ecs:UpdateService',
+      resource: 'arn:aws:ecs:eu-west-1:111122223333:service/prod/checkout',
+      parameters: { cluster: 'prod', service: 'checkout', desiredCount: 6 },
+    };
+
+    await evaluateRequest(actionRequested({ requestId: 'eval-preview', ...action }), deps);
+
+    expect(seen).toEqual([action]);
+    expect((await deps.requests.get('eval-preview'))?.preview).toEqual(preview);
+  });
+
+  it('goes on without a preview that failed, saying why', async () => {
+    const deps = {
+      ...testDeps(tables).evaluate,
+      previewer: {
+        preview: async () => {
+          throw new Error('the read-only role is missing');
+        },
+      },
+    };
+
+    const result = await evaluateRequest(
+      actionRequested({
+        requestId: 'eval-preview-failed',
+        operation: 'ecs:UpdateService',
+        resource: 'arn:aws:ecs:eu-west-1:111122223333:service/prod/checkout',
+        parameters: { desiredCount: 6 },
+      }),
+      deps,
+    );
+
+    expect(result).toMatchObject({ outcome: 'needs-approval' });
+    expect((await deps.requests.get('eval-preview-failed'))?.preview).toEqual({
+      status: 'unavailable',
+      reason: 'the preview failed: the read-only role is missing',
     });
   });
 

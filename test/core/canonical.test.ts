@@ -76,4 +76,43 @@ describe('Function: parametersHash', () => {
   it('is the SHA-256 of the canonical JSON', () => {
     expect(parametersHash({ b: 1, a: [true] })).toBe(sha256Hex('{"a":[true],"b":1}'));
   });
+
+  const companion = fc.record({
+    action: fc.stringMatching(/^[a-z0-9]{1,8}:[A-Za-z]{1,12}$/),
+    resource: fc.stringMatching(/^arn:aws:[a-z]{1,5}::\d{12}:[a-z/]{1,20}$/),
+  });
+
+  it('is the hash of the parameters alone when no companions are listed, as before companions existed', () => {
+    fc.assert(
+      fc.property(parameters, (params) => {
+        expect(parametersHash(params, [])).toBe(sha256Hex(canonicalJson(params)));
+        expect(parametersHash(params, undefined)).toBe(sha256Hex(canonicalJson(params)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('changes when a companion is listed, added or changed', () => {
+    fc.assert(
+      fc.property(parameters, companion, companion, (params, first, second) => {
+        fc.pre(canonicalJson(first) !== canonicalJson(second));
+        const withFirst = parametersHash(params, [first]);
+        expect(withFirst).not.toBe(parametersHash(params));
+        expect(parametersHash(params, [first, second])).not.toBe(withFirst);
+        expect(parametersHash(params, [second])).not.toBe(withFirst);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('cannot be matched by parameters that spell out a parameters-and-companions pair', () => {
+    fc.assert(
+      fc.property(parameters, companion, (params, listed) => {
+        const lookalike = { parameters: params, companions: [listed] };
+        expect(parametersHash(lookalike)).not.toBe(parametersHash(params, [listed]));
+        expect(parametersHash({ 0: params, 1: [listed] })).not.toBe(parametersHash(params, [listed]));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

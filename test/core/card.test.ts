@@ -21,8 +21,9 @@ function aRequest(action: Partial<ActionRequest['action']> = {}, justification =
       operation: action.operation ?? 'dynamodb:ExportTableToPointInTime',
       resource: action.resource ?? 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
       parameters,
+      ...(action.companions ? { companions: action.companions } : {}),
     },
-    parametersHash: parametersHash(parameters),
+    parametersHash: parametersHash(parameters, action.companions),
     justification,
     context: {},
     requestedAt: '2026-11-24T10:00:00Z',
@@ -230,5 +231,68 @@ describe('Attack class 2: agent text is inert and honest', () => {
 describe('Function: worstCaseBytes', () => {
   it('counts markup characters as their 3-byte look-alikes and escapes as 2 bytes', () => {
     expect(worstCaseBytes('a*"\\é😀')).toBe(1 + 3 + 2 + 2 + 2 + 4);
+  });
+});
+
+describe('Companions, scope and preview on the card', () => {
+  const SERVICE = 'arn:aws:ecs:eu-west-1:111122223333:service/prod/checkout';
+  const TASK_ROLE = 'arn:aws:iam::111122223333:role/checkout-task';
+
+  it('lists each companion the agent asked for as an action on a resource', () => {
+    const request = aRequest({
+      operation: 'ecs:UpdateService',
+      resource: SERVICE,
+      parameters: { service: 'checkout' },
+      companions: [{ action: 'iam:PassRole', resource: TASK_ROLE }],
+    });
+
+    expect(approvalCard(aRecord(request)).companions).toEqual([`iam:PassRole on ${TASK_ROLE}`]);
+  });
+
+  it('says in words that IAM cannot limit an unscoped action to one resource', () => {
+    const card = approvalCard({ ...aRecord(aRequest()), unscopedResource: true });
+
+    expect(card.scopeWarning).toBe(
+      'IAM cannot limit this action to one resource: the session may make this call on any resource the execution role reaches.',
+    );
+  });
+
+  it('carries neither when the request has no companions and IAM scopes the action', () => {
+    const card = approvalCard(aRecord(aRequest()));
+
+    expect(card).not.toHaveProperty('companions');
+    expect(card).not.toHaveProperty('scopeWarning');
+  });
+
+  it('carries the preview the request was read with', () => {
+    const preview = {
+      status: 'available',
+      kind: 'ecs-service',
+      lines: [{ subject: 'desiredCount', before: '2', after: '6' }],
+      notes: [],
+    } as const;
+
+    expect(approvalCard({ ...aRecord(aRequest()), preview }).preview).toEqual(preview);
+  });
+
+  it('keeps as many preview lines as fit beside the largest parameters, counting the rest, so the card still shows', () => {
+    // Prepare: parameters that leave little room, and a preview of many long lines.
+    const record = aRecord(aRequest({ parameters: { Big: 'x'.repeat(16_000) } }));
+    const lines = Array.from({ length: 20 }, (_, index) => ({
+      subject: `Resource${index} (AWS::SQS::Queue)`,
+      before: '(absent)',
+      after: 'added'.padEnd(150, '!'),
+    }));
+    const preview = { status: 'available', kind: 'cloudformation-change-set', lines, notes: [] } as const;
+
+    // Act
+    const card = approvalCard({ ...record, preview });
+
+    // Assess
+    expect(displayRefusal(card)).toBeUndefined();
+    expect(card.preview?.status === 'available' && card.preview.lines.length).toBeLessThan(20);
+    expect(card.preview?.status === 'available' && card.preview.notes.at(-1)).toMatch(
+      /^… \d+ more changes not shown: too many for a card$/,
+    );
   });
 });

@@ -730,3 +730,57 @@ when { context.environment != "production" && ["Read", "List"].containsAll(conte
     expect(engine.evaluate(request({ ...read, environment: 'staging' })).outcome).toBe('auto-approve');
   });
 });
+
+describe('Annotation: @allowUnscopedResource', () => {
+  const describeAnyInstance =
+    '@id("describe-anywhere") @outcome("auto-approve") @allowUnscopedResource("true") permit (principal, action, resource) when { context.operation == "ec2:DescribeInstances" };';
+  const reviewEverything =
+    '@id("review") @outcome("require-approval") @approvers("operators") permit (principal, action, resource);';
+
+  it('lets an action IAM cannot scope through when the deciding policy says so', () => {
+    // Prepare
+    const engine = engineFor({ policies: describeAnyInstance });
+
+    // Act
+    const decision = engine.evaluate(request({ operation: 'ec2:DescribeInstances', accessLevels: ['List'] }));
+
+    // Assess
+    expect(decision).toEqual({
+      outcome: 'auto-approve',
+      reason: 'permitted by policy "describe-anywhere"',
+      policyIds: ['describe-anywhere'],
+      ttlSeconds: 300,
+      allowUnscopedResource: true,
+    });
+  });
+
+  it('leaves the decision without the leave when the deciding policies do not say so', () => {
+    // Prepare
+    const engine = engineFor({ policies: `${describeAnyInstance}\n${reviewEverything}` });
+
+    // Act
+    const decision = engine.evaluate(request({ operation: 'ec2:DescribeInstances', accessLevels: ['List'] }));
+
+    // Assess
+    expect(decision).not.toHaveProperty('allowUnscopedResource');
+  });
+
+  it('refuses a value other than "true"', () => {
+    expect(
+      loadProblems({
+        policies:
+          '@id("p") @outcome("auto-approve") @allowUnscopedResource("yes") permit (principal, action, resource);',
+      }),
+    ).toEqual([
+      'policy "p": @allowUnscopedResource("yes") must be "true"; leave it out to keep actions IAM cannot scope refused',
+    ]);
+  });
+
+  it('refuses it on a forbid, which always denies', () => {
+    expect(
+      loadProblems({
+        policies: '@id("f") @allowUnscopedResource("true") forbid (principal, action, resource);',
+      }),
+    ).toEqual(['policy "f": a forbid always denies; @allowUnscopedResource only apply to permit policies']);
+  });
+});

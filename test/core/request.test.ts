@@ -32,6 +32,78 @@ function anEvent(
 }
 
 describe('Function: parseActionRequest', () => {
+  it('leaves an action IAM cannot scope to the policy, which decides at evaluation', async () => {
+    const result = await parseActionRequest(
+      anEvent({ action: { operation: 's3:ListAllMyBuckets', resource: 'arn:aws:s3:::reports' } }),
+      iam,
+    );
+
+    expect(result.ok && result.value.action.operation).toBe('s3:ListAllMyBuckets');
+  });
+
+  describe('companions', () => {
+    const SERVICE = 'arn:aws:ecs:eu-west-1:111122223333:service/prod/checkout';
+    const TASK_ROLE = 'arn:aws:iam::111122223333:role/checkout-task';
+    const update = (companions: unknown) =>
+      anEvent({
+        action: {
+          operation: 'ecs:UpdateService',
+          resource: SERVICE,
+          parameters: { service: 'checkout' },
+          companions,
+        },
+      });
+
+    it('keeps listed companions under their canonical action name and binds them into the parameters hash', async () => {
+      const result = await parseActionRequest(update([{ action: 'iam:passrole', resource: TASK_ROLE }]), iam);
+
+      const companions = [{ action: 'iam:PassRole', resource: TASK_ROLE }];
+      expect(result.ok && result.value.action.companions).toEqual(companions);
+      expect(result.ok && result.value.parametersHash).toBe(
+        parametersHash({ service: 'checkout' }, companions),
+      );
+    });
+
+    it('leaves companions out, and the hash as before, when none are listed', async () => {
+      const result = await parseActionRequest(update([]), iam);
+
+      expect(result.ok && result.value.action).toEqual({
+        operation: 'ecs:UpdateService',
+        resource: SERVICE,
+        parameters: { service: 'checkout' },
+      });
+      expect(result.ok && result.value.parametersHash).toBe(parametersHash({ service: 'checkout' }));
+    });
+
+    it('refuses a companion whose resource is not of a type its action accepts', async () => {
+      const result = await parseActionRequest(update([{ action: 'iam:PassRole', resource: SERVICE }]), iam);
+
+      expect(!result.ok && result.error.reasons).toEqual([
+        `action.companions: companion 1 (iam:PassRole): "${SERVICE}" is not a resource type that iam:PassRole accepts`,
+      ]);
+    });
+
+    it('refuses a companion with a wildcard resource', async () => {
+      const result = await parseActionRequest(
+        update([{ action: 'iam:PassRole', resource: 'arn:aws:iam::111122223333:role/*' }]),
+        iam,
+      );
+
+      expect(!result.ok && result.error.reasons).toEqual([
+        'detail.action.companions.0.resource: resource must name one resource: wildcards are not allowed',
+      ]);
+    });
+
+    it('refuses more companions than the limit', async () => {
+      const six = Array.from({ length: 6 }, () => ({ action: 'iam:PassRole', resource: TASK_ROLE }));
+      const result = await parseActionRequest(update(six), iam);
+
+      expect(!result.ok && result.error.reasons).toEqual([
+        'detail.action.companions: companions may list at most 5 permissions',
+      ]);
+    });
+  });
+
   it('accepts a well-formed request and takes the agent id from source', async () => {
     const result = await parseActionRequest(anEvent(), iam);
 
@@ -154,11 +226,6 @@ describe('Function: parseActionRequest', () => {
       'an unknown service',
       anEvent({ action: { operation: 'nosuchservice:DoThing' } }),
       'action.operation: "nosuchservice:DoThing" is not an IAM action',
-    ],
-    [
-      'an operation with no resource type',
-      anEvent({ action: { operation: 's3:ListAllMyBuckets' } }),
-      'accepts no resource ARN, so it cannot be scoped to one resource',
     ],
     [
       'a resource that is not an ARN',

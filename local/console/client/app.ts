@@ -271,6 +271,62 @@ function parameterList(parameters: readonly ParameterView[]): HTMLElement {
   );
 }
 
+/** What the session holds beyond the action: the agent's companions, and whether IAM scopes it. */
+function sessionFacts(request: RequestView): (HTMLElement | null)[] {
+  return [
+    request.companions && request.companions.length > 0
+      ? fact(
+          'Also allowed',
+          [
+            h(
+              'ul',
+              { className: 'companions' },
+              request.companions.map((line) => h('li', {}, h('code', {}, line))),
+            ),
+            h('p', { className: 'muted' }, 'listed by the agent, bound to the approval'),
+          ],
+          'full',
+        )
+      : null,
+    request.scopeWarning
+      ? fact(
+          'Scope',
+          h('p', { className: 'risk' }, h('span', { 'aria-hidden': 'true' }, '⚠ '), request.scopeWarning),
+          'full',
+        )
+      : null,
+  ];
+}
+
+/** What will change, before → after, as text: the after side is what the agent asked for. */
+function previewFact(request: RequestView): HTMLElement | null {
+  const { preview } = request;
+  if (!preview) return null;
+  if (preview.status === 'unavailable') {
+    return fact(
+      'What will change',
+      h('p', { className: 'muted' }, `Preview unavailable: ${preview.reason}`),
+      'full',
+    );
+  }
+  return fact(
+    `What will change: ${request.previewTitle ?? preview.kind}`,
+    [
+      h(
+        'ul',
+        { className: 'preview' },
+        preview.lines.map((line) =>
+          h('li', {}, h('code', {}, line.subject), ': ', line.before, ' → ', h('strong', {}, line.after)),
+        ),
+      ),
+      ...preview.notes.map((note) =>
+        h('p', { className: 'risk' }, h('span', { 'aria-hidden': 'true' }, '⚠ '), note),
+      ),
+    ],
+    'full',
+  );
+}
+
 let cardSerial = 0;
 
 function renderCard(request: RequestView): HTMLElement {
@@ -353,6 +409,8 @@ function renderCard(request: RequestView): HTMLElement {
           ],
           'full',
         ),
+        ...sessionFacts(request),
+        previewFact(request),
         fact('Policy', request.policyReason),
         fact(
           'Approval',
