@@ -8,14 +8,10 @@ import { httpApiEvent, lambdaContext } from './lambda-events';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
 
-/**
- * The HTTP API's chat routes, as the construct deploys them, for the channels `rt` is configured
- * for. Slack's needs the idempotency table, which only DynamoDB Local holds: with the tables in
- * memory (no Java) it is not served.
- */
+/** The HTTP API's chat routes, as the construct deploys them, for the channels `rt` is configured for. */
 export async function chatRoutes(rt: Runtime): Promise<Readonly<Record<string, HttpHandler>>> {
   const routes: Record<string, HttpHandler> = {};
-  if (rt.environment.SLACK_CHANNEL_ID && rt.settings.IDEMPOTENCY_TABLE_NAME) {
+  if (rt.environment.SLACK_CHANNEL_ID) {
     routes['POST /slack/interactions'] = slackInteractions.createHandler(
       await slackInteractions.slackInteractionDeps(rt),
     );

@@ -36,6 +36,7 @@ import {
 } from './dynamodb-local';
 import { DynamoDbLocalTables, InMemoryExportableTables, type ExportableTables } from './exportable-tables';
 import { LocalEventBus, type BusEvent } from './event-bus';
+import { InMemoryCache } from './in-memory-cache';
 import { LocalGateway } from './gateway';
 import { LocalKms } from './local-kms';
 import { LocalSts } from './local-sts';
@@ -169,7 +170,13 @@ export class LocalRuntime {
           process.env,
         ),
       },
-      'memory' in store ? { requests: store.memory.requestsStore, audit: store.memory.auditLog } : undefined,
+      'memory' in store
+        ? {
+            requests: store.memory.requestsStore,
+            audit: store.memory.auditLog,
+            slackClicks: new InMemoryCache(),
+          }
+        : undefined,
     );
     serveStatus = status.createHandler(status.statusDeps(rt));
     const requestApprovalDeps = await requestApproval.requestApprovalDeps(rt);
@@ -307,8 +314,8 @@ export class LocalRuntime {
 /**
  * The handler modules read their settings from the environment, as in Lambda: point them at the
  * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides. Without
- * DynamoDB Local (the tables in memory) there is no idempotency table, so the Slack callback,
- * which needs one, is not served. With
+ * DynamoDB Local (the tables in memory) there is no idempotency table: Slack clicks are
+ * remembered in an in-memory cache instead. With
  * `useAws`, STS and the approved actions are real AWS: the caller's own credential chain and the
  * execution roles in its `EXECUTION_ROLES_JSON` are used; everything else stays local.
  */

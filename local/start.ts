@@ -78,8 +78,6 @@ async function main(): Promise<void> {
   );
   say(`console ready: ${console.url}`);
   const chat = chatChannels();
-  if (storage === 'in-memory' && chat.includes('Slack'))
-    say('Slack clicks need the idempotency table of DynamoDB Local (Java): vote in the console meanwhile');
   const callbacks = chat.length > 0 ? await startChatCallbacks(local.runtime) : undefined;
   if (callbacks)
     say(

@@ -3,6 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CacheClient } from '@aws-lambda-powertools/idempotency/types';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoAuditLog } from '../adapters/audit-log';
@@ -102,6 +103,8 @@ export function clientConfig(environment: Environment, service: string) {
 export interface RuntimeStores {
   readonly requests: RequestsStore & RequestHistory;
   readonly audit: AuditLog;
+  /** Where Slack clicks are remembered instead of the idempotency table. */
+  readonly slackClicks?: CacheClient;
 }
 
 /**
