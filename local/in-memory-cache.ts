@@ -38,7 +38,8 @@ export class InMemoryCache implements CacheClient {
 
   private live(key: string): { readonly value: string } | undefined {
     const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) this.entries.delete(key);
-    return entry && entry.expiresAt > this.now() ? entry : undefined;
+    if (!entry || entry.expiresAt > this.now()) return entry;
+    this.entries.delete(key);
+    return undefined;
   }
 }
