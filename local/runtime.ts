@@ -8,6 +8,7 @@ import {
   requestsTableDefinition,
 } from '../lambdas/adapters/tables';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { InMemoryTables } from '../lambdas/adapters/in-memory-store';
 import { ActionApprovalsClient } from '../client';
 import { castBallot, type BallotResult } from '../lambdas/app/decide';
 import type { VoteDecision } from '../lambdas/core/approval';
@@ -26,8 +27,16 @@ import type { HttpResponse } from '../lambdas/app/ports';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import { synthesizeWorkflowDefinition } from './definition';
-import { launchDynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, type DynamoDbLocal } from './dynamodb-local';
+import {
+  javaIsInstalled,
+  launchDynamoDbLocal,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type DynamoDbLocal,
+} from './dynamodb-local';
+import { DynamoDbLocalTables, InMemoryExportableTables, type ExportableTables } from './exportable-tables';
 import { LocalEventBus, type BusEvent } from './event-bus';
+import { InMemoryCache } from './in-memory-cache';
 import { LocalGateway } from './gateway';
 import { LocalKms } from './local-kms';
 import { LocalSts } from './local-sts';
@@ -47,7 +56,17 @@ export const TABLES = {
 /** The queue an agent's outcome events are delivered to; the construct creates one per agent. */
 export const outcomeQueueName = (agentId: string) => `action-approvals-outcomes-${agentId}`;
 
+/**
+ * Where the local runtime keeps its tables: DynamoDB Local (needs Java), or this process's memory,
+ * in the in-memory tables held to the same contract as the DynamoDB adapters.
+ */
+export type LocalStorage = 'dynamodb-local' | 'in-memory';
+
+type LocalStore = { readonly dynamodb: DynamoDbLocal } | { readonly memory: InMemoryTables };
+
 export interface LocalRuntimeOptions {
+  /** @default 'dynamodb-local' when Java is installed, 'in-memory' otherwise */
+  readonly storage?: LocalStorage;
   /** Keep DynamoDB Local's data and the action targets' files under this folder between runs. */
   readonly dataDir?: string;
   /**
@@ -55,7 +74,7 @@ export interface LocalRuntimeOptions {
    * credentials and `EXECUTION_ROLES_JSON`; everything else stays local. @default false
    */
   readonly useAws?: boolean;
-  /** Keep the tables on disk (in `dataDir`) instead of in memory. */
+  /** Keep DynamoDB Local's tables on disk (in `dataDir`) instead of in memory. */
   readonly persist?: boolean;
   readonly directory?: DirectoryConfig;
   /**
@@ -78,7 +97,8 @@ export type Activity =
   | { readonly kind: 'execution'; readonly summary: ExecutionSummary };
 
 /**
- * action-approvals on one machine: DynamoDB Local holding the real tables, the state machine
+ * action-approvals on one machine: DynamoDB Local holding the real tables (or, without Java, the
+ * in-memory tables behind the same ports), the state machine
  * synthesized from the CDK construct run by an ASL interpreter with its Task states bound to the
  * real handler modules, and one loopback gateway speaking the AWS protocols the handlers and
  * agents call (EventBridge, Step Functions callbacks, STS, KMS, SQS, and the action targets).
@@ -89,7 +109,9 @@ export class LocalRuntime {
     readonly bus: LocalEventBus,
     readonly workflow: LocalWorkflow,
     readonly targets: LocalTargets,
-    private readonly dynamodb: DynamoDbLocal,
+    /** Where the tables an approved export reads live, the sample `orders` table among them. */
+    readonly tables: ExportableTables,
+    private readonly store: LocalStore,
     readonly directory: DirectoryConfig,
     /** The handlers' runtime: the clients and stores they were built with, from its own environment. */
     readonly runtime: Runtime,
@@ -102,18 +124,27 @@ export class LocalRuntime {
     };
     const report = options.onActivity ?? (() => undefined);
     logger.setLogLevel(options.handlerLogLevel ?? 'WARN');
+    const storage = options.storage ?? (javaIsInstalled() ? 'dynamodb-local' : 'in-memory');
     // DynamoDB Local boots in its own process while this one synthesizes the workflow.
-    const launched = await launchDynamoDbLocal(options.persist ? { path: join(dataDir, 'dynamodb') } : {});
+    const launched =
+      storage === 'dynamodb-local'
+        ? await launchDynamoDbLocal(options.persist ? { path: join(dataDir, 'dynamodb') } : {})
+        : undefined;
     const definition = synthesizeWorkflowDefinition(BUS_NAME);
-    const dynamodb = await launched.ready;
-    await createTables(dynamodb.endpoint);
+    const dynamodb = await launched?.ready;
+    if (dynamodb) await createTables(dynamodb.endpoint);
+    const store: LocalStore = dynamodb ? { dynamodb } : { memory: new InMemoryTables() };
+    const tables: ExportableTables =
+      'memory' in store
+        ? new InMemoryExportableTables({ [TABLES.requests]: () => store.memory.allRequests() })
+        : new DynamoDbLocalTables(store.dynamodb.endpoint);
 
     const bus = new LocalEventBus(BUS_NAME, LOCAL_REGION);
     const tokens = new TaskTokens();
     const sts = new LocalSts();
     let gatewayUrl = '';
     const queues = new LocalQueues(() => gatewayUrl);
-    const targets = new LocalTargets(sts, dynamodb.endpoint, dataDir);
+    const targets = new LocalTargets(sts, tables, dataDir);
     const gateway = new LocalGateway({
       bus,
       tokens,
@@ -131,13 +162,22 @@ export class LocalRuntime {
     const directory = options.directory ?? sampleDirectory;
     // The handlers get an environment of their own, as each Lambda function has: the inherited
     // one (Slack or Teams settings, AWS credentials for --aws) with the local endpoints on top.
-    const rt = new Runtime({
-      ...process.env,
-      ...handlerEnvironment(
-        { dynamodbEndpoint: dynamodb.endpoint, gatewayUrl, directory, useAws },
-        process.env,
-      ),
-    });
+    const rt = new Runtime(
+      {
+        ...process.env,
+        ...handlerEnvironment(
+          { ...(dynamodb ? { dynamodbEndpoint: dynamodb.endpoint } : {}), gatewayUrl, directory, useAws },
+          process.env,
+        ),
+      },
+      'memory' in store
+        ? {
+            requests: store.memory.requestsStore,
+            audit: store.memory.auditLog,
+            slackClicks: new InMemoryCache(),
+          }
+        : undefined,
+    );
     serveStatus = status.createHandler(status.statusDeps(rt));
     const requestApprovalDeps = await requestApproval.requestApprovalDeps(rt);
     const workflow = new LocalWorkflow(
@@ -169,7 +209,7 @@ export class LocalRuntime {
         if (typeof agentId === 'string') queues.send(outcomeQueueName(agentId), JSON.stringify(event));
       },
     );
-    return new LocalRuntime(gateway, bus, workflow, targets, dynamodb, directory, rt);
+    return new LocalRuntime(gateway, bus, workflow, targets, tables, store, directory, rt);
   }
 
   get gatewayUrl(): string {
@@ -215,8 +255,13 @@ export class LocalRuntime {
     };
   }
 
-  get dynamodbEndpoint(): string {
-    return this.dynamodb.endpoint;
+  get storage(): LocalStorage {
+    return 'dynamodb' in this.store ? 'dynamodb-local' : 'in-memory';
+  }
+
+  /** DynamoDB Local's address; undefined when the tables are in memory. */
+  get dynamodbEndpoint(): string | undefined {
+    return 'dynamodb' in this.store ? this.store.dynamodb.endpoint : undefined;
   }
 
   /**
@@ -239,6 +284,11 @@ export class LocalRuntime {
 
   /** Every request, newest first. */
   async requests(): Promise<RequestRecord[]> {
+    const records = 'memory' in this.store ? this.store.memory.allRequests() : await this.scanRequests();
+    return records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  private async scanRequests(): Promise<RequestRecord[]> {
     const records: RequestRecord[] = [];
     for await (const page of paginateScan(
       { client: this.runtime.documents },
@@ -246,7 +296,7 @@ export class LocalRuntime {
     )) {
       records.push(...((page.Items ?? []) as RequestRecord[]));
     }
-    return records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    return records;
   }
 
   /** A request's audit chain and whether it verifies. */
@@ -257,28 +307,31 @@ export class LocalRuntime {
 
   async stop(): Promise<void> {
     await this.gateway.stop();
-    await this.dynamodb.stop();
+    if ('dynamodb' in this.store) await this.store.dynamodb.stop();
   }
 }
 
 /**
  * The handler modules read their settings from the environment, as in Lambda: point them at the
- * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides. With
+ * local tables and the gateway, with the standard `AWS_ENDPOINT_URL_<SERVICE>` overrides. Without
+ * DynamoDB Local (the tables in memory) there is no idempotency table: Slack clicks are
+ * remembered in an in-memory cache instead. With
  * `useAws`, STS and the approved actions are real AWS: the caller's own credential chain and the
  * execution roles in its `EXECUTION_ROLES_JSON` are used; everything else stays local.
  */
 export function handlerEnvironment(
-  local: { dynamodbEndpoint: string; gatewayUrl: string; directory: DirectoryConfig; useAws: boolean },
+  local: { dynamodbEndpoint?: string; gatewayUrl: string; directory: DirectoryConfig; useAws: boolean },
   inherited: NodeJS.ProcessEnv,
 ): Record<string, string> {
   const shared = {
-    AWS_ENDPOINT_URL_DYNAMODB: local.dynamodbEndpoint,
+    ...(local.dynamodbEndpoint
+      ? { AWS_ENDPOINT_URL_DYNAMODB: local.dynamodbEndpoint, IDEMPOTENCY_TABLE_NAME: TABLES.idempotency }
+      : {}),
     AWS_ENDPOINT_URL_SFN: local.gatewayUrl,
     AWS_ENDPOINT_URL_EVENTBRIDGE: local.gatewayUrl,
     AWS_ENDPOINT_URL_KMS: local.gatewayUrl,
     REQUESTS_TABLE_NAME: TABLES.requests,
     AUDIT_TABLE_NAME: TABLES.audit,
-    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
     EVENT_BUS_NAME: BUS_NAME,
     DIRECTORY_JSON: JSON.stringify(local.directory),
     RECEIPT_KEY_ID: 'alias/action-approvals-receipts',

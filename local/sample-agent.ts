@@ -17,7 +17,7 @@ export async function runSampleAgent(
   run: string = Date.now().toString(36),
 ): Promise<ActionOutcome[]> {
   await writeSampleReport(dataDir);
-  await seedSampleOrders(local.dynamodbEndpoint);
+  await seedSampleOrders(local.tables);
   const agent = local.agentClient(SAMPLE_AGENT_ID);
   say(`sample agent "${SAMPLE_AGENT_ID}" submits three requests:`);
   return Promise.all(

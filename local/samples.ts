@@ -1,10 +1,8 @@
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ActionRequestInput } from '../client';
 import type { DirectoryConfig } from '../lambdas/core/directory';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import type { ExportableTables } from './exportable-tables';
 
 /** The accounts of the embedded sample organization. */
 export const SAMPLE_ACCOUNTS = { production: '111122223333', staging: '444455556666' } as const;
@@ -44,7 +42,7 @@ export interface SampleRequestEvent {
   };
 }
 
-/** The table the sample export reads; `seedSampleOrders` creates it in DynamoDB Local. */
+/** The table the sample export reads; `seedSampleOrders` creates it. */
 export const SAMPLE_ORDERS_TABLE = 'orders';
 
 /** Three requests an agent might send: a harmless read, a data export, and a grab for standing credentials. */
@@ -117,38 +115,11 @@ export const SAMPLE_ORDERS = [
 ] as const;
 
 /**
- * Creates the `orders` table the sample export names in DynamoDB Local, with `SAMPLE_ORDERS` in
- * it. Run again against persisted data, it leaves the table and rewrites the same rows.
+ * Creates the `orders` table the sample export names, with `SAMPLE_ORDERS` in it. Run again
+ * against persisted data, it leaves the table and rewrites the same rows.
  */
-export async function seedSampleOrders(dynamodbEndpoint: string): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint: dynamodbEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  try {
-    try {
-      await client.send(
-        new CreateTableCommand({
-          TableName: SAMPLE_ORDERS_TABLE,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ResourceInUseException)) throw error;
-    }
-    await DynamoDBDocumentClient.from(client).send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [SAMPLE_ORDERS_TABLE]: SAMPLE_ORDERS.map((order) => ({ PutRequest: { Item: order } })),
-        },
-      }),
-    );
-  } finally {
-    client.destroy();
-  }
+export async function seedSampleOrders(tables: ExportableTables): Promise<void> {
+  await tables.put(SAMPLE_ORDERS_TABLE, 'orderId', SAMPLE_ORDERS);
 }
 
 /**

@@ -3,16 +3,18 @@ import { parseArgs } from 'node:util';
 import { startChatCallbacks } from './chat-callbacks';
 import { ActivityFeed } from './console/activity';
 import { startConsole } from './console/server';
+import { javaIsInstalled } from './dynamodb-local';
 import { LocalRuntime } from './runtime';
 import { describeActivity } from './transcript';
 import { runSampleAgent } from './sample-agent';
 
 const USAGE = `Usage: npm start [-- --persist] [--port 4280] [--no-samples] [--aws]
 
-Runs action-approvals on this machine: DynamoDB Local, the workflow synthesized from the CDK
-construct, the local AWS gateway and the reviewer console. Ctrl-C stops everything.
+Runs action-approvals on this machine: DynamoDB Local (in-memory tables when Java is missing),
+the workflow synthesized from the CDK construct, the local AWS gateway and the reviewer console.
+Ctrl-C stops everything.
 
-  --persist      keep tables and action outputs under .local/ between runs
+  --persist      keep tables (DynamoDB Local only) and action outputs under .local/ between runs
   --port N       the console's port (a busy port falls back to a free one); default 4280
   --no-samples   do not submit the three sample requests
   --aws          mint sessions with AWS STS and run approved actions in AWS, with your credentials
@@ -43,16 +45,24 @@ async function main(): Promise<void> {
     const line = describeActivity(activity);
     if (line) say(line);
   });
-  say(
-    `starting DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'} and synthesizing the workflow from the CDK construct…`,
-  );
+  const storage = javaIsInstalled() ? 'dynamodb-local' : 'in-memory';
+  if (storage === 'in-memory')
+    say(
+      'Java not found: the tables are kept in memory for this run; install a Java runtime (e.g. `apt-get install openjdk-17-jre-headless`) to run on DynamoDB Local',
+    );
+  const tablesLabel =
+    storage === 'in-memory'
+      ? 'the in-memory tables'
+      : `DynamoDB Local${values.persist ? ` (data in ${dataDir})` : ' (in memory)'}`;
+  say(`starting ${tablesLabel} and synthesizing the workflow from the CDK construct…`);
   const local = await LocalRuntime.start({
     dataDir,
+    storage,
     persist: values.persist,
     useAws: values.aws,
     onActivity: feed.publish,
   });
-  say(`DynamoDB Local on ${local.dynamodbEndpoint}`);
+  if (local.dynamodbEndpoint) say(`DynamoDB Local on ${local.dynamodbEndpoint}`);
   say(`gateway for EventBridge, Step Functions, STS, KMS, SQS and action targets on ${local.gatewayUrl}`);
   const console = await startConsole(local, {
     port: Number(values.port),

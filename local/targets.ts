@@ -1,10 +1,11 @@
 import * as dynamodb from '@aws-sdk/client-dynamodb';
-import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import { DynamoDbLocalTables, type ExportableTables } from './exportable-tables';
 import { ALLOW_EVERYTHING, isAllowed, type PolicyDocument } from './iam-simulator';
 import type { LocalSts, MintedSession } from './local-sts';
 
@@ -23,13 +24,13 @@ export class TargetError extends Error {
 /**
  * What an executed action reaches in local mode. Every call must be made with keys the local STS
  * minted, and is authorized by the IAM policy simulator against the execution role's policy and
- * that session's policy before it runs: the same evaluation AWS would make. DynamoDB exports land
- * in a folder, laid out as AWS lays them out in S3; S3 objects are read from a folder.
+ * that session's policy before it runs: the same evaluation AWS would make. DynamoDB exports (of
+ * DynamoDB Local's tables, or the in-memory ones without Java) land in a folder, laid out as AWS lays them out in S3; S3 objects are read from a folder.
  */
 export class LocalTargets {
   constructor(
     private readonly sts: LocalSts,
-    private readonly dynamodbEndpoint: string,
+    private readonly tables: ExportableTables,
     private readonly dataDir: string,
     private readonly roleIdentityPolicy: PolicyDocument = ALLOW_EVERYTHING,
   ) {}
@@ -49,24 +50,16 @@ export class LocalTargets {
     const dataKey = `${exportRoot}/data/${randomUUID()}.json.gz`;
     await this.authorize(session, 's3:PutObject', `arn:aws:s3:::${bucket}/${dataKey}`, now);
 
-    const lines: string[] = [];
-    const client = new DynamoDBClient({
-      endpoint: this.dynamodbEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    let lines: string[];
     try {
-      for await (const page of paginateScan({ client }, { TableName: tableArn.split('/').at(-1) })) {
-        for (const item of page.Items ?? []) lines.push(JSON.stringify({ Item: item }));
-      }
+      const items = await this.tables.scan(tableArn.split('/').at(-1) ?? '');
+      lines = items.map((item) => JSON.stringify({ Item: item }));
     } catch (error) {
       throw new TargetError(
         400,
         'TableNotFoundException',
         `table ${tableArn} cannot be exported: ${(error as Error).message}`,
       );
-    } finally {
-      client.destroy();
     }
     const data = gzipSync(lines.map((line) => `${line}\n`).join(''));
     const exportArn = `${tableArn}/export/${exportId}`;
@@ -145,8 +138,15 @@ export class LocalTargets {
       );
     }
     await this.authorize(session, `dynamodb:${operation}`, tableArn, now);
+    if (!(this.tables instanceof DynamoDbLocalTables)) {
+      throw new TargetError(
+        400,
+        'UnknownOperationException',
+        `dynamodb:${operation} runs against DynamoDB Local, which needs Java: the tables are in memory in this run`,
+      );
+    }
     const client = new DynamoDBClient({
-      endpoint: this.dynamodbEndpoint,
+      endpoint: this.tables.endpoint,
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });

@@ -1,7 +1,8 @@
 import { appendRecord, appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
 import { ConflictError, StaleWriteError } from '../app/errors';
-import type { AuditLog, RequestChanges, RequestsStore } from '../app/ports';
+import type { AuditLog, RequestChanges, RequestHistory, RequestsStore, RequestSummary } from '../app/ports';
+import { REQUESTS_BY_AGENT_INDEX, REQUESTS_TABLE_KEY } from './tables';
 
 /**
  * The Requests and AuditLog tables held in one process's memory. They implement the same ports
@@ -14,7 +15,8 @@ export class InMemoryTables {
   private readonly requests = new Map<string, RequestRecord>();
   private readonly chains = new Map<string, AuditRecord[]>();
 
-  readonly requestsStore: RequestsStore = {
+  readonly requestsStore: RequestsStore & RequestHistory = {
+    listByAgent: async (agentId, limit) => this.listByAgent(agentId, limit),
     claim: async (record, opening) => this.claim(record, opening),
     get: async (requestId) => this.getRequest(requestId),
     save: async (current, changes, events) => this.save(current, changes, events ?? []),
@@ -76,6 +78,26 @@ export class InMemoryTables {
     this.requests.set(current.requestId, next);
     this.appendToChains(chain);
     return stored(next);
+  }
+
+  /** What the by-agent index answers: the projected attributes of the agent's newest requests. */
+  private listByAgent(agentId: string, limit: number): RequestSummary[] {
+    const projected = new Set<string>([
+      REQUESTS_TABLE_KEY.partitionKey,
+      REQUESTS_BY_AGENT_INDEX.partitionKey,
+      REQUESTS_BY_AGENT_INDEX.sortKey,
+      ...REQUESTS_BY_AGENT_INDEX.projectedAttributes,
+    ]);
+    return [...this.requests.values()]
+      .filter((record) => record.agentId === agentId)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+      .slice(0, limit)
+      .map(
+        (record) =>
+          stored(
+            Object.fromEntries(Object.entries(record).filter(([name]) => projected.has(name))),
+          ) as RequestSummary,
+      );
   }
 
   private executingSince(cutoff: Date): string[] {

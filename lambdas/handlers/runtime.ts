@@ -3,6 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CacheClient } from '@aws-lambda-powertools/idempotency/types';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoAuditLog } from '../adapters/audit-log';
@@ -12,7 +13,14 @@ import { DynamoRequestsStore } from '../adapters/requests-store';
 import { slackNotifierFromEnvironment } from '../adapters/slack';
 import { teamsNotifierFromEnvironment } from '../adapters/teams';
 import { StepFunctionsCallbacks } from '../adapters/step-functions';
-import type { ApprovalNotifier, Clock, RequestPathDeps } from '../app/ports';
+import type {
+  ApprovalNotifier,
+  AuditLog,
+  Clock,
+  RequestHistory,
+  RequestPathDeps,
+  RequestsStore,
+} from '../app/ports';
 import { systemClock } from '../app/ports';
 import type { DecideDeps } from '../app/decide';
 import { Directory } from '../core/directory';
@@ -91,6 +99,14 @@ export function clientConfig(environment: Environment, service: string) {
   };
 }
 
+/** The tables a runtime's use cases read and write: DynamoDB's, or ones injected in their place. */
+export interface RuntimeStores {
+  readonly requests: RequestsStore & RequestHistory;
+  readonly audit: AuditLog;
+  /** Where Slack clicks are remembered instead of the idempotency table. */
+  readonly slackClicks?: CacheClient;
+}
+
 /**
  * The clients and stores one function instance shares across invocations, built from one
  * environment: `process.env` in Lambda (`awsRuntime()`), the local runtime's own object otherwise.
@@ -103,9 +119,17 @@ export class Runtime {
   readonly clock: Clock = systemClock;
   readonly secrets: SecretReader;
   readonly reportNotifierError = reportNotifierError;
+  readonly stores: RuntimeStores;
   private channels: Promise<ApprovalNotifier[]> | undefined;
 
-  constructor(readonly environment: Environment) {
+  /**
+   * @param stores the tables to use instead of the DynamoDB tables the settings name: the local
+   * runtime's in-memory tables on a machine without Java
+   */
+  constructor(
+    readonly environment: Environment,
+    stores?: RuntimeStores,
+  ) {
     this.settings = readSettings(environment);
     const settings = this.settings;
     this.dynamodb = new DynamoDBClient(clientConfig(environment, 'DYNAMODB'));
@@ -116,16 +140,20 @@ export class Runtime {
     const directory = Directory.parse(JSON.parse(settings.DIRECTORY_JSON));
     if (!directory.ok) throw new Error(directory.error);
     this.directory = directory.value;
+    this.stores = stores ?? {
+      requests: new DynamoRequestsStore(
+        this.documents,
+        settings.REQUESTS_TABLE_NAME,
+        settings.AUDIT_TABLE_NAME,
+      ),
+      audit: new DynamoAuditLog(this.documents, settings.AUDIT_TABLE_NAME),
+    };
   }
 
   requestPath(): RequestPathDeps {
     return {
-      requests: new DynamoRequestsStore(
-        this.documents,
-        this.settings.REQUESTS_TABLE_NAME,
-        this.settings.AUDIT_TABLE_NAME,
-      ),
-      audit: new DynamoAuditLog(this.documents, this.settings.AUDIT_TABLE_NAME),
+      requests: this.stores.requests,
+      audit: this.stores.audit,
       directory: this.directory,
       clock: this.clock,
     };

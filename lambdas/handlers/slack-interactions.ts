@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { UnauthenticatedCallbackMeter } from '../adapters/callback-metrics';
 import { slackFromEnvironment, slackSecretFromEnvironment } from '../adapters/slack';
-import { slackClickIdempotency } from '../inbound/slack-idempotency';
+import { slackClickIdempotency, slackClickIdempotencyInCache } from '../inbound/slack-idempotency';
 import { handleSlackInteraction, type SlackInteractionDeps } from '../inbound/slack-interactions';
 import type { UnauthenticatedCallbacks } from '../app/ports';
 import { awsRuntime, builtOnFirstUse, instrumented, type Runtime } from './runtime';
@@ -25,7 +25,12 @@ export async function slackInteractionDeps(
     rt.notifiers(),
   ]);
   const idempotencyTable = rt.settings.IDEMPOTENCY_TABLE_NAME;
-  if (!slack || !signingSecret || !idempotencyTable) {
+  const idempotency = rt.stores.slackClicks
+    ? slackClickIdempotencyInCache(rt.stores.slackClicks)
+    : idempotencyTable
+      ? slackClickIdempotency(rt.dynamodb, idempotencyTable)
+      : undefined;
+  if (!slack || !signingSecret || !idempotency) {
     throw new Error(
       'slack-interactions needs SLACK_CHANNEL_ID, a bot token, a signing secret (SLACK_SIGNING_SECRET_ID) and IDEMPOTENCY_TABLE_NAME',
     );
@@ -34,7 +39,7 @@ export async function slackInteractionDeps(
     ...rt.decisionPath(notifiers),
     signingSecret,
     workspace: slack.workspace,
-    idempotency: slackClickIdempotency(rt.dynamodb, idempotencyTable),
+    idempotency,
     unauthenticated,
   };
 }

@@ -1,6 +1,4 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import { DynamoAuditLog } from '../adapters/audit-log';
-import { DynamoRequestsStore } from '../adapters/requests-store';
 import type { HttpResponse } from '../app/ports';
 import {
   listRequestStatuses,
@@ -59,10 +57,9 @@ const refuse = (refusal: StatusRefusal) =>
   reply(STATUS_CODES[refusal.code], { error: refusal.code, reason: refusal.reason });
 
 export function statusDeps(rt: Runtime): StatusDeps {
-  const { REQUESTS_TABLE_NAME, AUDIT_TABLE_NAME } = rt.settings;
   return {
-    requests: new DynamoRequestsStore(rt.documents, REQUESTS_TABLE_NAME, AUDIT_TABLE_NAME),
-    audit: new DynamoAuditLog(rt.documents, AUDIT_TABLE_NAME),
+    requests: rt.stores.requests,
+    audit: rt.stores.audit,
     directory: rt.directory,
   };
 }

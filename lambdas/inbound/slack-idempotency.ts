@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { CachePersistenceLayer } from '@aws-lambda-powertools/idempotency/cache';
+import type { CacheClient } from '@aws-lambda-powertools/idempotency/types';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { SlackClickIdempotency } from './slack-interactions';
 import { SLACK_SIGNATURE_MAX_AGE_SECONDS } from './slack-signature';
@@ -18,6 +20,17 @@ export function slackClickIdempotency(client: DynamoDBClient, tableName: string)
       keyAttr: IDEMPOTENCY_TABLE_KEY.partitionKey,
       expiryAttr: IDEMPOTENCY_TABLE_KEY.timeToLiveAttribute,
     }),
+    config: new IdempotencyConfig({ expiresAfterSeconds: 2 * SLACK_SIGNATURE_MAX_AGE_SECONDS }),
+  };
+}
+
+/**
+ * Remembers each Slack click in a Valkey/Redis-compatible cache instead of the table: the local
+ * runtime's in-memory cache on a machine without Java (and so without DynamoDB Local).
+ */
+export function slackClickIdempotencyInCache(client: CacheClient): SlackClickIdempotency {
+  return {
+    store: new CachePersistenceLayer({ client }),
     config: new IdempotencyConfig({ expiresAfterSeconds: 2 * SLACK_SIGNATURE_MAX_AGE_SECONDS }),
   };
 }

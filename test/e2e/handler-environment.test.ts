@@ -35,6 +35,17 @@ describe('Function: handlerEnvironment', () => {
     ]).toEqual([roles, 'eu-west-1', 'http://127.0.0.1:8000']);
   });
 
+  it('names no DynamoDB endpoint and no idempotency table when the tables are in memory', () => {
+    const { dynamodbEndpoint: _inMemory, ...withoutDynamoDb } = local;
+
+    const environment = handlerEnvironment({ ...withoutDynamoDb, useAws: false }, {});
+
+    expect([environment.AWS_ENDPOINT_URL_DYNAMODB, environment.IDEMPOTENCY_TABLE_NAME]).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('refuses --aws without execution roles, saying what to set', () => {
     expect(() => handlerEnvironment({ ...local, useAws: true }, {})).toThrow(
       '--aws needs EXECUTION_ROLES_JSON',

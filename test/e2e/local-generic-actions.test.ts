@@ -11,6 +11,7 @@ import { LocalGateway } from '../../local/gateway';
 import type { LocalKms } from '../../local/local-kms';
 import { LocalSts } from '../../local/local-sts';
 import type { LocalQueues } from '../../local/queues';
+import { DynamoDbLocalTables } from '../../local/exportable-tables';
 import { LocalTargets } from '../../local/targets';
 import type { TaskTokens } from '../../local/task-tokens';
 import { createTestTables, type TestTables } from '../support/dynamodb';
@@ -44,7 +45,11 @@ describe('Local mode: a DynamoDB action outside the catalog runs for real agains
     const endpoint = process.env.DYNAMODB_LOCAL_ENDPOINT ?? '';
     gateway = new LocalGateway({
       sts,
-      targets: new LocalTargets(sts, endpoint, mkdtempSync(join(tmpdir(), 'local-generic-'))),
+      targets: new LocalTargets(
+        sts,
+        new DynamoDbLocalTables(endpoint),
+        mkdtempSync(join(tmpdir(), 'local-generic-')),
+      ),
       now: () => NOW,
       // The other services of the gateway play no part here.
       bus: {} as LocalEventBus,

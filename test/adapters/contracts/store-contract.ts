@@ -1,11 +1,11 @@
 import { ConflictError, StaleWriteError } from '../../../lambdas/app/errors';
-import type { AuditLog, RequestsStore } from '../../../lambdas/app/ports';
+import type { AuditLog, RequestHistory, RequestsStore } from '../../../lambdas/app/ports';
 import { verifyChain, type AuditEvent } from '../../../lambdas/core/audit';
 import type { RequestRecord } from '../../../lambdas/core/lifecycle';
 
 /** The two ports of one deployment's tables, sharing their state as the real tables do. */
 export interface StorePorts {
-  readonly requests: RequestsStore;
+  readonly requests: RequestsStore & RequestHistory;
   readonly audit: AuditLog;
 }
 
@@ -176,6 +176,42 @@ export function describeStoreContract(name: string, makePorts: () => Promise<Sto
 
     it('reads an unknown chain as empty', async () => {
       expect(await ports.audit.read(uniqueId('nothing'))).toEqual([]);
+    });
+
+    describe('listByAgent', () => {
+      async function claimAs(agentId: string, createdAt: string): Promise<string> {
+        const id = uniqueId('listed');
+        await ports.requests.claim({ ...newRequest(id), agentId, createdAt, taskToken: 'token' }, [
+          event(id, 'requested'),
+        ]);
+        return id;
+      }
+
+      it("lists the agent's newest requests first, at most the limit, and no other agent's", async () => {
+        const agentId = uniqueId('agent');
+        const oldest = await claimAs(agentId, '2026-11-24T10:00:00.000Z');
+        const newest = await claimAs(agentId, '2026-11-24T10:02:00.000Z');
+        const middle = await claimAs(agentId, '2026-11-24T10:01:00.000Z');
+        await claimAs(uniqueId('other-agent'), '2026-11-24T10:03:00.000Z');
+
+        const all = await ports.requests.listByAgent(agentId, 10);
+        const two = await ports.requests.listByAgent(agentId, 2);
+
+        expect(all.map((summary) => summary.requestId)).toEqual([newest, middle, oldest]);
+        expect(two.map((summary) => summary.requestId)).toEqual([newest, middle]);
+      });
+
+      it('lists summaries without the task token, the version or the audit head', async () => {
+        const agentId = uniqueId('agent');
+        const id = await claimAs(agentId, '2026-11-24T10:00:00.000Z');
+
+        const [summary] = await ports.requests.listByAgent(agentId, 1);
+
+        expect(summary).toMatchObject({ requestId: id, agentId, state: 'awaiting-approval' });
+        expect(
+          Object.keys(summary).filter((name) => ['taskToken', 'version', 'auditHead'].includes(name)),
+        ).toEqual([]);
+      });
     });
 
     describe('executingSince', () => {
