@@ -1,7 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { OutcomePublisher } from '../app/ports';
+import { ActionApprovalsError, type OutcomePublisher } from '../app/ports';
 import type { OutcomeEvent } from '../core/outcome';
-import { ActionApprovalsError } from '../app/errors';
 
 /** Publishes outcome events on the system's bus. */
 export class EventBridgePublisher implements OutcomePublisher {

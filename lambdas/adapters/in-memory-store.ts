@@ -1,7 +1,14 @@
 import { appendRecord, appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
-import { ConflictError, StaleWriteError } from '../app/errors';
-import type { AuditLog, RequestChanges, RequestHistory, RequestsStore, RequestSummary } from '../app/ports';
+import {
+  ConflictError,
+  StaleWriteError,
+  type AuditLog,
+  type RequestChanges,
+  type RequestHistory,
+  type RequestsStore,
+  type RequestSummary,
+} from '../app/ports';
 import { REQUESTS_BY_AGENT_INDEX, REQUESTS_TABLE_KEY } from './tables';
 
 /**

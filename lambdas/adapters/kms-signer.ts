@@ -2,7 +2,7 @@ import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/clien
 import type { JWK } from 'jose';
 import { createHash, createPublicKey } from 'node:crypto';
 import type { Signer } from '../core/receipt';
-import { ActionApprovalsError } from '../app/errors';
+import { ActionApprovalsError } from '../app/ports';
 
 /** KMS signs a RAW message of at most this many bytes; anything longer is sent as its digest. */
 export const KMS_RAW_MESSAGE_MAX_BYTES = 4096;

@@ -7,8 +7,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { appendRecords, type AuditEvent, type AuditRecord } from '../core/audit';
 import { canTransition, type RequestRecord, type RequestState } from '../core/lifecycle';
-import { ConflictError, StaleWriteError } from '../app/errors';
-import type { RequestChanges, RequestHistory, RequestsStore, RequestSummary } from '../app/ports';
+import {
+  ConflictError,
+  StaleWriteError,
+  type RequestChanges,
+  type RequestHistory,
+  type RequestsStore,
+  type RequestSummary,
+} from '../app/ports';
 import { OPEN_REQUESTS_INDEX, REQUESTS_BY_AGENT_INDEX } from './tables';
 
 export class DynamoRequestsStore implements RequestsStore, RequestHistory {

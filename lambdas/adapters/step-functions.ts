@@ -6,9 +6,8 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import type { WorkflowCallbacks } from '../app/ports';
+import { WorkflowGoneError, type WorkflowCallbacks } from '../app/ports';
 import { DENIED_ERROR } from '../core/outcome';
-import { WorkflowGoneError } from '../app/errors';
 
 /** How a callback that failed for a reason other than a gone task is tried again. */
 export interface CallbackRetry {

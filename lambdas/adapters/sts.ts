@@ -1,8 +1,12 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
 import { serializeSessionPolicy } from '../core/session-policy';
-import { ActionApprovalsError } from '../app/errors';
-import type { AssumeForActionInput, CredentialIssuer, SessionCredentials } from '../app/ports';
+import {
+  ActionApprovalsError,
+  type AssumeForActionInput,
+  type CredentialIssuer,
+  type SessionCredentials,
+} from '../app/ports';
 
 /** The shortest session STS issues; the session policy's expiry, not this, ends its usefulness. */
 export const SESSION_DURATION_SECONDS = 900;

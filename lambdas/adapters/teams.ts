@@ -1,9 +1,8 @@
-import type { SecretSource } from '../app/ports';
+import { ActionApprovalsError, type SecretSource } from '../app/ports';
 import { z } from 'zod';
 import type { ApprovalNotifier } from '../app/ports';
 import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';
-import { ActionApprovalsError } from '../app/errors';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   teamsApprovalCard,

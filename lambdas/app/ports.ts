@@ -11,6 +11,16 @@ import type { ChangePreview } from '../core/preview';
 import type { SdkOperation } from '../core/sdk-operations';
 import type { ActionRequest } from '../core/types';
 
+// What the ports throw when a request is not as the caller read it: adapters raise these, so they
+// travel with the ports.
+export {
+  ActionApprovalsError,
+  ConflictError,
+  RequestNotFoundError,
+  StaleWriteError,
+  WorkflowGoneError,
+} from './errors';
+
 export type RequestChanges = Partial<Omit<RequestRecord, 'requestId' | 'version' | 'auditHead'>>;
 
 /**

@@ -190,7 +190,7 @@ export const DISPLAY_LIMITS = {
 
 /**
  * The most bytes a renderer spends on `text` in a card's JSON: UTF-8, a quote or backslash
- * escaped, a control character as `\uXXXX`, and, unless the text is shown `verbatim` (Teams
+ * escaped, a control character as `\u` and four hex digits, and, unless the text is shown `verbatim` (Teams
  * TextRuns), a markup character swapped for its 3-byte look-alike.
  */
 export function worstCaseBytes(text: string, shown: 'verbatim' | 'markdown' = 'markdown'): number {
