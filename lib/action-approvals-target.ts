@@ -13,8 +13,8 @@ import {
   type ExecutionRoleSettings,
   MANAGED_TAG_KEY,
   operationsOf,
+  requireAgentSessions,
   revocation,
-  SESSION_TAG_KEYS,
 } from './execution-roles';
 import { ROLE_PATH } from './handler-function';
 import { acknowledge, wildcardResource } from './nag';
@@ -132,20 +132,7 @@ export class ActionApprovalsTarget extends Construct {
           }),
         },
       });
-      role.assumeRolePolicy?.addStatements(
-        new iam.PolicyStatement({
-          sid: 'SourceIdentityIsTheAgent',
-          actions: ['sts:SetSourceIdentity'],
-          principals: [principal],
-          conditions: { StringLike: { 'sts:SourceIdentity': '?*' } },
-        }),
-        new iam.PolicyStatement({
-          sid: 'OnlyRequestTags',
-          actions: ['sts:TagSession'],
-          principals: [principal],
-          conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...SESSION_TAG_KEYS] } },
-        }),
-      );
+      requireAgentSessions(role, principal);
       // The boundary denies every session any change to what carries this tag.
       Tags.of(role).add(MANAGED_TAG_KEY, 'execution-role');
       acknowledge(role, roleAcknowledgements(role, roleClass, statements));

@@ -241,31 +241,11 @@ export class ExecutionRoles extends Construct {
           }),
         },
       });
-      this.restrictTrust(role, props.executeRole);
+      requireAgentSessions(role, new iam.ArnPrincipal(props.executeRole.roleArn));
       acknowledge(role, wildcardsOf(role, roleClass, statements));
       roles[roleClass] = role;
     }
     this.roles = roles;
-  }
-
-  private restrictTrust(role: iam.Role, executeRole: iam.IRole): void {
-    const principal = new iam.ArnPrincipal(executeRole.roleArn);
-    role.assumeRolePolicy?.addStatements(
-      // The execute handler names the agent as the session's source identity; CloudTrail then
-      // attributes every call of the session to it, and a session without one is refused.
-      new iam.PolicyStatement({
-        sid: 'SourceIdentityIsTheAgent',
-        actions: ['sts:SetSourceIdentity'],
-        principals: [principal],
-        conditions: { StringLike: { 'sts:SourceIdentity': '?*' } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'OnlyRequestTags',
-        actions: ['sts:TagSession'],
-        principals: [principal],
-        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...SESSION_TAG_KEYS] } },
-      }),
-    );
   }
 }
 
@@ -331,4 +311,26 @@ function wildcardsOf(
     .flatMap((statement) => statement.resources ?? [])
     .map((resource) => wildcardResource(scope, resource));
   return [...new Set(ids)].filter((id) => id.includes('*')).map((id) => ({ id, reason }));
+}
+
+/**
+ * Narrows who may take `role` to sessions that name their agent: the execute handler sets the
+ * agent as the session's source identity (CloudTrail then attributes every call of the session
+ * to it, and a session without one is refused) and tags it with the request's tags only.
+ */
+export function requireAgentSessions(role: iam.Role, principal: iam.IPrincipal): void {
+  role.assumeRolePolicy?.addStatements(
+    new iam.PolicyStatement({
+      sid: 'SourceIdentityIsTheAgent',
+      actions: ['sts:SetSourceIdentity'],
+      principals: [principal],
+      conditions: { StringLike: { 'sts:SourceIdentity': '?*' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'OnlyRequestTags',
+      actions: ['sts:TagSession'],
+      principals: [principal],
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...SESSION_TAG_KEYS] } },
+    }),
+  );
 }
