@@ -61,20 +61,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     const reasons = [`agent "${request.agentId}" is not registered`];
     return reject(event, { requestId: request.requestId, agentId: request.agentId, reasons }, deps);
   }
-  const evaluated = deps.policy.evaluate({
-    agentId: request.agentId,
-    operation: request.action.operation,
-    accessLevels: await accessLevelsOf(request, deps.iam),
-    resource: request.action.resource,
-    environment: deps.directory.environmentOf(request.action.resource),
-    ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
-  });
-  const { decision, clamp } = clampTtl(evaluated, deps.maxApprovalTtlSeconds);
-  // A request that could never run is refused before any reviewer spends time on it.
-  const runnable =
-    decision.outcome === 'deny'
-      ? { reasons: [], unscoped: false }
-      : await runnability(request, decision, deps.iam);
+  const { decision, clamp, runnable } = await policyDecisionOn(request, deps);
   if (runnable.reasons.length > 0) {
     return reject(
       event,
@@ -141,6 +128,37 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
  * lists no companions of its own: the entry names them); any other action needs an SDK command
  * and, when IAM cannot scope it to one resource, the deciding policy's explicit leave.
  */
+/**
+ * What policy decides for a parsed request, bounded by the deployment's longest approval, and
+ * whether the action could run at all: the one decision step of Evaluate and of explain_policy.
+ */
+export async function policyDecisionOn(
+  request: ActionRequest,
+  deps: Pick<EvaluateDeps, 'iam' | 'policy' | 'directory' | 'maxApprovalTtlSeconds'>,
+): Promise<{
+  readonly decision: PolicyDecision;
+  readonly clamp?: TtlClamp;
+  readonly environment: string;
+  readonly runnable: { readonly reasons: readonly string[]; readonly unscoped: boolean };
+}> {
+  const environment = deps.directory.environmentOf(request.action.resource);
+  const evaluated = deps.policy.evaluate({
+    agentId: request.agentId,
+    operation: request.action.operation,
+    accessLevels: await accessLevelsOf(request, deps.iam),
+    resource: request.action.resource,
+    environment,
+    ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
+  });
+  const { decision, clamp } = clampTtl(evaluated, deps.maxApprovalTtlSeconds);
+  // A request that could never run is refused before any reviewer spends time on it.
+  const runnable =
+    decision.outcome === 'deny'
+      ? { reasons: [], unscoped: false }
+      : await runnability(request, decision, deps.iam);
+  return { decision, environment, runnable, ...(clamp ? { clamp } : {}) };
+}
+
 async function runnability(
   request: ActionRequest,
   decision: Exclude<PolicyDecision, { outcome: 'deny' }>,

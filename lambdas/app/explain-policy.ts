@@ -1,8 +1,8 @@
-import { planAction } from '../core/catalog';
 import type { Directory } from '../core/directory';
 import type { PolicyDecision } from '../core/policy';
 import { ACTION_REQUESTED, AGENT_SOURCE_PREFIX, parseActionRequest } from '../core/request';
 import type { IamReference } from '../core/types';
+import { policyDecisionOn, type EvaluateDeps } from './evaluate';
 import type { Clock, PolicyEvaluator } from './ports';
 
 export interface ExplainDeps {
@@ -10,6 +10,7 @@ export interface ExplainDeps {
   readonly policy: PolicyEvaluator;
   readonly directory: Directory;
   readonly clock: Clock;
+  readonly maxApprovalTtlSeconds?: EvaluateDeps['maxApprovalTtlSeconds'];
 }
 
 export interface ExplainQuery {
@@ -47,20 +48,9 @@ export async function explainPolicy(query: ExplainQuery, deps: ExplainDeps): Pro
     deps.iam,
   );
   if (!parsed.ok) return { outcome: 'rejected', reasons: parsed.error.reasons };
-  const request = parsed.value;
-  const environment = deps.directory.environmentOf(request.action.resource);
-  const decision = deps.policy.evaluate({
-    agentId: request.agentId,
-    operation: request.action.operation,
-    accessLevels: [...((await deps.iam.describeAction(request.action.operation))?.accessLevels ?? [])],
-    resource: request.action.resource,
-    environment,
-    ...(request.ttlSeconds === undefined ? {} : { requestedTtlSeconds: request.ttlSeconds }),
-  });
+  const { decision, environment, runnable } = await policyDecisionOn(parsed.value, deps);
   // With parameters, the same check Evaluate makes that the call could run at all.
-  if (decision.outcome !== 'deny' && query.parameters) {
-    const plan = planAction({ requestId: request.requestId, ...request.action });
-    if (!plan.ok) return { outcome: 'rejected', reasons: [`action: ${plan.error.message}`] };
-  }
+  if (query.parameters && runnable.reasons.length > 0)
+    return { outcome: 'rejected', reasons: runnable.reasons };
   return { ...decision, environment };
 }
