@@ -12,6 +12,7 @@ import {
   CEILINGS,
   type ExecutionRoleSettings,
   MANAGED_TAG_KEY,
+  neverThisSystemsRolesOrTagged,
   operationsOf,
   requireAgentSessions,
   revocation,
@@ -87,19 +88,7 @@ export class ActionApprovalsTarget extends Construct {
           actions: boundaryActions(reachable),
           resources: ['*'],
         }),
-        new iam.PolicyStatement({
-          sid: 'NeverThisSystemsRoles',
-          effect: iam.Effect.DENY,
-          actions: ['iam:*'],
-          resources: [`arn:${partition}:iam::${account}:role${ROLE_PATH}*`],
-        }),
-        new iam.PolicyStatement({
-          sid: 'NeverThisSystemsTaggedResources',
-          effect: iam.Effect.DENY,
-          actions: ['iam:*', 'lambda:*'],
-          resources: ['*'],
-          conditions: { Null: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: 'false' } },
-        }),
+        ...neverThisSystemsRolesOrTagged(partition, account, ['iam:*', 'lambda:*']),
       ],
     });
     acknowledge(this.boundary, [

@@ -183,19 +183,14 @@ export class ExecutionRoles extends Construct {
           ].sort(),
           resources: ['*'],
         }),
-        new iam.PolicyStatement({
-          sid: 'NeverThisSystemsRoles',
-          effect: iam.Effect.DENY,
-          actions: ['iam:*'],
-          resources: [`arn:${partition}:iam::${account}:role${ROLE_PATH}*`],
-        }),
-        new iam.PolicyStatement({
-          sid: 'NeverThisSystemsTaggedResources',
-          effect: iam.Effect.DENY,
-          actions: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
-          resources: ['*'],
-          conditions: { Null: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: 'false' } },
-        }),
+        ...neverThisSystemsRolesOrTagged(partition, account, [
+          'dynamodb:*',
+          'events:*',
+          'iam:*',
+          'lambda:*',
+          'sqs:*',
+          'states:*',
+        ]),
         new iam.PolicyStatement({
           sid: 'NeverThisSystemsBuckets',
           effect: iam.Effect.DENY,
@@ -333,4 +328,30 @@ export function requireAgentSessions(role: iam.Role, principal: iam.IPrincipal):
       conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...SESSION_TAG_KEYS] } },
     }),
   );
+}
+
+/**
+ * The boundary's denials that hold in every account: no session touches this system's roles, nor
+ * (through `taggedActions`) anything carrying its tag.
+ */
+export function neverThisSystemsRolesOrTagged(
+  partition: string,
+  account: string,
+  taggedActions: readonly string[],
+): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'NeverThisSystemsRoles',
+      effect: iam.Effect.DENY,
+      actions: ['iam:*'],
+      resources: [`arn:${partition}:iam::${account}:role${ROLE_PATH}*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverThisSystemsTaggedResources',
+      effect: iam.Effect.DENY,
+      actions: [...taggedActions],
+      resources: ['*'],
+      conditions: { Null: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: 'false' } },
+    }),
+  ];
 }
