@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { archiveBatch, S3ArchiveWriter } from '../adapters/archive-writer';
 import { logger } from '../adapters/logger';
-import { builtOnFirstUse, clientConfig, instrumented, type Environment } from './runtime';
+import { builtOnFirstUse, clientConfig, instrumented, type Environment } from './lambda-wiring';
 
 /**
  * The AuditLog stream's consumer: each batch becomes one gzip JSON Lines object in the archive

@@ -4,7 +4,6 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CacheClient } from '@aws-lambda-powertools/idempotency/types';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoAuditLog } from '../adapters/audit-log';
 import { EventBridgePublisher } from '../adapters/event-bridge';
@@ -24,6 +23,9 @@ import type {
 import { systemClock } from '../app/ports';
 import type { DecideDeps } from '../app/decide';
 import { Directory } from '../core/directory';
+import { clientConfig, type Environment } from './lambda-wiring';
+
+export { builtOnFirstUse, clientConfig, instrumented, type Environment } from './lambda-wiring';
 
 /**
  * Settings every function reads from its environment. The CDK construct sets them; the local
@@ -42,9 +44,6 @@ const settingsSchema = z.object({
 });
 
 export type RuntimeSettings = z.infer<typeof settingsSchema>;
-
-/** What a function is configured with: `process.env` in Lambda, an object of its own in local mode. */
-export type Environment = Readonly<Record<string, string | undefined>>;
 
 export function readSettings(environment: Environment): RuntimeSettings {
   const parsed = settingsSchema.safeParse(environment);
@@ -74,29 +73,6 @@ export class SecretReader {
     }
     return value;
   }
-}
-
-/**
- * The SDK settings of one service's client, read from `environment` the way the SDK reads
- * `process.env` (region, the standard `AWS_ENDPOINT_URL[_<SERVICE>]` overrides, static keys), so
- * a runtime built from an environment object reaches the same endpoints without writing it anywhere.
- */
-export function clientConfig(environment: Environment, service: string) {
-  const endpoint = environment[`AWS_ENDPOINT_URL_${service}`] ?? environment.AWS_ENDPOINT_URL;
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = environment;
-  return {
-    ...(environment.AWS_REGION ? { region: environment.AWS_REGION } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    ...(accessKeyId && secretAccessKey
-      ? {
-          credentials: {
-            accessKeyId,
-            secretAccessKey,
-            ...(environment.AWS_SESSION_TOKEN ? { sessionToken: environment.AWS_SESSION_TOKEN } : {}),
-          },
-        }
-      : {}),
-  };
 }
 
 /** The tables a runtime's use cases read and write: DynamoDB's, or ones injected in their place. */
@@ -195,45 +171,4 @@ let shared: Runtime | undefined;
 export function awsRuntime(): Runtime {
   shared ??= new Runtime(process.env);
   return shared;
-}
-
-/**
- * Wraps a use case as a Lambda handler the Powertools way: the invocation's context is added to
- * every log line and reset afterwards, and a failure is logged as an Error (its stack kept)
- * before Lambda sees it. Local mode calls handlers without a context.
- */
-export function instrumented<Event, Answer>(
-  handle: (event: Event, context?: Context) => Promise<Answer>,
-): (event: Event, context?: Context) => Promise<Answer> {
-  return async (event, context) => {
-    if (context) logger.addContext(context);
-    try {
-      return await handle(event, context);
-    } catch (error) {
-      logger.error('invocation failed', error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    } finally {
-      logger.resetKeys();
-    }
-  };
-}
-
-/**
- * A Lambda handler built on first use, so a module can be imported (by a bundle, a test or the
- * local runtime) without reading any setting. A failed build (a secret not readable yet) is
- * retried by the next invocation, not cached.
- */
-export function builtOnFirstUse<Event, Answer>(
-  build: () => Promise<(event: Event, context?: Context) => Promise<Answer>>,
-): (event: Event, context?: Context) => Promise<Answer> {
-  let built: Promise<(event: Event, context?: Context) => Promise<Answer>> | undefined;
-  return async (event, context) => {
-    if (!built) {
-      built = build();
-      built.catch(() => {
-        built = undefined;
-      });
-    }
-    return (await built)(event, context);
-  };
 }
