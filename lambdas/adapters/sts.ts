@@ -1,5 +1,6 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { createHash } from 'node:crypto';
+import type { PreviewReadPolicy } from '../core/preview';
 import { serializeSessionPolicy } from '../core/session-policy';
 import {
   ActionApprovalsError,
@@ -62,6 +63,15 @@ export function approversTagValue(approvers: readonly string[]): string {
   return value.slice(0, TAG_VALUE_MAX);
 }
 
+/** What a read-only preview session is minted with: no approvers yet, a read policy. */
+export interface AssumeForPreviewInput {
+  /** The preview role of the resource's account. */
+  readonly roleArn: string;
+  readonly requestId: string;
+  readonly agentId: string;
+  readonly sessionPolicy: PreviewReadPolicy;
+}
+
 /** Mints the session for one approved action with STS AssumeRole. */
 export class StsCredentialIssuer implements CredentialIssuer {
   constructor(private readonly client: STSClient) {}
@@ -71,6 +81,28 @@ export class StsCredentialIssuer implements CredentialIssuer {
    *   a trust policy may match `sts:SourceIdentity` against it).
    */
   async assumeForAction(input: AssumeForActionInput): Promise<SessionCredentials> {
+    return this.assume(input, serializeSessionPolicy(input.sessionPolicy), [
+      { Key: 'RequestId', Value: sessionTagValue(input.requestId) },
+      { Key: 'Approvers', Value: approversTagValue(input.approvers) },
+    ]);
+  }
+
+  /**
+   * The read-only session a preview is read with, named like an execution session (the agent as
+   * source identity, the request as a tag) so CloudTrail attributes its reads the same way.
+   * @throws SessionInputError as `assumeForAction`
+   */
+  async assumeForPreview(input: AssumeForPreviewInput): Promise<SessionCredentials> {
+    return this.assume(input, JSON.stringify(input.sessionPolicy), [
+      { Key: 'RequestId', Value: sessionTagValue(input.requestId) },
+    ]);
+  }
+
+  private async assume(
+    input: { readonly roleArn: string; readonly requestId: string; readonly agentId: string },
+    policy: string,
+    tags: readonly { readonly Key: string; readonly Value: string }[],
+  ): Promise<SessionCredentials> {
     if (!NAME_CHARACTERS.test(input.agentId)) {
       throw new SessionInputError(
         `agent id ${JSON.stringify(input.agentId)} cannot be an STS SourceIdentity (2-64 of [\\w+=,.@-])`,
@@ -80,13 +112,10 @@ export class StsCredentialIssuer implements CredentialIssuer {
       new AssumeRoleCommand({
         RoleArn: input.roleArn,
         RoleSessionName: roleSessionName(input.requestId),
-        Policy: serializeSessionPolicy(input.sessionPolicy),
+        Policy: policy,
         DurationSeconds: SESSION_DURATION_SECONDS,
         SourceIdentity: input.agentId,
-        Tags: [
-          { Key: 'RequestId', Value: sessionTagValue(input.requestId) },
-          { Key: 'Approvers', Value: approversTagValue(input.approvers) },
-        ],
+        Tags: tags.map((tag) => ({ ...tag })),
       }),
     );
     if (

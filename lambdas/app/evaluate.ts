@@ -199,7 +199,10 @@ async function previewOf(
   previewer: ChangePreviewer,
 ): Promise<ChangePreview | undefined> {
   try {
-    return await previewer.preview(request.action, notAfter);
+    return await previewer.preview(request.action, notAfter, {
+      requestId: request.requestId,
+      agentId: request.agentId,
+    });
   } catch (error) {
     return unavailablePreview(
       `the preview failed: ${error instanceof Error ? error.message : String(error)}`,

@@ -212,10 +212,20 @@ export interface GenericExecutor {
   run(call: SdkCall, credentials: SessionCredentials): Promise<Result<ExecutionResult, ExecutionFailure>>;
 }
 
+/** Whom a preview is read for: its session names them, as the execution session does. */
+export interface PreviewRequester {
+  readonly requestId: string;
+  readonly agentId: string;
+}
+
 /** Reads what an action would change, before reviewers decide. */
 export interface ChangePreviewer {
   /** Undefined when the action has no preview; an `unavailable` preview says why it could not be read. */
-  preview(action: ActionRequest['action'], notAfter: string): Promise<ChangePreview | undefined>;
+  preview(
+    action: ActionRequest['action'],
+    notAfter: string,
+    requester: PreviewRequester,
+  ): Promise<ChangePreview | undefined>;
 }
 
 /**

@@ -414,6 +414,18 @@ export function previewReadPolicy(
   };
 }
 
+/**
+ * Every call a preview of each kind reads with: the preview role's ceiling is their union, and a
+ * preview's session policy allows a kind's calls alone. All are IAM Read or List actions.
+ */
+export const PREVIEW_READ_ACTIONS = {
+  'lambda-configuration': ['lambda:GetFunctionConfiguration'],
+  'iam-policy-attachment': ['iam:ListAttachedRolePolicies', 'iam:GetPolicy', 'iam:GetPolicyVersion'],
+  'security-group-rules': ['ec2:DescribeSecurityGroups'],
+  'ecs-service': ['ecs:DescribeServices'],
+  'cloudformation-change-set': ['cloudformation:DescribeChangeSet'],
+} as const satisfies Readonly<Record<PreviewKind, readonly string[]>>;
+
 type Reads = readonly (readonly [readonly string[], readonly string[]])[];
 
 function readsOf(
@@ -421,23 +433,21 @@ function readsOf(
   resource: string,
   parameters: Readonly<Record<string, unknown>>,
 ): Reads | undefined {
+  const actions = PREVIEW_READ_ACTIONS[kind];
   switch (kind) {
-    case 'lambda-configuration':
-      return [[['lambda:GetFunctionConfiguration'], [resource]]];
     case 'iam-policy-attachment': {
       const policyArn = parameters['PolicyArn'];
       if (typeof policyArn !== 'string' || !policyArn.startsWith('arn:')) return undefined;
+      const [listPolicies, ...readPolicy] = PREVIEW_READ_ACTIONS[kind];
       return [
-        [['iam:ListAttachedRolePolicies'], [resource]],
-        [['iam:GetPolicy', 'iam:GetPolicyVersion'], [policyArn]],
+        [[listPolicies], [resource]],
+        [readPolicy, [policyArn]],
       ];
     }
     case 'security-group-rules':
       // DescribeSecurityGroups has no resource-level permission: IAM only allows it on `*`.
-      return [[['ec2:DescribeSecurityGroups'], ['*']]];
-    case 'ecs-service':
-      return [[['ecs:DescribeServices'], [resource]]];
-    case 'cloudformation-change-set':
-      return [[['cloudformation:DescribeChangeSet'], [resource]]];
+      return [[actions, ['*']]];
+    default:
+      return [[actions, [resource]]];
   }
 }
