@@ -1,31 +1,30 @@
-import { BootstraplessSynthesizer, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { BootstraplessSynthesizer, Stack, type StackProps, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ROLE_CLASS, type RoleClass } from '../lambdas/core/catalog';
+import { CEILINGS, type ExecutionRoleSettings, operationsOf } from './execution-roles';
+import { ROLE_PATH } from './handler-function';
+import { acknowledge } from './nag';
+import { PREVIEW_ROLE_NAME, previewCeiling, previewRole } from './preview-roles';
 import {
-  GENERIC_ROLE_CLASS,
-  genericCeilingActions,
-  type GenericRoleClass,
-  WRITES_NAMED_AS_READS,
-} from '../lambdas/core/generic-roles';
-import {
-  CEILINGS,
-  type ExecutionRoleSettings,
+  boundaryActions,
+  EXECUTION_ROLE_CLASSES,
+  type ExecutionRoleClass,
+  genericCeiling,
+  isGenericRoleClass,
   MANAGED_TAG_KEY,
   neverThisSystemsRolesOrTagged,
-  operationsOf,
   requireAgentSessions,
   revocation,
-} from './execution-roles';
-import { ROLE_PATH } from './handler-function';
-import { acknowledge, wildcardResource } from './nag';
+  roleAcknowledgements,
+  type RoleCeiling,
+  serviceWildcards,
+} from './role-ceilings';
 
 /** Every class of execution role a workload account can hold: the catalog's and the generic path's. */
-export type TargetRoleClass = RoleClass | GenericRoleClass;
-export const TARGET_ROLE_CLASSES: readonly TargetRoleClass[] = [
-  ...Object.values(ROLE_CLASS),
-  ...Object.values(GENERIC_ROLE_CLASS),
-];
+export type TargetRoleClass = ExecutionRoleClass;
+export const TARGET_ROLE_CLASSES: readonly TargetRoleClass[] = EXECUTION_ROLE_CLASSES;
+
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /** The fixed name of a class's role in every workload account, so the central account can name it. */
 export function targetRoleName(roleClass: TargetRoleClass): string {
@@ -43,6 +42,12 @@ export interface ActionApprovalsTargetProps {
    * trust. A plain string (no import, no lookup), so the stack works as a StackSet template.
    */
   readonly executeRoleArn: string;
+  /**
+   * The role ARN of the central account's evaluate function: the only principal the preview role
+   * trusts. A plain string, like `executeRoleArn`.
+   * @default - no preview role: previews of this account's resources say they are unavailable
+   */
+  readonly evaluateRoleArn?: string;
   /** Per role class settings; every class is created unless disabled. */
   readonly settings?: Readonly<Partial<Record<TargetRoleClass, ExecutionRoleSettings>>>;
   /**
@@ -50,11 +55,6 @@ export interface ActionApprovalsTargetProps {
    * @default - no revocation
    */
   readonly revokeSessionsIssuedBefore?: Date;
-}
-
-interface Ceiling {
-  readonly roleClass: TargetRoleClass;
-  readonly statements: readonly iam.PolicyStatementProps[];
 }
 
 /**
@@ -67,10 +67,13 @@ interface Ceiling {
 export class ActionApprovalsTarget extends Construct {
   /** The role of each enabled class. */
   public readonly roles: Readonly<Partial<Record<TargetRoleClass, iam.Role>>>;
+  /** The role the central evaluate function reads previews with, when `evaluateRoleArn` is given. */
+  public readonly previewRole?: iam.Role;
   public readonly boundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ActionApprovalsTargetProps) {
     super(scope, id);
+    validateTrustedRoles(props);
     const { partition, account } = Stack.of(this);
     const enabled = TARGET_ROLE_CLASSES.filter((roleClass) => props.settings?.[roleClass]?.enabled ?? true);
     const ceilings = enabled.map((roleClass) =>
@@ -78,6 +81,8 @@ export class ActionApprovalsTarget extends Construct {
     );
     // A class with nothing to reach (data-read with no buckets named) has no role at all.
     const reachable = ceilings.filter((ceiling) => (ceiling.statements[0]?.resources ?? []).length > 0);
+    const preview = props.evaluateRoleArn ? previewCeiling(partition, account) : undefined;
+    const approvable = boundaryActions([...reachable, ...(preview ? [preview] : [])]);
 
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
       description:
@@ -85,7 +90,7 @@ export class ActionApprovalsTarget extends Construct {
       statements: [
         new iam.PolicyStatement({
           sid: 'ApprovableActions',
-          actions: boundaryActions(reachable),
+          actions: approvable,
           resources: ['*'],
         }),
         ...neverThisSystemsRolesOrTagged(partition, account, ['iam:*', 'lambda:*']),
@@ -98,14 +103,15 @@ export class ActionApprovalsTarget extends Construct {
           'A permissions boundary is a ceiling, not a grant: it allows the approvable actions on any resource so that each role’s own policy and each session policy decide the resource.',
       },
       ...serviceWildcards(
-        boundaryActions(reachable),
+        approvable,
         'the boundary caps the whole service; each session policy names one action',
       ),
     ]);
 
     const principal = new iam.ArnPrincipal(props.executeRoleArn);
     const roles: Partial<Record<TargetRoleClass, iam.Role>> = {};
-    for (const { roleClass, statements } of reachable) {
+    for (const ceiling of reachable) {
+      const { roleClass, statements } = ceiling;
       const role = new iam.Role(this, roleClass, {
         roleName: targetRoleName(roleClass),
         path: ROLE_PATH,
@@ -124,11 +130,40 @@ export class ActionApprovalsTarget extends Construct {
       requireAgentSessions(role, principal);
       // The boundary denies every session any change to what carries this tag.
       Tags.of(role).add(MANAGED_TAG_KEY, 'execution-role');
-      acknowledge(role, roleAcknowledgements(role, roleClass, statements));
+      acknowledge(role, roleAcknowledgements(role, ceiling));
       roles[roleClass] = role;
     }
     this.roles = roles;
+    if (preview && props.evaluateRoleArn) {
+      this.previewRole = previewRole(this, 'preview', {
+        evaluateRole: new iam.ArnPrincipal(props.evaluateRoleArn),
+        boundary: this.boundary,
+        ceiling: preview,
+        roleName: PREVIEW_ROLE_NAME,
+        ...(props.revokeSessionsIssuedBefore && {
+          revokeSessionsIssuedBefore: props.revokeSessionsIssuedBefore,
+        }),
+      });
+      Tags.of(this.previewRole).add(MANAGED_TAG_KEY, 'preview-role');
+    }
   }
+}
+
+/** The trusted principals are role ARNs (or tokens that resolve to one), each trusted for one purpose. */
+function validateTrustedRoles(props: ActionApprovalsTargetProps): void {
+  const isRoleArn = (arn: string) => Token.isUnresolved(arn) || ROLE_ARN.test(arn);
+  const problems = [
+    ...(isRoleArn(props.executeRoleArn)
+      ? []
+      : [`executeRoleArn "${props.executeRoleArn}" is not an IAM role ARN`]),
+    ...(props.evaluateRoleArn === undefined || isRoleArn(props.evaluateRoleArn)
+      ? []
+      : [`evaluateRoleArn "${props.evaluateRoleArn}" is not an IAM role ARN`]),
+    ...(props.evaluateRoleArn === props.executeRoleArn
+      ? ['evaluateRoleArn and executeRoleArn must be different roles: one previews, the other executes']
+      : []),
+  ];
+  if (problems.length > 0) throw new Error(`ActionApprovalsTarget: ${problems.join('; ')}`);
 }
 
 /**
@@ -144,10 +179,11 @@ export class ActionApprovalsTargetStack extends Stack {
     id: string,
     props: ActionApprovalsTargetProps & Omit<StackProps, 'synthesizer'>,
   ) {
-    const { executeRoleArn, settings, revokeSessionsIssuedBefore, ...stackProps } = props;
+    const { executeRoleArn, evaluateRoleArn, settings, revokeSessionsIssuedBefore, ...stackProps } = props;
     super(scope, id, { ...stackProps, synthesizer: new BootstraplessSynthesizer() });
     this.target = new ActionApprovalsTarget(this, 'Target', {
       executeRoleArn,
+      ...(evaluateRoleArn ? { evaluateRoleArn } : {}),
       ...(settings ? { settings } : {}),
       ...(revokeSessionsIssuedBefore ? { revokeSessionsIssuedBefore } : {}),
     });
@@ -159,29 +195,8 @@ function ceilingOf(
   settings: ExecutionRoleSettings | undefined,
   partition: string,
   account: string,
-): Ceiling {
-  if (roleClass === GENERIC_ROLE_CLASS.read || roleClass === GENERIC_ROLE_CLASS.change) {
-    return {
-      roleClass,
-      statements: [
-        {
-          sid: 'ApprovableActions',
-          actions: genericCeilingActions(roleClass),
-          resources: [...(settings?.resources ?? ['*'])],
-        },
-        ...(roleClass === GENERIC_ROLE_CLASS.read
-          ? [
-              {
-                sid: 'NoWritesNamedAsReads',
-                effect: iam.Effect.DENY,
-                actions: [...WRITES_NAMED_AS_READS],
-                resources: ['*'],
-              },
-            ]
-          : []),
-      ],
-    };
-  }
+): RoleCeiling<TargetRoleClass> {
+  if (isGenericRoleClass(roleClass)) return genericCeiling(roleClass, settings?.resources);
   return {
     roleClass,
     statements: [
@@ -193,48 +208,4 @@ function ceilingOf(
       ...CEILINGS[roleClass].companions(partition, account),
     ],
   };
-}
-
-/** Every allowed action of the enabled classes, less those a whole-service wildcard already covers. */
-function boundaryActions(ceilings: readonly Ceiling[]): string[] {
-  const actions = new Set(
-    ceilings.flatMap((ceiling) =>
-      ceiling.statements
-        .filter((statement) => statement.effect !== iam.Effect.DENY)
-        .flatMap((statement) => statement.actions ?? []),
-    ),
-  );
-  const wholeServices = new Set(
-    [...actions].filter((action) => action.endsWith(':*')).map((action) => action.split(':')[0]),
-  );
-  return [...actions]
-    .filter((action) => action.endsWith(':*') || !wholeServices.has(action.split(':')[0]))
-    .sort();
-}
-
-function serviceWildcards(actions: readonly string[], why: string) {
-  return actions
-    .filter((action) => action.includes('*'))
-    .map((action) => ({
-      id: `AwsSolutions-IAM5[Action::${action}]`,
-      reason: `${action}: ${why}, so the wildcard never reaches a session.`,
-    }));
-}
-
-function roleAcknowledgements(
-  scope: Construct,
-  roleClass: TargetRoleClass,
-  statements: readonly iam.PolicyStatementProps[],
-) {
-  const reason = `The ${roleClass} role is a ceiling reached only through a session whose policy names the one approved action and resource; the pattern bounds what any approval can reach.`;
-  const allows = statements.filter((statement) => statement.effect !== iam.Effect.DENY);
-  const resources = [...new Set(allows.flatMap((statement) => statement.resources ?? []))]
-    .map((resource) => wildcardResource(scope, resource))
-    .filter((found) => found.includes('*'))
-    .map((found) => ({ id: found, reason }));
-  const actions = serviceWildcards(
-    allows.flatMap((statement) => statement.actions ?? []),
-    `the ${roleClass} role's ceiling; each session policy names one action`,
-  );
-  return [...resources, ...actions];
 }

@@ -147,8 +147,7 @@ export class ActionApprovals extends Construct {
     this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     validateProps(props);
     const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
-    const logRetention = props.logRetention ?? DEFAULTS.logRetention;
-    const lifecycle = { logRetention, removalPolicy };
+    const lifecycle = { logRetention: props.logRetention ?? DEFAULTS.logRetention, removalPolicy };
     // The execution roles' boundary denies changing anything that carries this tag.
     Tags.of(this).add(MANAGED_TAG_KEY, 'managed');
 
@@ -248,6 +247,7 @@ export class ActionApprovals extends Construct {
 
     this.executionRoles = new ExecutionRoles(this, 'ExecutionRoles', {
       executeRole: functions.execute.role,
+      evaluateRole: functions.evaluate.role,
       settings: props.executionRoles ?? {},
       // Sessions must never write into the audit trail's buckets, whatever an approval says.
       protectedBuckets: [this.archive.bucket, this.exports.bucket, this.accessLogsBucket],
@@ -264,7 +264,7 @@ export class ActionApprovals extends Construct {
         ? { revokeSessionsIssuedBefore: props.revokeSessionsIssuedBefore }
         : {}),
     });
-    functions.allowExecution(this.executionRoles, this.receiptKey, props.targetAccounts ?? []);
+    functions.allowSessions(this.executionRoles, this.receiptKey, props.targetAccounts ?? []);
 
     if (ownBus)
       addBusPolicy(this, ownBus, {

@@ -2,10 +2,11 @@ import { Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { TARGET_ROLE_CLASSES, targetRoleArn } from './action-approvals-target';
+import { targetPreviewRoleArn } from './preview-roles';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { RoleClass } from '../lambdas/core/catalog';
+import type { ExecutionRoleClass } from './role-ceilings';
 import type { ApprovalTables } from './approval-tables';
 import type { ExecutionRoles } from './execution-roles';
 import { BUNDLED_POLICY_DIR, HandlerFunction, type HandlerFunctionProps } from './handler-function';
@@ -148,10 +149,6 @@ export class ApprovalFunctions {
     grantSecret(fn, this.props.teams?.appPasswordSecret);
   }
 
-  /**
-   * Lets the execute function assume the execution roles (naming the agent and the request) and
-   * sign receipts, and tells it which role runs which class.
-   */
   /** The functions behind the workflow's Task states. */
   public workflowTasks() {
     return {
@@ -163,11 +160,17 @@ export class ApprovalFunctions {
     };
   }
 
-  public allowExecution(
+  /**
+   * Lets the execute function assume the execution roles (naming the agent and the request) and
+   * sign receipts, and the evaluate function assume the preview roles, in this account and each
+   * workload account; tells each which role to take for which class and account.
+   */
+  public allowSessions(
     executionRoles: ExecutionRoles,
     receiptKey: kms.IKey,
     targetAccounts: readonly string[] = [],
   ): void {
+    this.allowPreview(executionRoles.previewRole, targetAccounts);
     const { execute } = this;
     if (targetAccounts.length > 0) {
       const { partition } = Stack.of(this.scope);
@@ -190,7 +193,7 @@ export class ApprovalFunctions {
         }),
       );
     }
-    const roles = Object.entries(executionRoles.roles) as [RoleClass, iam.Role][];
+    const roles = Object.entries(executionRoles.roles) as [ExecutionRoleClass, iam.Role][];
     execute.function.addEnvironment(
       'EXECUTION_ROLES_JSON',
       Stack.of(this.scope).toJsonString(Object.fromEntries(roles.map(([cls, role]) => [cls, role.roleArn]))),
@@ -211,6 +214,28 @@ export class ApprovalFunctions {
         actions: ['kms:Sign'],
         resources: [receiptKey.keyArn],
         conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+      }),
+    );
+  }
+
+  /**
+   * Lets the evaluate function assume the preview roles, this account's and each workload
+   * account's, and no other role, and tells it which role reads which account's resources.
+   */
+  private allowPreview(previewRole: iam.IRole, targetAccounts: readonly string[] = []): void {
+    const { evaluate } = this;
+    const stack = Stack.of(this.scope);
+    const workload = Object.fromEntries(
+      targetAccounts.map((account) => [account, targetPreviewRoleArn(account, stack.partition)]),
+    );
+    evaluate.function.addEnvironment('PREVIEW_ROLE_ARN', previewRole.roleArn);
+    if (targetAccounts.length > 0)
+      evaluate.function.addEnvironment('PREVIEW_TARGET_ACCOUNTS_JSON', stack.toJsonString(workload));
+    evaluate.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumePreviewRoles',
+        actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+        resources: [previewRole.roleArn, ...Object.values(workload)],
       }),
     );
   }

@@ -9,13 +9,29 @@ import { Construct } from 'constructs';
 import { CATALOG, ROLE_CLASS, type RoleClass } from '../lambdas/core/catalog';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import { ROLE_PATH } from './handler-function';
-import { acknowledge, wildcardResource } from './nag';
+import { acknowledge } from './nag';
+import { PREVIEW_ROLE_CLASS, previewCeiling, previewRole } from './preview-roles';
+import {
+  boundaryActions,
+  EXECUTION_ROLE_CLASSES,
+  type ExecutionRoleClass,
+  genericCeiling,
+  isGenericRoleClass,
+  neverThisSystemsRolesOrTagged,
+  requireAgentSessions,
+  revocation,
+  roleAcknowledgements,
+  type RoleCeiling,
+  serviceWildcards,
+} from './role-ceilings';
 
-/** The session tags the execute handler sets (lambdas/adapters/sts.ts); no other key is accepted. */
-export const SESSION_TAG_KEYS = ['RequestId', 'Approvers'] as const;
-
-/** The tag the construct puts on everything it creates; the boundary denies touching what carries it. */
-export const MANAGED_TAG_KEY = 'ActionApprovals';
+export {
+  MANAGED_TAG_KEY,
+  neverThisSystemsRolesOrTagged,
+  requireAgentSessions,
+  revocation,
+  SESSION_TAG_KEYS,
+} from './role-ceilings';
 
 /** Settings of one role class's execution role. */
 export interface ExecutionRoleSettings {
@@ -115,8 +131,10 @@ export interface ProtectedResources {
 export interface ExecutionRolesProps {
   /** The execute handler's role: the only principal the execution roles trust. */
   readonly executeRole: iam.IRole;
-  /** Per role class settings. */
-  readonly settings: Readonly<Partial<Record<RoleClass, ExecutionRoleSettings>>>;
+  /** The evaluate handler's role: the only principal the preview role trusts. */
+  readonly evaluateRole: iam.IRole;
+  /** Per role class settings: the catalog's classes and the generic path's. */
+  readonly settings: Readonly<Partial<Record<ExecutionRoleClass, ExecutionRoleSettings>>>;
   /** The construct's own buckets: no session may write to them, whatever its approval says. */
   readonly protectedBuckets: readonly s3.IBucket[];
   /** The construct's own keys: no session may use them. */
@@ -134,63 +152,40 @@ export interface ExecutionRolesProps {
 }
 
 /**
- * One IAM role per action class of the catalog, each trusted only by the execute handler's role
- * (which must set a source identity and may set only the RequestId and Approvers session tags),
- * each capped by a permissions boundary that also keeps every session away from this system's
- * own roles, functions, buckets and keys.
+ * One IAM role per execution class (the catalog's and the generic path's), each trusted only by
+ * the execute handler's role (which must set a source identity and may set only the RequestId and
+ * Approvers session tags), and the preview role, trusted only by the evaluate handler's role; all
+ * capped by one permissions boundary that also keeps every session away from this system's own
+ * roles, functions, tables, buckets, keys, logs, alarms and stack.
  */
 export class ExecutionRoles extends Construct {
   /** The role of each enabled class. */
-  public readonly roles: Readonly<Partial<Record<RoleClass, iam.Role>>>;
-  /** The boundary every execution role carries. */
+  public readonly roles: Readonly<Partial<Record<ExecutionRoleClass, iam.Role>>>;
+  /** The role previews are read with (lib/preview-roles.ts). */
+  public readonly previewRole: iam.Role;
+  /** The boundary every execution role and the preview role carry. */
   public readonly boundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ExecutionRolesProps) {
     super(scope, id);
-    const { partition, account } = Stack.of(this);
-    const reach = (roleClass: RoleClass): string[] => {
-      const listed = props.settings[roleClass]?.resources;
-      if (roleClass !== ROLE_CLASS.dataRead)
-        return [...(listed ?? CEILINGS[roleClass].defaultResources(partition, account))];
-      const mapped = props.mappedBuckets.map((bucket) => `arn:${partition}:s3:::${bucket}/*`);
-      return [...new Set([...mapped, ...(listed ?? [])])];
-    };
-    // A class that reaches nothing gets no role: fail closed rather than a role on "*".
-    const enabled = (Object.values(ROLE_CLASS) as RoleClass[]).filter(
-      (roleClass) => (props.settings[roleClass]?.enabled ?? true) && reach(roleClass).length > 0,
-    );
-
-    const ceilings = enabled.map((roleClass) => ({
-      roleClass,
-      statements: [
-        { sid: 'ApprovedOperations', actions: operationsOf(roleClass), resources: reach(roleClass) },
-        ...CEILINGS[roleClass].companions(partition, account),
-      ],
-    }));
+    const stack = Stack.of(this);
+    const { partition, account } = stack;
+    const ceilings = enabledCeilings(props, partition, account);
+    const preview = previewCeiling(partition, account);
+    const approvable = boundaryActions([...ceilings, preview]);
 
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
       description:
-        'Ceiling of every action-approvals execution role: catalog actions only, never on this system itself',
+        'Ceiling of every action-approvals execution role: approvable actions only, never on this system itself',
       statements: [
+        new iam.PolicyStatement({ sid: 'ApprovableActions', actions: approvable, resources: ['*'] }),
+        ...neverThisSystemsRolesOrTagged(partition, account, SYSTEM_SERVICES),
         new iam.PolicyStatement({
-          sid: 'CatalogActions',
-          actions: [
-            ...new Set(
-              ceilings.flatMap((ceiling) =>
-                ceiling.statements.flatMap((statement) => statement.actions ?? []),
-              ),
-            ),
-          ].sort(),
-          resources: ['*'],
+          sid: 'NeverThisSystemsStack',
+          effect: iam.Effect.DENY,
+          actions: ['cloudformation:*'],
+          resources: [`arn:${partition}:cloudformation:*:${account}:stack/${stack.stackName}/*`],
         }),
-        ...neverThisSystemsRolesOrTagged(partition, account, [
-          'dynamodb:*',
-          'events:*',
-          'iam:*',
-          'lambda:*',
-          'sqs:*',
-          'states:*',
-        ]),
         new iam.PolicyStatement({
           sid: 'NeverThisSystemsBuckets',
           effect: iam.Effect.DENY,
@@ -213,17 +208,21 @@ export class ExecutionRoles extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'A permissions boundary is a ceiling, not a grant: it allows the catalog actions on any resource so that each role’s own policy and each session policy decide the resource.',
+          'A permissions boundary is a ceiling, not a grant: it allows the approvable actions on any resource so that each role’s own policy and each session policy decide the resource.',
       },
+      ...serviceWildcards(
+        approvable,
+        'the boundary caps the whole service; each session policy names one action',
+      ),
     ]);
 
-    const roles: Partial<Record<RoleClass, iam.Role>> = {};
-    for (const { roleClass, statements } of ceilings) {
+    const executor = new iam.ArnPrincipal(props.executeRole.roleArn);
+    const roles: Partial<Record<ExecutionRoleClass, iam.Role>> = {};
+    for (const ceiling of ceilings) {
+      const { roleClass, statements } = ceiling;
       const role = new iam.Role(this, roleClass, {
         // A session without a source identity cannot even be created.
-        assumedBy: new iam.ArnPrincipal(props.executeRole.roleArn).withConditions({
-          StringLike: { 'sts:SourceIdentity': '?*' },
-        }),
+        assumedBy: executor.withConditions({ StringLike: { 'sts:SourceIdentity': '?*' } }),
         description: `action-approvals execution role for ${roleClass} actions: usable only through an approved request's session`,
         path: ROLE_PATH,
         permissionsBoundary: this.boundary,
@@ -236,12 +235,68 @@ export class ExecutionRoles extends Construct {
           }),
         },
       });
-      requireAgentSessions(role, new iam.ArnPrincipal(props.executeRole.roleArn));
-      acknowledge(role, wildcardsOf(role, roleClass, statements));
+      requireAgentSessions(role, executor);
+      acknowledge(role, roleAcknowledgements(role, ceiling));
       roles[roleClass] = role;
     }
     this.roles = roles;
+    this.previewRole = previewRole(this, PREVIEW_ROLE_CLASS, {
+      evaluateRole: new iam.ArnPrincipal(props.evaluateRole.roleArn),
+      boundary: this.boundary,
+      ceiling: preview,
+      ...(props.revokeSessionsIssuedBefore
+        ? { revokeSessionsIssuedBefore: props.revokeSessionsIssuedBefore }
+        : {}),
+    });
   }
+}
+
+/**
+ * The services whose resources this construct creates and tags: the boundary denies every session
+ * any action on what carries the tag, whatever a generic approval names.
+ */
+const SYSTEM_SERVICES = [
+  'cloudwatch:*',
+  'dynamodb:*',
+  'events:*',
+  'iam:*',
+  'lambda:*',
+  'logs:*',
+  'sns:*',
+  'sqs:*',
+  'states:*',
+];
+
+/** The ceiling of each enabled class; a class that reaches nothing gets no role (fail closed, never "*"). */
+function enabledCeilings(
+  props: ExecutionRolesProps,
+  partition: string,
+  account: string,
+): RoleCeiling<ExecutionRoleClass>[] {
+  const reach = (roleClass: RoleClass): string[] => {
+    const listed = props.settings[roleClass]?.resources;
+    if (roleClass !== ROLE_CLASS.dataRead)
+      return [...(listed ?? CEILINGS[roleClass].defaultResources(partition, account))];
+    const mapped = props.mappedBuckets.map((bucket) => `arn:${partition}:s3:::${bucket}/*`);
+    return [...new Set([...mapped, ...(listed ?? [])])];
+  };
+  return EXECUTION_ROLE_CLASSES.filter((roleClass) => props.settings[roleClass]?.enabled ?? true).flatMap(
+    (roleClass): RoleCeiling<ExecutionRoleClass>[] => {
+      if (isGenericRoleClass(roleClass))
+        return [genericCeiling(roleClass, props.settings[roleClass]?.resources)];
+      const resources = reach(roleClass);
+      if (resources.length === 0) return [];
+      return [
+        {
+          roleClass,
+          statements: [
+            { sid: 'ApprovedOperations', actions: operationsOf(roleClass), resources },
+            ...CEILINGS[roleClass].companions(partition, account),
+          ],
+        },
+      ];
+    },
+  );
 }
 
 /** One deny per kind of this system's own resources, so a session reaches none of them. */
@@ -283,75 +338,5 @@ function systemDenials(
       resources.queues.map((queue) => queue.queueArn),
     ),
     ...deny('NeverThisSystemsSecrets', ['secretsmanager:*'], [...resources.secretArns]),
-  ];
-}
-
-export function revocation(before: Date): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: 'RevokeOlderSessions',
-    effect: iam.Effect.DENY,
-    actions: ['*'],
-    resources: ['*'],
-    conditions: { DateLessThan: { 'aws:TokenIssueTime': before.toISOString() } },
-  });
-}
-
-function wildcardsOf(
-  scope: Construct,
-  roleClass: RoleClass,
-  statements: readonly iam.PolicyStatementProps[],
-) {
-  const reason = `The ${roleClass} role is a ceiling reached only through a session whose policy names the one approved resource; the pattern bounds what any approval can reach.`;
-  const ids = statements
-    .flatMap((statement) => statement.resources ?? [])
-    .map((resource) => wildcardResource(scope, resource));
-  return [...new Set(ids)].filter((id) => id.includes('*')).map((id) => ({ id, reason }));
-}
-
-/**
- * Narrows who may take `role` to sessions that name their agent: the execute handler sets the
- * agent as the session's source identity (CloudTrail then attributes every call of the session
- * to it, and a session without one is refused) and tags it with the request's tags only.
- */
-export function requireAgentSessions(role: iam.Role, principal: iam.IPrincipal): void {
-  role.assumeRolePolicy?.addStatements(
-    new iam.PolicyStatement({
-      sid: 'SourceIdentityIsTheAgent',
-      actions: ['sts:SetSourceIdentity'],
-      principals: [principal],
-      conditions: { StringLike: { 'sts:SourceIdentity': '?*' } },
-    }),
-    new iam.PolicyStatement({
-      sid: 'OnlyRequestTags',
-      actions: ['sts:TagSession'],
-      principals: [principal],
-      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...SESSION_TAG_KEYS] } },
-    }),
-  );
-}
-
-/**
- * The boundary's denials that hold in every account: no session touches this system's roles, nor
- * (through `taggedActions`) anything carrying its tag.
- */
-export function neverThisSystemsRolesOrTagged(
-  partition: string,
-  account: string,
-  taggedActions: readonly string[],
-): iam.PolicyStatement[] {
-  return [
-    new iam.PolicyStatement({
-      sid: 'NeverThisSystemsRoles',
-      effect: iam.Effect.DENY,
-      actions: ['iam:*'],
-      resources: [`arn:${partition}:iam::${account}:role${ROLE_PATH}*`],
-    }),
-    new iam.PolicyStatement({
-      sid: 'NeverThisSystemsTaggedResources',
-      effect: iam.Effect.DENY,
-      actions: [...taggedActions],
-      resources: ['*'],
-      conditions: { Null: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: 'false' } },
-    }),
   ];
 }

@@ -3,7 +3,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import type { RoleClass } from '../lambdas/core/catalog';
+import type { ExecutionRoleClass } from './role-ceilings';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import type { ExecutionRoleSettings } from './execution-roles';
 import type { HandlerFunction } from './handler-function';
@@ -111,12 +111,13 @@ export interface ActionApprovalsProps {
   readonly teams?: TeamsSettings;
   /**
    * The execution role of each action class of the catalog (`data-export`, `data-read`,
-   * `iam-admin`, `lambda-config`): disable a class, or narrow the resources it may ever reach.
-   * @default - every class enabled, each on every resource of its type in this account, except
-   * `data-read`, which reads only the buckets `directory.environments.buckets` maps (and has no
-   * role when it maps none)
+   * `iam-admin`, `lambda-config`) and of the generic path (`generic-read`, `generic-change`):
+   * disable a class, or narrow the resources it may ever reach.
+   * @default - every class enabled, each on every resource of its type in this account (the
+   * generic classes on every resource), except `data-read`, which reads only the buckets
+   * `directory.environments.buckets` maps (and has no role when it maps none)
    */
-  readonly executionRoles?: Readonly<Partial<Record<RoleClass, ExecutionRoleSettings>>>;
+  readonly executionRoles?: Readonly<Partial<Record<ExecutionRoleClass, ExecutionRoleSettings>>>;
   /**
    * Execution sessions issued before this instant stop working (an `aws:TokenIssueTime` deny on
    * every execution role): STS sessions last at least 15 minutes and cannot be revoked one by one.

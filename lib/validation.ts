@@ -1,6 +1,6 @@
 import { Stack, type Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ROLE_CLASS } from '../lambdas/core/catalog';
+import { EXECUTION_ROLE_CLASSES } from './role-ceilings';
 import { Directory } from '../lambdas/core/directory';
 import { loadPolicySources } from '../lambdas/adapters/policy-files';
 import { PolicyEngine } from '../lambdas/core/policy';
@@ -61,9 +61,9 @@ export function validateProps(props: ActionApprovalsProps): void {
     if (props.teams.conversationId.trim() === '') problems.push('teams.conversationId must not be empty');
   }
   for (const [roleClass, settings] of Object.entries(props.executionRoles ?? {})) {
-    if (!(Object.values(ROLE_CLASS) as string[]).includes(roleClass))
+    if (!(EXECUTION_ROLE_CLASSES as readonly string[]).includes(roleClass))
       problems.push(
-        `executionRoles: "${roleClass}" is not a role class of the catalog (${Object.values(ROLE_CLASS).join(', ')})`,
+        `executionRoles: "${roleClass}" is not an execution role class (${EXECUTION_ROLE_CLASSES.join(', ')})`,
       );
     if (settings?.resources && settings.resources.length === 0)
       problems.push(

@@ -30,7 +30,9 @@ export function maxApprovalTtlFrom(setting: string | undefined): number | undefi
   return Number(setting);
 }
 
-const ROLE_ARN = z.string().regex(/^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
+const ROLE_ARN = z
+  .string()
+  .regex(/^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
 
 const previewSettingsSchema = z.object({
   /** The preview role of this account (lib/preview-roles.ts); unset, cards show no preview. */
