@@ -9,6 +9,8 @@ import {
   targetRoleArn,
   targetRoleName,
 } from '../../lib/action-approvals-target';
+import { PREVIEW_READ_ACTIONS } from '../../lambdas/core/preview';
+import { PREVIEW_ROLE_NAME, targetPreviewRoleArn } from '../../lib/preview-roles';
 import { deployActionApprovals, FEATURE_FLAGS, testStack } from './deploy';
 
 const EXECUTE_ROLE = 'arn:aws:iam::111122223333:role/action-approvals/Approvals-ExecuteRole';
@@ -189,6 +191,95 @@ describe('Construct: ActionApprovalsTarget', () => {
     }[];
     // IAM counts a managed policy's characters without whitespace: at most 6,144.
     expect(JSON.stringify(boundary!.Properties.PolicyDocument).length).toBeLessThan(6_144);
+  });
+});
+
+describe('Construct: ActionApprovalsTarget › preview role', () => {
+  const EVALUATE_ROLE = 'arn:aws:iam::111122223333:role/action-approvals/Approvals-EvaluateRole';
+  const withPreview = Template.fromStack(memberStack({ evaluateRoleArn: EVALUATE_ROLE }));
+  const roles = withPreview.findResources('AWS::IAM::Role') as Record<
+    string,
+    { Properties: { RoleName: string; AssumeRolePolicyDocument: unknown; PermissionsBoundary: unknown } }
+  >;
+  const previewRole = Object.values(roles).find((role) => role.Properties.RoleName === PREVIEW_ROLE_NAME);
+
+  it('is created under the name the central account computes, when the evaluate role is given', () => {
+    expect(previewRole).toBeDefined();
+    expect(targetPreviewRoleArn('444455556666')).toBe(
+      'arn:aws:iam::444455556666:role/action-approvals/action-approvals-preview',
+    );
+    expect(Object.keys(roles)).toHaveLength(TARGET_ROLE_CLASSES.length + 1);
+  });
+
+  it('is not created without the evaluate role', () => {
+    expect(
+      Object.values(Template.fromStack(memberStack()).findResources('AWS::IAM::Role')).map(
+        (role) => (role as { Properties: { RoleName: string } }).Properties.RoleName,
+      ),
+    ).not.toContain(PREVIEW_ROLE_NAME);
+  });
+
+  it('trusts only the central evaluate role, which must set a source identity and only the RequestId tag', () => {
+    expect(previewRole?.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { AWS: EVALUATE_ROLE },
+          Condition: { StringLike: { 'sts:SourceIdentity': '?*' } },
+        },
+        {
+          Sid: 'SourceIdentityIsTheAgent',
+          Action: 'sts:SetSourceIdentity',
+          Effect: 'Allow',
+          Principal: { AWS: EVALUATE_ROLE },
+          Condition: { StringLike: { 'sts:SourceIdentity': '?*' } },
+        },
+        {
+          Sid: 'OnlyRequestTags',
+          Action: 'sts:TagSession',
+          Effect: 'Allow',
+          Principal: { AWS: EVALUATE_ROLE },
+          Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['RequestId'] } },
+        },
+      ],
+    });
+  });
+
+  it('leaves every execution role trusted by the execute role alone', () => {
+    const others = Object.values(roles).filter((role) => role !== previewRole);
+    for (const role of others)
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).not.toContain(EVALUATE_ROLE);
+    expect(JSON.stringify(previewRole?.Properties.AssumeRolePolicyDocument)).not.toContain(EXECUTE_ROLE);
+  });
+
+  it('carries the one boundary, which allows its reads', () => {
+    const [boundaryId] = Object.keys(withPreview.findResources('AWS::IAM::ManagedPolicy'));
+    expect(previewRole?.Properties.PermissionsBoundary).toEqual({ Ref: boundaryId });
+    const narrow = Template.fromStack(
+      memberStack({
+        evaluateRoleArn: EVALUATE_ROLE,
+        settings: { 'generic-change': { enabled: false }, 'generic-read': { enabled: false } },
+      }),
+    );
+    const [boundary] = Object.values(narrow.findResources('AWS::IAM::ManagedPolicy')) as {
+      Properties: { PolicyDocument: { Statement: { Sid: string; Action: string[] }[] } };
+    }[];
+    const allowed = boundary.Properties.PolicyDocument.Statement.find((s) => s.Sid === 'ApprovableActions');
+    expect(allowed?.Action).toEqual(expect.arrayContaining(Object.values(PREVIEW_READ_ACTIONS).flat()));
+  });
+
+  it('passes cdk-nag with every finding acknowledged on its construct', () => {
+    expect(unacknowledgedFindings(memberStack({ evaluateRoleArn: EVALUATE_ROLE }))).toEqual([]);
+  });
+
+  it.each([
+    [{ executeRoleArn: 'central-execute' }, /executeRoleArn "central-execute" is not an IAM role ARN/],
+    [{ evaluateRoleArn: 'arn:aws:iam::111122223333:user/eve' }, /evaluateRoleArn .* is not an IAM role ARN/],
+    [{ evaluateRoleArn: EXECUTE_ROLE }, /evaluateRoleArn and executeRoleArn must be different roles/],
+  ])('refuses trusted roles that are not two distinct role ARNs (%p)', (props, message) => {
+    expect(() => memberStack(props)).toThrow(message);
   });
 });
 
