@@ -92,6 +92,16 @@ export class ActionApprovalsStack extends Stack {
         role.roleArn,
         `The execution role of ${roleClass} actions: only approved requests' sessions use it.`,
       );
+    output(
+      'ExecuteRoleArn',
+      approvals.handlers.execute.role.roleArn,
+      'executeRoleArn of a workload account’s ActionApprovalsTargetStack.',
+    );
+    output(
+      'EvaluateRoleArn',
+      approvals.handlers.evaluate.role.roleArn,
+      'evaluateRoleArn of a workload account’s ActionApprovalsTargetStack (its preview role).',
+    );
     for (const [agentId, queue] of Object.entries(approvals.outcomeQueues))
       output(
         `OutcomeQueueUrl-${agentId}`,

@@ -62,6 +62,8 @@ describe('Attack class 3: the data-read role reaches only the buckets authority 
     const approvals = deployActionApprovals(stack, { directory: withoutBuckets });
     expect(Object.keys(approvals.executionRoles.roles).sort()).toEqual([
       'data-export',
+      'generic-change',
+      'generic-read',
       'iam-admin',
       'lambda-config',
     ]);
@@ -255,14 +257,17 @@ describe('Attack class 7: sessions cannot reach the system itself', () => {
   const arnOf = (construct: { node: { defaultChild?: unknown } }) =>
     resolveWithPlaceholders({ 'Fn::GetAtt': [logicalIdOf(full.stack, construct), 'Arn'] }, full.template);
 
-  /** Whether a session of an execution role, with a role policy that allows anything, may do this. */
-  const session = (action: string, resource: string) =>
+  /**
+   * Whether a session of an execution role, with a role policy that allows anything, may do this;
+   * `tagged`: the resource carries the tag the construct puts on everything it creates.
+   */
+  const session = (action: string, resource: string, tagged = false) =>
     simulate({
       request: {
         principal: `arn:aws:sts::${ACCOUNT}:assumed-role/data-export/request-1`,
         action,
         resource: { resource, accountId: ACCOUNT },
-        contextVariables: {},
+        contextVariables: tagged ? { 'aws:ResourceTag/ActionApprovals': 'managed' } : {},
       },
       identityPolicies: [{ name: 'ceiling', policy: ALLOW_EVERYTHING }],
       permissionBoundaryPolicies: [{ name: 'boundary', policy: boundary }],
@@ -326,7 +331,17 @@ describe('Attack class 7: sessions cannot reach the system itself', () => {
     expect(tagged).toEqual({
       Sid: 'NeverThisSystemsTaggedResources',
       Effect: 'Deny',
-      Action: ['dynamodb:*', 'events:*', 'iam:*', 'lambda:*', 'sqs:*', 'states:*'],
+      Action: [
+        'cloudwatch:*',
+        'dynamodb:*',
+        'events:*',
+        'iam:*',
+        'lambda:*',
+        'logs:*',
+        'sns:*',
+        'sqs:*',
+        'states:*',
+      ],
       Resource: '*',
       Condition: { Null: { 'aws:ResourceTag/ActionApprovals': 'false' } },
     });
@@ -353,12 +368,13 @@ describe('Attack class 7: sessions cannot reach the system itself', () => {
   });
 
   test('a session cannot send to or purge a queue of the system, nor read a chat secret', async () => {
-    for (const queue of [
-      full.approvals.deadLetterQueues.requests,
-      full.approvals.outcomeQueues['reporting-bot'],
-    ]) {
-      await expect(session('sqs:SendMessage', arnOf(queue))).resolves.toBe('Denied');
-      await expect(session('sqs:PurgeQueue', arnOf(queue))).resolves.toBe('Denied');
+    // The dead-letter queues are denied by ARN; the outcome queues (one per agent) by their tag.
+    for (const [queue, tagged] of [
+      [full.approvals.deadLetterQueues.requests, false],
+      [full.approvals.outcomeQueues['reporting-bot'], true],
+    ] as const) {
+      await expect(session('sqs:SendMessage', arnOf(queue), tagged)).resolves.toBe('Denied');
+      await expect(session('sqs:PurgeQueue', arnOf(queue), tagged)).resolves.toBe('Denied');
     }
     await expect(session('secretsmanager:GetSecretValue', TEAMS.appPasswordSecret)).resolves.toBe('Denied');
   });

@@ -93,9 +93,17 @@ describe('Stack: ActionApprovalsStack from cdk.json', () => {
         'ExecutionRoleArndataread',
         'ExecutionRoleArniamadmin',
         'ExecutionRoleArnlambdaconfig',
+        'ExecutionRoleArngenericread',
+        'ExecutionRoleArngenericchange',
         'GlueDatabase',
       ]),
     );
+    template.hasOutput('ExecuteRoleArn', {
+      Value: { 'Fn::GetAtt': [logicalIdOf(stack, stack.approvals.handlers.execute.role), 'Arn'] },
+    });
+    template.hasOutput('EvaluateRoleArn', {
+      Value: { 'Fn::GetAtt': [logicalIdOf(stack, stack.approvals.handlers.evaluate.role), 'Arn'] },
+    });
     template.hasOutput('OutcomeQueueUrlreportingbot', {
       Value: { Ref: logicalIdOf(stack, stack.approvals.outcomeQueues['reporting-bot']) },
     });
