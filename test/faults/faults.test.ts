@@ -103,7 +103,7 @@ test('requests in flight while DynamoDB Local stops and restarts each end once, 
   const run = await running;
 
   expect(await violationsOf(run.requests.map(({ requestId }) => requestId))).toEqual([]);
-});
+}, 120_000);
 
 test.each(['DYNAMODB', 'STS', 'KMS', 'SFN', 'EVENTBRIDGE'])(
   'requests whose %s calls are throttled each end once, and are told once',
