@@ -15,7 +15,7 @@ import { percentile, type BenchResult } from './harness';
 
 /** Requests in all, the four paths in turn; `LOAD_BENCH_REQUESTS` runs fewer on a busy machine. */
 const REQUESTS = Number(process.env.LOAD_BENCH_REQUESTS ?? 1_000);
-const IN_FLIGHT = 50;
+const IN_FLIGHT = 20;
 
 /**
  * The mixed load of test/faults/mixed-load.test.ts at full size: every request must end with
