@@ -173,7 +173,7 @@ export async function voteUntilAnswered(
       await local.vote(requestId, reviewerId, decision);
       return;
     } catch (error) {
-      if (attempt >= 120) throw error;
+      if (attempt >= 240) throw error;
       await sleep(250);
     }
   }
