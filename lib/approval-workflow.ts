@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { DENIED_ERROR } from '../lambdas/core/outcome';
+import { DENIED_ERROR, STORE_UNAVAILABLE_ERROR } from '../lambdas/core/outcome';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ROLE_PATH } from './handler-function';
 import { physicalName, type NameRule } from './names';
@@ -73,13 +73,15 @@ export interface ApprovalWorkflowProps {
 }
 
 // The retry every Lambda task gets: the errors where Lambda, not the handler, failed (throttling
-// included, which CDK's default retry leaves out), with jitter so retries of many executions spread.
-const LAMBDA_SERVICE_ERRORS = [
+// included, which CDK's default retry leaves out), and the handler's own report that the store did
+// not answer or throttled it; with jitter so retries of many executions spread.
+const PASSING_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  STORE_UNAVAILABLE_ERROR,
 ];
 
 /**
@@ -244,7 +246,7 @@ export class ApprovalWorkflow extends Construct {
       ...props,
     });
     task.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
+      errors: PASSING_ERRORS,
       interval: Duration.seconds(2),
       maxAttempts: 6,
       backoffRate: 2,

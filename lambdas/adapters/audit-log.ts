@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../app/ports';
 import { appendRecord, type AuditEvent, type AuditRecord } from '../core/audit';
+import { unlessUnavailable } from './store-availability';
 
 export class DynamoAuditLog implements AuditLog {
   constructor(
@@ -10,12 +11,14 @@ export class DynamoAuditLog implements AuditLog {
 
   async start(event: AuditEvent): Promise<boolean> {
     try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: appendRecord(undefined, event),
-          ConditionExpression: 'attribute_not_exists(requestId)',
-        }),
+      await unlessUnavailable(() =>
+        this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: appendRecord(undefined, event),
+            ConditionExpression: 'attribute_not_exists(requestId)',
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -28,14 +31,16 @@ export class DynamoAuditLog implements AuditLog {
     const records: AuditRecord[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'requestId = :id',
-          ExpressionAttributeValues: { ':id': requestId },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
+      const page = await unlessUnavailable(() =>
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'requestId = :id',
+            ExpressionAttributeValues: { ':id': requestId },
+            ConsistentRead: true,
+            ExclusiveStartKey,
+          }),
+        ),
       );
       records.push(...((page.Items ?? []) as AuditRecord[]));
       ExclusiveStartKey = page.LastEvaluatedKey;

@@ -15,6 +15,7 @@ import {
   type RequestsStore,
   type RequestSummary,
 } from '../app/ports';
+import { unlessUnavailable } from './store-availability';
 import { OPEN_REQUESTS_INDEX, REQUESTS_BY_AGENT_INDEX } from './tables';
 
 export class DynamoRequestsStore implements RequestsStore, RequestHistory {
@@ -36,8 +37,10 @@ export class DynamoRequestsStore implements RequestsStore, RequestHistory {
   }
 
   async get(requestId: string): Promise<RequestRecord | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { requestId }, ConsistentRead: true }),
+    const { Item } = await unlessUnavailable(() =>
+      this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: { requestId }, ConsistentRead: true }),
+      ),
     );
     if (!Item) return undefined;
     const { [OPEN_REQUESTS_INDEX.partitionKey]: _indexed, ...record } = Item;
@@ -109,31 +112,33 @@ export class DynamoRequestsStore implements RequestsStore, RequestHistory {
     chain: readonly AuditRecord[],
   ): Promise<void> {
     const usesVersion = condition.includes('#version');
-    await this.documents.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.tableName,
-              // In the open-requests index exactly while executing.
-              Item:
-                item.state === 'executing'
-                  ? { ...item, [OPEN_REQUESTS_INDEX.partitionKey]: 'executing' }
-                  : item,
-              ConditionExpression: condition,
-              ...(usesVersion ? { ExpressionAttributeNames: { '#version': 'version' } } : {}),
-              ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    await unlessUnavailable(() =>
+      this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                // In the open-requests index exactly while executing.
+                Item:
+                  item.state === 'executing'
+                    ? { ...item, [OPEN_REQUESTS_INDEX.partitionKey]: 'executing' }
+                    : item,
+                ConditionExpression: condition,
+                ...(usesVersion ? { ExpressionAttributeNames: { '#version': 'version' } } : {}),
+                ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+              },
             },
-          },
-          ...chain.map((record) => ({
-            Put: {
-              TableName: this.auditTableName,
-              Item: record,
-              ConditionExpression: 'attribute_not_exists(requestId)',
-            },
-          })),
-        ],
-      }),
+            ...chain.map((record) => ({
+              Put: {
+                TableName: this.auditTableName,
+                Item: record,
+                ConditionExpression: 'attribute_not_exists(requestId)',
+              },
+            })),
+          ],
+        }),
+      ),
     );
   }
 }

@@ -1,3 +1,5 @@
+import { STORE_UNAVAILABLE_ERROR } from '../core/outcome';
+
 /**
  * Base of the domain's errors: use cases raise them and adapters translate SDK exceptions into
  * them, so callers can tell a domain failure from a bug.
@@ -44,5 +46,16 @@ export class WorkflowGoneError extends ActionApprovalsError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'WorkflowGoneError';
+  }
+}
+
+/**
+ * The store did not answer, or asked to be called less (throttling), after the SDK's own retries:
+ * the same call may well succeed in a moment. Its name is what the workflow's retry matches.
+ */
+export class StoreUnavailableError extends ActionApprovalsError {
+  constructor(options?: ErrorOptions) {
+    super('the store is unavailable: no answer, throttled, or a server fault', options);
+    this.name = STORE_UNAVAILABLE_ERROR;
   }
 }

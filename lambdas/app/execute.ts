@@ -30,7 +30,7 @@ import type {
   RequestPathDeps,
   SessionCredentials,
 } from './ports';
-import { onLatest } from './retry';
+import { onLatest, whileUnavailable, type UnavailableRetry } from './retry';
 
 /** Every class of execution role: the catalog's and the generic path's. */
 export type ExecutionRoleClass = RoleClass | GenericRoleClass;
@@ -55,6 +55,11 @@ export interface ExecuteDeps extends Pick<RequestPathDeps, 'requests' | 'clock'>
    * names one of them runs with that account's role of its class, and never with this account's.
    */
   readonly targetAccounts?: Readonly<Record<string, ExecutionRoleArns>>;
+  /**
+   * How the records of an execution under way are retried while the store is unavailable: once
+   * credentials exist, what they did must be recorded. @default DEFAULT_UNAVAILABLE_RETRY
+   */
+  readonly storeRetry?: UnavailableRetry;
 }
 
 const executeInputSchema = z.object({
@@ -448,6 +453,15 @@ function eventBase(
  * copy as long as it is still executing.
  */
 async function saveExecuting(
+  deps: ExecuteDeps,
+  known: RequestRecord,
+  changes: RequestChanges,
+  events: readonly AuditEvent[],
+): Promise<RequestRecord> {
+  return whileUnavailable(() => saveExecutingOnce(deps, known, changes, events), deps.storeRetry);
+}
+
+async function saveExecutingOnce(
   deps: ExecuteDeps,
   known: RequestRecord,
   changes: RequestChanges,

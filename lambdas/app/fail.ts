@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { isFinal, type RequestRecord } from '../core/lifecycle';
 import { outcomeEvent, requestOutcome, type OutcomeEvent, type OutcomeKind } from '../core/outcome';
 import type { RequestPathDeps } from './ports';
+import { StoreUnavailableError } from './errors';
 import { onLatest } from './retry';
+
+/** A fallback for a store call that failed for good; a store unavailable for now is rethrown. */
+const unlessPassing =
+  <T>(fallback: T) =>
+  (error: unknown): T => {
+    if (error instanceof StoreUnavailableError) throw error;
+    return fallback;
+  };
 
 /** What the workflow's failure path hands over: its state when a step broke, and its input. */
 export interface FailureInput {
@@ -51,8 +60,10 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
   const at = deps.clock.now().toISOString();
 
   // The failure being handled may be the Requests table itself: then the request is treated as
-  // unknown, and its end is recorded beside it (a chain that exists is never written into).
-  const found = claimed ? await deps.requests.get(claimed).catch(() => undefined) : undefined;
+  // unknown, and its end is recorded beside it (a chain that exists is never written into). A
+  // store that is only unavailable for now is not: this task fails too, and the workflow retries
+  // it until the request can be ended where it is.
+  const found = claimed ? await deps.requests.get(claimed).catch(unlessPassing(undefined)) : undefined;
   // A claimed request is the execution's agent's own; a record of another agent's is not touched.
   const existing = found && found.agentId === agentId ? found : undefined;
   if (existing) {
@@ -103,9 +114,9 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
           ...(asked ? { claimedRequestId: asked } : {}),
         },
       })
-      // Unrecordable (the audit table is down too): the agent is still told, and the failed
+      // Unrecordable (the audit table is broken too): the agent is still told, and the failed
       // execution raises the alarm.
-      .catch(() => false);
+      .catch(unlessPassing(false));
     if (started) {
       requestId = candidate;
       break;

@@ -18,6 +18,7 @@ export {
   ConflictError,
   RequestNotFoundError,
   StaleWriteError,
+  StoreUnavailableError,
   WorkflowGoneError,
 } from './errors';
 

@@ -1,4 +1,4 @@
-import { RequestNotFoundError, StaleWriteError } from './errors';
+import { RequestNotFoundError, StaleWriteError, StoreUnavailableError } from './errors';
 import type { RequestsStore } from './ports';
 import type { RequestRecord } from '../core/lifecycle';
 
@@ -27,4 +27,39 @@ export async function requireRequest(store: RequestsStore, requestId: string): P
   const record = await store.get(requestId);
   if (!record) throw new RequestNotFoundError(requestId);
   return record;
+}
+
+/** How a write that must not be lost is tried again while the store is unavailable. */
+export interface UnavailableRetry {
+  /** Stop retrying once this much waiting has been done. */
+  readonly forMs: number;
+  readonly firstDelayMs: number;
+  /** Each wait doubles up to this. */
+  readonly maxDelayMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** About 30 s: well inside the execute function's one-minute timeout. */
+export const DEFAULT_UNAVAILABLE_RETRY: UnavailableRetry = {
+  forMs: 30_000,
+  firstDelayMs: 250,
+  maxDelayMs: 4_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Runs `step` again, with backoff, while it fails because the store is unavailable. */
+export async function whileUnavailable<T>(
+  step: () => Promise<T>,
+  retry: UnavailableRetry = DEFAULT_UNAVAILABLE_RETRY,
+): Promise<T> {
+  let waited = 0;
+  for (let delay = retry.firstDelayMs; ; delay = Math.min(delay * 2, retry.maxDelayMs)) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || waited >= retry.forMs) throw error;
+      await retry.sleep(delay);
+      waited += delay;
+    }
+  }
 }

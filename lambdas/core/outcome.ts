@@ -66,3 +66,9 @@ export function outcomeEvent(detail: OutcomeDetail): OutcomeEvent {
 
 /** The error a denial fails the paused task with; the workflow's Catch routes it to publishing. */
 export const DENIED_ERROR = 'ActionApprovals.Denied';
+
+/**
+ * The error a function fails with when the store did not answer or throttled it, after the SDK's
+ * own retries: the workflow retries the task with backoff, as it does Lambda's own failures.
+ */
+export const STORE_UNAVAILABLE_ERROR = 'ActionApprovals.StoreUnavailable';

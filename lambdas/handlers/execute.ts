@@ -10,14 +10,7 @@ import { StsCredentialIssuer } from '../adapters/sts';
 import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../app/execute';
 import { ROLE_CLASS } from '../core/catalog';
 import { GENERIC_ROLE_CLASS } from '../core/generic-roles';
-import {
-  awsRuntime,
-  builtOnFirstUse,
-  clientConfig,
-  instrumented,
-  type Environment,
-  type Runtime,
-} from './runtime';
+import { awsRuntime, builtOnFirstUse, instrumented, type Environment, type Runtime } from './runtime';
 
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
@@ -93,12 +86,12 @@ export function executeDeps(rt: Runtime): ExecuteDeps {
   return {
     ...rt.requestPath(),
     logger,
-    credentials: new StsCredentialIssuer(new STSClient(clientConfig(rt.environment, 'STS'))),
+    credentials: new StsCredentialIssuer(rt.client(STSClient, 'STS')),
     executor: new SdkActionExecutor({
       defaultRegion: settings.region,
       ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint } : {}),
     }),
-    signer: new KmsSigner(new KMSClient(clientConfig(rt.environment, 'KMS')), settings.receiptKeyId),
+    signer: new KmsSigner(rt.client(KMSClient, 'KMS'), settings.receiptKeyId),
     executionRoles: settings.executionRoles,
     ...(settings.targetAccounts ? { targetAccounts: settings.targetAccounts } : {}),
     // Clients of the generic path load on first use, one package per service.

@@ -84,6 +84,13 @@ export interface RuntimeStores {
 }
 
 /**
+ * Sees each AWS SDK client a runtime builds, before its first call, with the service it calls (the
+ * `AWS_ENDPOINT_URL_<SERVICE>` name): the local runtime's fault injection adds middleware to its
+ * `middlewareStack` here.
+ */
+export type ClientObserver = (client: object, service: string) => void;
+
+/**
  * The clients and stores one function instance shares across invocations, built from one
  * environment: `process.env` in Lambda (`awsRuntime()`), the local runtime's own object otherwise.
  */
@@ -101,15 +108,17 @@ export class Runtime {
   /**
    * @param stores the tables to use instead of the DynamoDB tables the settings name: the local
    * runtime's in-memory tables on a machine without Java
+   * @param observeClient called with every AWS client this runtime and its handlers build
    */
   constructor(
     readonly environment: Environment,
     stores?: RuntimeStores,
+    private readonly observeClient: ClientObserver = () => undefined,
   ) {
     this.settings = readSettings(environment);
     const settings = this.settings;
-    this.dynamodb = new DynamoDBClient(clientConfig(environment, 'DYNAMODB'));
-    this.secrets = new SecretReader(new SecretsManagerClient(clientConfig(environment, 'SECRETS_MANAGER')));
+    this.dynamodb = this.client(DynamoDBClient, 'DYNAMODB');
+    this.secrets = new SecretReader(this.client(SecretsManagerClient, 'SECRETS_MANAGER'));
     this.documents = DynamoDBDocumentClient.from(this.dynamodb, {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -124,6 +133,13 @@ export class Runtime {
       ),
       audit: new DynamoAuditLog(this.documents, settings.AUDIT_TABLE_NAME),
     };
+  }
+
+  /** The client of one service, configured from this runtime's environment. */
+  client<C extends object>(Client: new (config: ReturnType<typeof clientConfig>) => C, service: string): C {
+    const client = new Client(clientConfig(this.environment, service));
+    this.observeClient(client, service);
+    return client;
   }
 
   requestPath(): RequestPathDeps {
@@ -147,9 +163,9 @@ export class Runtime {
   decisionPath(notifiers: readonly ApprovalNotifier[]): DecideDeps {
     return {
       ...this.requestPath(),
-      callbacks: new StepFunctionsCallbacks(new SFNClient(clientConfig(this.environment, 'SFN'))),
+      callbacks: new StepFunctionsCallbacks(this.client(SFNClient, 'SFN')),
       publisher: new EventBridgePublisher(
-        new EventBridgeClient(clientConfig(this.environment, 'EVENTBRIDGE')),
+        this.client(EventBridgeClient, 'EVENTBRIDGE'),
         this.settings.EVENT_BUS_NAME,
       ),
       notifiers,

@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgePublisher } from '../adapters/event-bridge';
 import { sweepStuckExecutions, type SweepDeps, type SweepResult } from '../app/sweep';
-import { awsRuntime, builtOnFirstUse, clientConfig, instrumented, type Runtime } from './runtime';
+import { awsRuntime, builtOnFirstUse, instrumented, type Runtime } from './runtime';
 
 /** The scheduled sweep: ends the executions a dead execute invocation left behind. */
 export function createHandler(deps: SweepDeps) {
@@ -23,7 +23,7 @@ export function sweepDeps(rt: Runtime): SweepDeps {
   return {
     ...rt.requestPath(),
     publisher: new EventBridgePublisher(
-      new EventBridgeClient(clientConfig(rt.environment, 'EVENTBRIDGE')),
+      rt.client(EventBridgeClient, 'EVENTBRIDGE'),
       rt.settings.EVENT_BUS_NAME,
     ),
     stuckAfterSeconds: stuckAfterSecondsFrom(rt.environment.STUCK_AFTER_SECONDS),

@@ -5,7 +5,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
-import { ConflictError, RequestNotFoundError } from '../../lambdas/app/errors';
+import { ConflictError, RequestNotFoundError, StoreUnavailableError } from '../../lambdas/app/errors';
 import { SdkActionExecutor } from '../../lambdas/adapters/executors';
 import { logger } from '../../lambdas/adapters/logger';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
@@ -403,6 +403,46 @@ describe('Function: executeApproved', () => {
     expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 1);
     expect(lambda).toHaveReceivedCommandTimes(UpdateFunctionConfigurationCommand, 1);
     expect((await audit.read('exec-race')).filter((entry) => entry.type === 'executed')).toHaveLength(1);
+  });
+
+  it('records an action that ran as executed though the store was unavailable for a moment', async () => {
+    await approved('exec-outage');
+    let outages = 2;
+    const waits: number[] = [];
+    const flaky: RequestsStore = {
+      claim: (record, opening) => store.claim(record, opening),
+      get: (requestId) => store.get(requestId),
+      executingSince: (cutoff) => store.executingSince(cutoff),
+      save: async (current, changes, events) => {
+        if (changes.state === 'executed' && outages-- > 0) throw new StoreUnavailableError();
+        return store.save(current, changes, events);
+      },
+    };
+    const retrying = {
+      ...deps,
+      requests: flaky,
+      storeRetry: {
+        forMs: 1_000,
+        firstDelayMs: 10,
+        maxDelayMs: 40,
+        sleep: async (ms: number) => void waits.push(ms),
+      },
+    };
+
+    const result = await executeApproved(
+      { requestId: 'exec-outage', parameters: { MemorySize: 512 } },
+      retrying,
+    );
+
+    expect(result.outcome).toBe('executed');
+    expect(waits).toEqual([10, 20]);
+    expect(lambda).toHaveReceivedCommandTimes(UpdateFunctionConfigurationCommand, 1);
+    expect((await audit.read('exec-outage')).map((entry) => entry.type)).toEqual([
+      'requested',
+      'approved',
+      'credentials-issued',
+      'executed',
+    ]);
   });
 
   it('expires an approval that ran out before execution and mints nothing', async () => {

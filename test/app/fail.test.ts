@@ -1,4 +1,5 @@
 import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { StoreUnavailableError } from '../../lambdas/app/errors';
 import { failRequest } from '../../lambdas/app/fail';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { verifyChain } from '../../lambdas/core/audit';
@@ -86,6 +87,28 @@ describe('Function: failRequest', () => {
 
     expect(result).toMatchObject({ outcome: 'failed', publish: { DetailType: 'Action Failed' } });
     expect(JSON.parse(result.publish.Detail)).toMatchObject({ agentId: 'reporting-bot' });
+  });
+
+  it('fails itself, to be retried, while the store is only unavailable, and records nothing beside the request', async () => {
+    const unavailable = async (): Promise<never> => {
+      throw new StoreUnavailableError();
+    };
+    const started: string[] = [];
+    const deps = testDeps({
+      requests: { claim: unavailable, get: unavailable, save: unavailable, executingSince: unavailable },
+      audit: {
+        start: async (event) => {
+          started.push(event.requestId);
+          return true;
+        },
+        read: unavailable,
+      },
+    });
+
+    await expect(failRequest(failure('fail-outage'), deps.decide)).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(started).toEqual([]);
   });
 });
 

@@ -3,6 +3,7 @@ import aslValidator from 'asl-validator';
 import { ExecutionError } from 'aws-local-stepfunctions';
 import { castBallot } from '../../lambdas/app/decide';
 import { verifyChain, type AuditRecordType } from '../../lambdas/core/audit';
+import { STORE_UNAVAILABLE_ERROR } from '../../lambdas/core/outcome';
 import { STATE, WORKFLOW_FAILED_ERROR } from '../../lib/approval-workflow';
 import { createTestTables, type TestTables } from '../support/dynamodb';
 import { actionRequested, STAGING_ACCOUNT, testDeps, type TestDeps } from '../support/fixtures';
@@ -37,6 +38,30 @@ describe('Workflow: the synthesized state machine', () => {
     expect(states[STATE.expire].Parameters?.FunctionName).toBe(workflow.functionArns.expire);
     expect(states[STATE.execute].Parameters?.FunctionName).toBe(workflow.functionArns.execute);
     expect(states[STATE.publish].Resource).toBe('arn:aws:states:::events:putEvents');
+  });
+
+  it('retries every Lambda task whose function found the store unavailable, with backoff', () => {
+    const states = workflow.definition.States as Record<
+      string,
+      { Retry?: { ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number }[] }
+    >;
+    const lambdaTasks = [
+      STATE.evaluate,
+      STATE.requestApproval,
+      STATE.expire,
+      STATE.execute,
+      STATE.recordFailure,
+    ];
+
+    for (const task of lambdaTasks) {
+      expect(states[task].Retry).toContainEqual(
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining([STORE_UNAVAILABLE_ERROR]),
+          BackoffRate: 2,
+          MaxAttempts: 6,
+        }),
+      );
+    }
   });
 });
 
