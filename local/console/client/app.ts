@@ -18,6 +18,7 @@ const STATE_LABELS: Readonly<Record<RequestState, string>> = {
   approved: 'approved',
   executing: 'executing',
   executed: 'executed',
+  simulated: 'simulated (local stand-in, not AWS)',
   denied: 'denied',
   expired: 'expired',
   failed: 'failed',
