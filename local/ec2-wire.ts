@@ -85,7 +85,8 @@ export function filterValues(fields: Record<string, FormValue>, name: string): s
 }
 
 /** An XML value: text, a list of `<item>`s, or named children. Undefined children are left out. */
-type XmlValue = string | number | boolean | readonly XmlValue[] | { readonly [name: string]: XmlValue | undefined };
+type XmlValue =
+  string | number | boolean | readonly XmlValue[] | { readonly [name: string]: XmlValue | undefined };
 
 const escapeXml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -103,7 +104,11 @@ function xml(name: string, value: XmlValue): string {
 }
 
 /** An EC2 answer: `<{Action}Response>` with the request id and the fields. */
-export function ec2Response(action: string, requestId: string, fields: Readonly<Record<string, XmlValue>>): string {
+export function ec2Response(
+  action: string,
+  requestId: string,
+  fields: Readonly<Record<string, XmlValue>>,
+): string {
   const body = Object.entries(fields)
     .map(([name, value]) => xml(name, value))
     .join('');
@@ -147,7 +152,9 @@ export function groupXml(group: SecurityGroupView): XmlValue {
   };
 }
 
-export function ruleXml(rule: SecurityGroupRule & { readonly groupId: string; readonly account: string }): XmlValue {
+export function ruleXml(
+  rule: SecurityGroupRule & { readonly groupId: string; readonly account: string },
+): XmlValue {
   return {
     securityGroupRuleId: rule.ruleId,
     groupId: rule.groupId,

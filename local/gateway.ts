@@ -13,7 +13,13 @@ import {
   DECLARED_RESOURCE_HEADER,
   STAND_IN_HEADER,
 } from '../lambdas/adapters/sdk-command-executor';
-import { TargetError, type DeclaredCall, type LocalTargets, type StandInAnswer, type WireCall } from './targets';
+import {
+  TargetError,
+  type DeclaredCall,
+  type LocalTargets,
+  type StandInAnswer,
+  type WireCall,
+} from './targets';
 import { TaskTokenError, type TaskTokens } from './task-tokens';
 
 export interface GatewayServices {
@@ -167,7 +173,8 @@ export class LocalGateway {
     const target = String(request.headers['x-amz-target'] ?? '');
     const contentType = String(request.headers['content-type'] ?? '');
     const [, region = '', service = ''] =
-      /Credential=[A-Z0-9]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(String(request.headers.authorization ?? '')) ?? [];
+      /Credential=[A-Z0-9]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(String(request.headers.authorization ?? '')) ??
+      [];
     const declared = declaredCall(request);
     const queryAction = contentType.startsWith('application/x-www-form-urlencoded')
       ? (new URLSearchParams(body).get('Action') ?? undefined)

@@ -80,7 +80,10 @@ export class SecurityGroupStandIn {
   private readonly groups = new Map<string, SecurityGroup>();
 
   add(seed: SecurityGroupSeed, rules: readonly Omit<SecurityGroupRule, 'ruleId'>[] = []): void {
-    this.groups.set(seed.groupId, { ...seed, rules: rules.map((rule) => ({ ...rule, ruleId: newRuleId() })) });
+    this.groups.set(seed.groupId, {
+      ...seed,
+      rules: rules.map((rule) => ({ ...rule, ruleId: newRuleId() })),
+    });
   }
 
   /** The group's ARN, the resource IAM authorizes a rule change on. */
@@ -129,9 +132,12 @@ export class SecurityGroupStandIn {
     return removed;
   }
 
-  /** The groups as DescribeSecurityGroups answers, in the SDK's field names; every group when none are named. */
-  describeGroups(groupIds: readonly string[]): SecurityGroupView[] {
-    const ids = groupIds.length > 0 ? groupIds : [...this.groups.keys()];
+  /**
+   * The groups as DescribeSecurityGroups answers, in the SDK's field names; every group of
+   * `account` when none are named.
+   */
+  describeGroups(groupIds: readonly string[], account?: string): SecurityGroupView[] {
+    const ids = groupIds.length > 0 ? groupIds : this.idsIn(account);
     return ids.map((id) => {
       const group = this.groupOf(id);
       return {
@@ -150,8 +156,9 @@ export class SecurityGroupStandIn {
   describeRules(
     groupIds: readonly string[],
     ruleIds: readonly string[],
+    account?: string,
   ): (SecurityGroupRule & { readonly groupId: string; readonly account: string })[] {
-    const ids = groupIds.length > 0 ? groupIds : [...this.groups.keys()];
+    const ids = groupIds.length > 0 ? groupIds : this.idsIn(account);
     return ids
       .flatMap((id) => {
         const group = this.groupOf(id);
@@ -160,14 +167,16 @@ export class SecurityGroupStandIn {
       .filter((rule) => ruleIds.length === 0 || ruleIds.includes(rule.ruleId));
   }
 
+  private idsIn(account: string | undefined): string[] {
+    return [...this.groups.values()]
+      .filter((group) => account === undefined || group.account === account)
+      .map((group) => group.groupId);
+  }
+
   private groupOf(groupId: string): SecurityGroup {
     const group = this.groups.get(groupId);
     if (!group) {
-      throw new StandInError(
-        400,
-        'InvalidGroup.NotFound',
-        `The security group '${groupId}' does not exist`,
-      );
+      throw new StandInError(400, 'InvalidGroup.NotFound', `The security group '${groupId}' does not exist`);
     }
     return group;
   }
@@ -226,12 +235,15 @@ function permissionsOf(rules: readonly SecurityGroupRule[]): IpPermission[] {
   }
   return [...byPorts.values()].map((group) => {
     const [first] = group as [SecurityGroupRule];
-    const described = (rule: SecurityGroupRule) => (rule.description ? { Description: rule.description } : {});
+    const described = (rule: SecurityGroupRule) =>
+      rule.description ? { Description: rule.description } : {};
     return {
       IpProtocol: first.ipProtocol,
       ...(first.fromPort === undefined ? {} : { FromPort: first.fromPort }),
       ...(first.toPort === undefined ? {} : { ToPort: first.toPort }),
-      IpRanges: group.flatMap((rule) => (rule.cidrIpv4 ? [{ CidrIp: rule.cidrIpv4, ...described(rule) }] : [])),
+      IpRanges: group.flatMap((rule) =>
+        rule.cidrIpv4 ? [{ CidrIp: rule.cidrIpv4, ...described(rule) }] : [],
+      ),
       Ipv6Ranges: group.flatMap((rule) =>
         rule.cidrIpv6 ? [{ CidrIpv6: rule.cidrIpv6, ...described(rule) }] : [],
       ),

@@ -20,13 +20,7 @@ import {
 import { DynamoDbLocalTables, type ExportableTables } from './exportable-tables';
 import { ALLOW_EVERYTHING, isAllowed, SimulationInputError, type PolicyDocument } from './iam-simulator';
 import type { LocalSts, MintedSession } from './local-sts';
-import {
-  CallRecorder,
-  EcsServiceStandIn,
-  SecurityGroupStandIn,
-  STAND_INS,
-  StandInError,
-} from './stand-ins';
+import { CallRecorder, EcsServiceStandIn, SecurityGroupStandIn, STAND_INS, StandInError } from './stand-ins';
 
 /** An answer a stand-in gave: what the gateway sends back, and which stand-in it names. */
 export interface StandInAnswer {
@@ -252,7 +246,12 @@ export class LocalTargets {
       const text = (value: FormValue | undefined) => (typeof value === 'string' ? value : '');
       if (SECURITY_GROUP_CHANGES.has(action)) {
         const groupId = text(fields.GroupId);
-        await this.authorize(session, `ec2:${action}`, this.standIn(() => this.securityGroups.arnOf(groupId)), now);
+        await this.authorize(
+          session,
+          `ec2:${action}`,
+          this.standIn(() => this.securityGroups.arnOf(groupId)),
+          now,
+        );
         const egress = action.endsWith('Egress');
         if (action.startsWith('Authorize')) {
           const created = this.standIn(() =>
@@ -276,18 +275,28 @@ export class LocalTargets {
         const groupIds = [...textList(fields.GroupId), ...filterValues(fields, 'group-id')];
         if (action === 'DescribeSecurityGroups') {
           return xml({
-            securityGroupInfo: this.standIn(() => this.securityGroups.describeGroups(groupIds)).map(groupXml),
+            securityGroupInfo: this.standIn(() =>
+              this.securityGroups.describeGroups(groupIds, accountOf(session)),
+            ).map(groupXml),
           });
         }
         const rules = this.standIn(() =>
-          this.securityGroups.describeRules(groupIds, textList(fields.SecurityGroupRuleId)),
+          this.securityGroups.describeRules(
+            groupIds,
+            textList(fields.SecurityGroupRuleId),
+            accountOf(session),
+          ),
         );
         return xml({ securityGroupRuleSet: rules.map(ruleXml) });
       }
       return await this.record(accessKeyId, wire, declared, now);
     } catch (error) {
       if (!(error instanceof TargetError)) throw error;
-      return { status: error.status, contentType: 'text/xml', body: ec2Error(error.code, error.message, requestId) };
+      return {
+        status: error.status,
+        contentType: 'text/xml',
+        body: ec2Error(error.code, error.message, requestId),
+      };
     }
   }
 
@@ -388,7 +397,9 @@ export class LocalTargets {
           `<${operation}Response><${operation}Result/><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${operation}Response>`,
         );
       case 'rest':
-        return wire.contentType.includes('xml') ? answer('application/xml', '') : answer('application/json', '{}');
+        return wire.contentType.includes('xml')
+          ? answer('application/xml', '')
+          : answer('application/json', '{}');
     }
   }
 
@@ -403,7 +414,10 @@ export class LocalTargets {
     wire: WireCall,
     declared: DeclaredCall | undefined,
     now: Date,
-  ): Promise<StandInAnswer | { readonly status: number; readonly headers: Record<string, string>; readonly body: string | Buffer }> {
+  ): Promise<
+    | StandInAnswer
+    | { readonly status: number; readonly headers: Record<string, string>; readonly body: string | Buffer }
+  > {
     const url = new URL(request.url, 'http://local');
     const [bucket = '', ...rest] = decodeURIComponent(url.pathname).slice(1).split('/');
     const key = rest.join('/');
@@ -416,9 +430,7 @@ export class LocalTargets {
       await this.authorize(session, 's3:ListBucket', `arn:aws:s3:::${bucket}`, now);
       const prefix = url.searchParams.get('prefix') ?? '';
       const keys = (await this.keysOf(bucket)).filter((name) => name.startsWith(prefix)).sort();
-      const contents = keys
-        .map((name) => `<Contents><Key>${escapeXmlText(name)}</Key></Contents>`)
-        .join('');
+      const contents = keys.map((name) => `<Contents><Key>${escapeXmlText(name)}</Key></Contents>`).join('');
       return {
         status: 200,
         headers: { 'content-type': 'application/xml' },
@@ -539,11 +551,13 @@ function accountOf(session: MintedSession): string {
 function parseJson(body: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(body || '{}');
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
   } catch {
     // refused below
   }
   throw new TargetError(400, 'SerializationException', 'request body is not a JSON object');
 }
 
-const escapeXmlText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXmlText = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
