@@ -20,6 +20,8 @@ import {
 import { DynamoDbLocalTables, type ExportableTables } from './exportable-tables';
 import { ALLOW_EVERYTHING, isAllowed, SimulationInputError, type PolicyDocument } from './iam-simulator';
 import type { LocalSts, MintedSession } from './local-sts';
+import type { JsonValue } from '../lambdas/core/audit';
+import type { StandInView } from './console/views';
 import { CallRecorder, EcsServiceStandIn, SecurityGroupStandIn, STAND_INS, StandInError } from './stand-ins';
 
 /** An answer a stand-in gave: what the gateway sends back, and which stand-in it names. */
@@ -466,6 +468,36 @@ export class LocalTargets {
     return entries
       .filter((entry) => entry.isFile())
       .map((entry) => relative(root, join(entry.parentPath, entry.name)).split('\\').join('/'));
+  }
+
+  /**
+   * What the stand-in that answers `action` holds now of its resource: the security group, the
+   * ECS service, or the calls recorded on the resource. Undefined for DynamoDB and S3, which run
+   * for real.
+   */
+  standInState(action: { readonly operation: string; readonly resource: string }): StandInView | undefined {
+    const [service] = action.operation.split(':');
+    if (service === 'dynamodb' || service === 's3') return undefined;
+    const json = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value)) as JsonValue;
+    const securityGroup = /:security-group\/(sg-[\w]+)$/.exec(action.resource)?.[1];
+    if (service === 'ec2' && securityGroup) {
+      try {
+        return {
+          name: STAND_INS.securityGroups,
+          state: json(this.securityGroups.describeGroups([securityGroup])),
+        };
+      } catch (error) {
+        if (!(error instanceof StandInError)) throw error;
+      }
+    }
+    if (service === 'ecs') {
+      const { services } = this.ecsServices.describe([action.resource]);
+      if (services.length > 0) return { name: STAND_INS.ecsServices, state: json(services) };
+    }
+    return {
+      name: STAND_INS.recorder,
+      state: json(this.recorder.calls().filter((call) => call.resource === action.resource)),
+    };
   }
 
   /** Runs a stand-in step, turning its refusal into the target's protocol error. */
