@@ -106,9 +106,7 @@ export function executeDeps(rt: Runtime): ExecuteDeps {
       // Only the local gateway (ACTION_ENDPOINT_URL) answers from stand-ins; AWS never does.
       executor: new SdkCommandExecutor({
         defaultRegion: settings.region,
-        ...(settings.actionEndpoint
-          ? { endpoint: settings.actionEndpoint, acceptStandInAnswers: true }
-          : {}),
+        ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint, acceptStandInAnswers: true } : {}),
       }),
       iam: new IamDataReference(),
     },

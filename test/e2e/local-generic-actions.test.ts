@@ -172,7 +172,9 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
   it('adds an approved ingress rule to the in-memory security group and reports it simulated', async () => {
     const parameters = {
       GroupId: 'sg-0123456789abcdef0',
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '192.0.2.0/24' }] }],
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '192.0.2.0/24' }] },
+      ],
     };
 
     const result = await localExecutor().run(
@@ -184,7 +186,9 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
       ok: true,
       value: {
         simulated: { standIn: STAND_INS.securityGroups },
-        delivered: { output: { Return: true, SecurityGroupRules: [{ CidrIpv4: '192.0.2.0/24', FromPort: 22 }] } },
+        delivered: {
+          output: { Return: true, SecurityGroupRules: [{ CidrIpv4: '192.0.2.0/24', FromPort: 22 }] },
+        },
       },
     });
     expect(targets.securityGroups.describeGroups(['sg-0123456789abcdef0'])[0]?.IpPermissions).toEqual([
@@ -208,7 +212,10 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
       {
         operation: operation('ec2:RevokeSecurityGroupIngress'),
         resource: groupArn,
-        parameters: { GroupId: sibling, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] },
+        parameters: {
+          GroupId: sibling,
+          IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+        },
       },
       sessionFor('ec2:RevokeSecurityGroupIngress', groupArn),
     );
@@ -255,7 +262,9 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
       resource: groupArn,
       parameters: {
         GroupId: 'sg-0123456789abcdef0',
-        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '10.1.0.0/16' }] }],
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '10.1.0.0/16' }] },
+        ],
       },
     };
     const ecs = {
@@ -280,7 +289,11 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
     const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:deploys`;
 
     const result = await localExecutor().run(
-      { operation: operation('sns:Publish'), resource: topic, parameters: { TopicArn: topic, Message: 'deployed' } },
+      {
+        operation: operation('sns:Publish'),
+        resource: topic,
+        parameters: { TopicArn: topic, Message: 'deployed' },
+      },
       sessionFor('sns:Publish', topic),
     );
 
@@ -315,7 +328,10 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
       sessionFor('ecs:UpdateService', serviceArn),
     );
 
-    expect(result).toMatchObject({ ok: true, value: { delivered: { output: { service: { desiredCount: 3 } } } } });
+    expect(result).toMatchObject({
+      ok: true,
+      value: { delivered: { output: { service: { desiredCount: 3 } } } },
+    });
     expect(result.ok && 'simulated' in result.value).toBe(false);
   });
 });
