@@ -3,6 +3,7 @@ import { EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { IAMClient, AttachRolePolicyCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import 'aws-sdk-client-mock-jest';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -295,7 +296,7 @@ describe('Class: SdkCommandExecutor, stand-in answers', () => {
    * that carries the gateway's stand-in header: whatever reads that header sees it.
    */
   type Next = (args: unknown) => Promise<unknown>;
-  const answeredByStandIn: ClientModule = {
+  const answeredBy = (standIn: string): ClientModule => ({
     ECSClient: class {
       private readonly deserializers: ((next: Next) => Next)[] = [];
       readonly middlewareStack = {
@@ -305,7 +306,7 @@ describe('Class: SdkCommandExecutor, stand-in answers', () => {
       };
       async send(): Promise<unknown> {
         const terminal: Next = async () => ({
-          response: { statusCode: 200, headers: { [STAND_IN_HEADER]: 'a stand-in' } },
+          response: { statusCode: 200, headers: { [STAND_IN_HEADER]: standIn } },
           output: { $metadata: { httpStatusCode: 200 }, service: { desiredCount: 3 } },
         });
         const handler = this.deserializers.reduce<Next>((next, middleware) => middleware(next), terminal);
@@ -316,7 +317,9 @@ describe('Class: SdkCommandExecutor, stand-in answers', () => {
     UpdateServiceCommand: class {
       constructor(readonly input: unknown) {}
     },
-  };
+  });
+  const answeredByStandIn = answeredBy('a stand-in');
+
   const call = {
     operation: operation('ecs:UpdateService'),
     resource: SERVICE,
@@ -338,25 +341,25 @@ describe('Class: SdkCommandExecutor, stand-in answers', () => {
     });
   });
 
-  it('never reports a simulation when it talks to AWS, even told to accept stand-in answers', async () => {
-    const aws = new SdkCommandExecutor({ defaultRegion: 'eu-west-1', acceptStandInAnswers: true, loaders });
+  it('never reports a simulation when it talks to AWS, whatever a response carries (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1 }), fc.boolean(), async (header, accept) => {
+        const aws = new SdkCommandExecutor({
+          defaultRegion: 'eu-west-1',
+          acceptStandInAnswers: accept,
+          loaders: { '@aws-sdk/client-ecs': async () => answeredBy(header) },
+        });
 
-    const result = await aws.run(call, credentials);
+        const result = await aws.run(call, credentials);
 
-    expect(result).toMatchObject({
-      ok: true,
-      value: { delivered: { output: { service: { desiredCount: 3 } } } },
-    });
-    expect(result.ok && 'simulated' in result.value).toBe(false);
-  });
-
-  it('never reports a simulation as the execute function builds it for AWS', async () => {
-    // The handler's AWS wiring: no ACTION_ENDPOINT_URL, so no endpoint and no stand-in answers.
-    const aws = new SdkCommandExecutor({ defaultRegion: 'eu-west-1', loaders });
-
-    const result = await aws.run(call, credentials);
-
-    expect(result.ok && 'simulated' in result.value).toBe(false);
+        expect(result).toMatchObject({
+          ok: true,
+          value: { delivered: { output: { service: { desiredCount: 3 } } } },
+        });
+        expect(result.ok && 'simulated' in result.value).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
