@@ -209,7 +209,7 @@ export class LocalGateway {
         return {
           status: error.status,
           headers: { 'content-type': 'application/xml' },
-          body: `<Error><Code>${error.code}</Code><Message>${error.message}</Message></Error>`,
+          body: `<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>`,
         };
       }
     }
@@ -364,6 +364,8 @@ export class LocalGateway {
     }
   }
 }
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** An S3 answer: headers of its own, and a body that may be an object's bytes. */
 interface S3Answer {
