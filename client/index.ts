@@ -36,7 +36,7 @@ export interface ActionRequestInput {
 export type ActionOutcome =
   | {
       readonly requestId: string;
-      readonly outcome: 'executed' | 'failed' | 'denied' | 'expired' | 'rejected';
+      readonly outcome: 'executed' | 'simulated' | 'failed' | 'denied' | 'expired' | 'rejected';
       readonly detail: Readonly<Record<string, unknown>>;
     }
   | { readonly requestId: string; readonly outcome: 'timed-out' };
@@ -65,8 +65,9 @@ export interface WaitOptions {
 /** How often the status API is asked while waiting: the queue's long poll is cut to this. */
 const STATUS_POLL_SECONDS = 2;
 
-const TERMINAL = new Set(['executed', 'failed', 'denied', 'expired', 'rejected']);
-type TerminalOutcome = 'executed' | 'failed' | 'denied' | 'expired' | 'rejected';
+/** `simulated` ends a request only in local mode: a stand-in answered, nothing in AWS changed. */
+const TERMINAL = new Set(['executed', 'simulated', 'failed', 'denied', 'expired', 'rejected']);
+type TerminalOutcome = 'executed' | 'simulated' | 'failed' | 'denied' | 'expired' | 'rejected';
 
 export class ActionRejectedByBusError extends Error {
   constructor(message: string) {

@@ -15,7 +15,14 @@ export interface RequestStatus {
   readonly requestId: string;
   readonly agentId: string;
   readonly state:
-    'awaiting-approval' | 'approved' | 'executing' | 'executed' | 'denied' | 'expired' | 'failed';
+    | 'awaiting-approval'
+    | 'approved'
+    | 'executing'
+    | 'executed'
+    | 'simulated'
+    | 'denied'
+    | 'expired'
+    | 'failed';
   readonly operation: string;
   readonly resource: string;
   readonly parameters: Readonly<Record<string, unknown>>;

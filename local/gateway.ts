@@ -8,7 +8,18 @@ import type { LocalEventBus, PutEventsEntry } from './event-bus';
 import type { LocalKms } from './local-kms';
 import { assumeRoleResponse, StsRequestError, stsErrorResponse, type LocalSts } from './local-sts';
 import type { LocalQueues } from './queues';
-import { TargetError, type LocalTargets } from './targets';
+import {
+  DECLARED_ACTION_HEADER,
+  DECLARED_RESOURCE_HEADER,
+  STAND_IN_HEADER,
+} from '../lambdas/adapters/sdk-command-executor';
+import {
+  TargetError,
+  type DeclaredCall,
+  type LocalTargets,
+  type StandInAnswer,
+  type WireCall,
+} from './targets';
 import { TaskTokenError, type TaskTokens } from './task-tokens';
 
 export interface GatewayServices {
@@ -83,7 +94,8 @@ export class LocalGateway {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const body = await readBody(request);
+    const raw = await readBody(request);
+    const body = raw.toString('utf8');
     const target = String(request.headers['x-amz-target'] ?? '');
     // Signed in the Authorization header, or in the query of a pre-signed URL (what an agent is
     // handed for an object it may read).
@@ -94,6 +106,8 @@ export class LocalGateway {
       )?.[1];
     const { services } = this;
     try {
+      const answered = await this.actionTarget(request, raw, accessKeyId);
+      if (answered) return respondStandIn(response, answered);
       if (target.startsWith('AWSEvents.'))
         return respondJson(response, 200, this.events(target, parse(body)));
       if (target.startsWith('AWSStepFunctions.'))
@@ -142,6 +156,65 @@ export class LocalGateway {
         return respondJson(response, error.status, { __type: error.code, message: error.message });
       throw error;
     }
+  }
+
+  /**
+   * Calls an executor makes in local mode that no fixed route above serves: ECS and EC2 calls
+   * (answered by the stand-ins, preview reads included), S3 calls beyond an object read, and any
+   * other service's call the executor declares (recorded). DynamoDB keeps its own route below.
+   */
+  private async actionTarget(
+    request: IncomingMessage,
+    raw: Buffer,
+    accessKeyId: string | undefined,
+  ): Promise<StandInAnswer | S3Answer | undefined> {
+    const { targets, now } = this.services;
+    const body = raw.toString('utf8');
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const contentType = String(request.headers['content-type'] ?? '');
+    const [, region = '', service = ''] =
+      /Credential=[A-Z0-9]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(String(request.headers.authorization ?? '')) ??
+      [];
+    const declared = declaredCall(request);
+    const queryAction = contentType.startsWith('application/x-www-form-urlencoded')
+      ? (new URLSearchParams(body).get('Action') ?? undefined)
+      : undefined;
+    const wire: WireCall = {
+      region,
+      contentType,
+      body,
+      raw,
+      ...(target
+        ? { protocol: 'json', operation: target.slice(target.lastIndexOf('.') + 1) }
+        : queryAction
+          ? { protocol: service === 'ec2' ? 'ec2' : 'query', operation: queryAction }
+          : { protocol: 'rest' }),
+    };
+    if (target.startsWith('AmazonEC2ContainerServiceV20141113.'))
+      return targets.ecs(accessKeyId, wire, declared, now());
+    if (service === 'ec2' && queryAction) return targets.ec2(accessKeyId, wire, declared, now());
+    if (!declared) return undefined;
+    const declaredService = declared.action.split(':')[0];
+    if (declaredService === 's3') {
+      try {
+        return await targets.s3(
+          accessKeyId,
+          { method: request.method ?? 'GET', url: request.url ?? '/' },
+          wire,
+          declared,
+          now(),
+        );
+      } catch (error) {
+        if (!(error instanceof TargetError)) throw error;
+        return {
+          status: error.status,
+          headers: { 'content-type': 'application/xml' },
+          body: `<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>`,
+        };
+      }
+    }
+    if (declaredService === 'dynamodb') return undefined;
+    return targets.record(accessKeyId, wire, declared, now());
   }
 
   private events(target: string, body: Record<string, unknown>) {
@@ -292,7 +365,35 @@ export class LocalGateway {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** An S3 answer: headers of its own, and a body that may be an object's bytes. */
+interface S3Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Buffer;
+}
+
+/** The approved action and ARN an executor in local mode declares with its call. */
+function declaredCall(request: IncomingMessage): DeclaredCall | undefined {
+  const action = request.headers[DECLARED_ACTION_HEADER];
+  const resource = request.headers[DECLARED_RESOURCE_HEADER];
+  return typeof action === 'string' && typeof resource === 'string' ? { action, resource } : undefined;
+}
+
+function respondStandIn(response: ServerResponse, answer: StandInAnswer | S3Answer): void {
+  const headers =
+    'contentType' in answer
+      ? {
+          'content-type': answer.contentType,
+          ...(answer.standIn ? { [STAND_IN_HEADER]: answer.standIn } : {}),
+        }
+      : answer.headers;
+  response.writeHead(answer.status, { 'x-amzn-requestid': randomUUID(), ...headers });
+  response.end(answer.body);
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -301,7 +402,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
       throw new ProtocolError(413, 'RequestEntityTooLarge', 'request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function parse(body: string): Record<string, unknown> {

@@ -41,7 +41,9 @@ import { LocalGateway } from './gateway';
 import { LocalKms } from './local-kms';
 import { LocalSts } from './local-sts';
 import { LocalQueues } from './queues';
-import { SAMPLE_ACCOUNTS, sampleDirectory } from './samples';
+import { targetRoleArn, TARGET_ROLE_CLASSES, type TargetRoleClass } from '../lib/action-approvals-target';
+import { LocalChangePreviewer } from './previewer';
+import { SAMPLE_ACCOUNTS, SAMPLE_WORKLOAD_ACCOUNTS, sampleDirectory, seedSampleStandIns } from './samples';
 import { LocalTargets } from './targets';
 import { TaskTokens } from './task-tokens';
 import { LocalWorkflow, type ExecutionSummary, type StateChange, type WorkflowHandlers } from './workflow';
@@ -77,6 +79,8 @@ export interface LocalRuntimeOptions {
   /** Keep DynamoDB Local's tables on disk (in `dataDir`) instead of in memory. */
   readonly persist?: boolean;
   readonly directory?: DirectoryConfig;
+  /** The Cedar policies to decide with. @default - the shipped `policies/` */
+  readonly policyDir?: string;
   /**
    * Ends every approval wait after this many seconds instead of the request's TTL (which is at
    * least 60 s), so tests can watch requests expire. @default - each request's TTL
@@ -156,6 +160,7 @@ export class LocalRuntime {
     let gatewayUrl = '';
     const queues = new LocalQueues(() => gatewayUrl);
     const targets = new LocalTargets(sts, tables, dataDir);
+    seedSampleStandIns(targets);
     const gateway = new LocalGateway({
       bus,
       tokens,
@@ -180,6 +185,7 @@ export class LocalRuntime {
           { ...(dynamodb ? { dynamodbEndpoint: dynamodb.endpoint } : {}), gatewayUrl, directory, useAws },
           process.env,
         ),
+        ...(options.policyDir ? { POLICY_DIR: options.policyDir } : {}),
       },
       'memory' in store
         ? {
@@ -193,7 +199,17 @@ export class LocalRuntime {
     serveStatus = status.createHandler(status.statusDeps(rt));
     const requestApprovalDeps = await requestApproval.requestApprovalDeps(rt);
     const handlers: WorkflowHandlers = {
-      evaluate: evaluate.createHandler(evaluate.evaluateDeps(rt)),
+      // Previews read the stand-ins through the gateway; with --aws there is no local state to read.
+      evaluate: evaluate.createHandler({
+        ...evaluate.evaluateDeps(rt),
+        ...(useAws
+          ? {}
+          : {
+              previewer: new LocalChangePreviewer(sts, gatewayUrl, LOCAL_REGION, (resource) =>
+                localExecutionRoleFor(resource, 'generic-read'),
+              ),
+            }),
+      }),
       requestApproval: requestApproval.createHandler(requestApprovalDeps),
       expire: expire.createHandler(requestApprovalDeps),
       execute: execute.createHandler(execute.executeDeps(rt)),
@@ -373,15 +389,36 @@ export function handlerEnvironment(
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_STS: local.gatewayUrl,
     ACTION_ENDPOINT_URL: local.gatewayUrl,
-    EXECUTION_ROLES_JSON: JSON.stringify(
-      Object.fromEntries(
-        ['data-export', 'data-read', 'iam-admin', 'lambda-config'].map((roleClass) => [
-          roleClass,
-          `arn:aws:iam::${SAMPLE_ACCOUNTS.production}:role/action-approvals-${roleClass}`,
-        ]),
-      ),
-    ),
+    EXECUTION_ROLES_JSON: JSON.stringify(LOCAL_EXECUTION_ROLES.central),
+    TARGET_ACCOUNTS_JSON: JSON.stringify(LOCAL_EXECUTION_ROLES.targetAccounts),
   };
+}
+
+const rolesOf = (roleArn: (roleClass: TargetRoleClass) => string) =>
+  Object.fromEntries(TARGET_ROLE_CLASSES.map((roleClass) => [roleClass, roleArn(roleClass)]));
+
+/**
+ * The execution roles local mode names, as a deployment would: the central account's own, and in
+ * each workload account the member stack's (`ActionApprovalsTarget`, fixed names under
+ * `/action-approvals/`), which the execute step picks for a resource of that account.
+ */
+export const LOCAL_EXECUTION_ROLES = {
+  central: rolesOf(
+    (roleClass) => `arn:aws:iam::${SAMPLE_ACCOUNTS.production}:role/action-approvals-${roleClass}`,
+  ),
+  targetAccounts: Object.fromEntries(
+    SAMPLE_WORKLOAD_ACCOUNTS.map((account) => [
+      account,
+      rolesOf((roleClass) => targetRoleArn(account, roleClass)),
+    ]),
+  ),
+} as const;
+
+/** The role of `roleClass` a call on `resource` runs with locally: its workload account's, or the central one. */
+export function localExecutionRoleFor(resource: string, roleClass: TargetRoleClass): string {
+  const account = resource.split(':')[4] ?? '';
+  const roles = LOCAL_EXECUTION_ROLES.targetAccounts[account] ?? LOCAL_EXECUTION_ROLES.central;
+  return roles[roleClass] ?? '';
 }
 
 async function createTables(endpoint: string): Promise<void> {

@@ -3,9 +3,64 @@ import { dirname, join } from 'node:path';
 import type { ActionRequestInput } from '../client';
 import type { DirectoryConfig } from '../lambdas/core/directory';
 import type { ExportableTables } from './exportable-tables';
+import type { LocalTargets } from './targets';
 
-/** The accounts of the embedded sample organization. */
+/**
+ * The accounts of the embedded sample organization. Production is the central account (where
+ * action-approvals runs); staging is a workload account: its resources are changed through its own
+ * member roles (`ActionApprovalsTarget`), never the central account's.
+ */
 export const SAMPLE_ACCOUNTS = { production: '111122223333', staging: '444455556666' } as const;
+
+/** The workload accounts of the sample organization, each with the member stack's roles. */
+export const SAMPLE_WORKLOAD_ACCOUNTS: readonly string[] = [SAMPLE_ACCOUNTS.staging];
+
+export const SAMPLE_REGION = 'eu-west-1';
+
+/** The web security group of each sample account (group ids are unique across accounts, as in EC2). */
+export const SAMPLE_SECURITY_GROUPS: Readonly<Record<string, string>> = {
+  [SAMPLE_ACCOUNTS.production]: 'sg-0a1b2c3d4e5f60718',
+  [SAMPLE_ACCOUNTS.staging]: 'sg-0b2c3d4e5f6071829',
+};
+/** The ECS service each sample account runs. */
+export const SAMPLE_ECS_SERVICE = { cluster: 'web', service: 'checkout' } as const;
+
+export const sampleSecurityGroupArn = (account: string) =>
+  `arn:aws:ec2:${SAMPLE_REGION}:${account}:security-group/${SAMPLE_SECURITY_GROUPS[account] ?? ''}`;
+export const sampleEcsServiceArn = (account: string) =>
+  `arn:aws:ecs:${SAMPLE_REGION}:${account}:service/${SAMPLE_ECS_SERVICE.cluster}/${SAMPLE_ECS_SERVICE.service}`;
+
+/**
+ * Gives each sample account a web security group (HTTPS from the private network) and a
+ * `web/checkout` service with two tasks, in the in-memory stand-ins, so a change preview and an
+ * approved change can be followed end to end.
+ */
+export function seedSampleStandIns(targets: LocalTargets): void {
+  for (const account of Object.values(SAMPLE_ACCOUNTS)) {
+    targets.securityGroups.add(
+      {
+        groupId: SAMPLE_SECURITY_GROUPS[account] ?? '',
+        groupName: 'web',
+        description: 'web tier',
+        vpcId: 'vpc-0f1e2d3c4b5a69788',
+        account,
+        region: SAMPLE_REGION,
+      },
+      [
+        { isEgress: false, ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIpv4: '10.0.0.0/8' },
+        { isEgress: true, ipProtocol: '-1', cidrIpv4: '0.0.0.0/0' },
+      ],
+    );
+    targets.ecsServices.add({
+      cluster: SAMPLE_ECS_SERVICE.cluster,
+      serviceName: SAMPLE_ECS_SERVICE.service,
+      taskDefinition: `arn:aws:ecs:${SAMPLE_REGION}:${account}:task-definition/checkout:41`,
+      desiredCount: 2,
+      account,
+      region: SAMPLE_REGION,
+    });
+  }
+}
 
 /** Who is who in the embedded sample organization, used when nothing else is configured. */
 export const sampleDirectory: DirectoryConfig = {

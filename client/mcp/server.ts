@@ -99,6 +99,17 @@ export function toolOutcome(
         approvedBy: detail.approvers ?? [],
         ...(detail.receipt ? { receipt: detail.receipt } : {}),
       };
+    case 'simulated':
+      return {
+        requestId,
+        outcome: 'simulated',
+        message:
+          'Approved, but run in local mode against a stand-in, not against AWS: nothing outside this machine changed.',
+        ...(detail.reason ? { reason: detail.reason } : {}),
+        result: detail.result,
+        approvedBy: detail.approvers ?? [],
+        ...(detail.receipt ? { receipt: detail.receipt } : {}),
+      };
     case 'denied': {
       const denial = status?.approval?.votes.find((vote) => vote.decision === 'deny');
       return {
@@ -134,7 +145,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
       description:
         `Asks for permission to run one privileged AWS action (one IAM action on one resource) as agent "${agentId}", ` +
         `and runs it once if approved. ${APPROVAL_NOTE} ` +
-        'Returns executed (with the result), denied (with the reason and who decided), expired, failed, or rejected ' +
+        'Returns executed (with the result), simulated (local mode only: a stand-in answered, AWS was not called), denied (with the reason and who decided), expired, failed, or rejected ' +
         '(with the reasons the request is malformed). If the decision takes longer than this call may wait, returns ' +
         '"pending" with the requestId: then call get_request later instead of asking again. ' +
         'Call explain_policy first to learn whether the action would be denied or how many approvals it needs.',

@@ -61,11 +61,51 @@ export interface SdkCommandExecutorOptions {
   readonly endpoint?: string;
   /** @default CLIENT_LOADERS */
   readonly loaders?: Readonly<Record<string, () => Promise<ClientModule>>>;
+  /**
+   * Reads the local gateway's `STAND_IN_HEADER`, so a call a local stand-in answered ends
+   * `simulated`. Honoured only together with `endpoint`: an executor that talks to AWS never
+   * reports a simulation, whatever a response carries. @default false
+   */
+  readonly acceptStandInAnswers?: boolean;
 }
+
+/**
+ * The response header with which the local runtime's gateway says that a stand-in (an in-memory
+ * model of the service, or a recorder) answered the call instead of the service.
+ */
+export const STAND_IN_HEADER = 'x-action-approvals-stand-in';
+
+/**
+ * The request headers with which an executor in local mode declares the approved IAM action and
+ * ARN of its call, for the gateway to authorize a call of a service it has no model of.
+ */
+export const DECLARED_ACTION_HEADER = 'x-action-approvals-action';
+export const DECLARED_RESOURCE_HEADER = 'x-action-approvals-resource';
+
+/** The raw HTTP response a deserialize-step middleware sees. */
+interface RawResponse {
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+}
+type DeserializeNext = (args: unknown) => Promise<{ readonly response: unknown; readonly output: unknown }>;
+/** The HTTP request a build-step middleware sees. */
+interface BuildArgs {
+  readonly request: { headers?: Record<string, string> };
+}
+type BuildNext = (args: BuildArgs) => Promise<unknown>;
 
 interface SdkClient {
   send(command: unknown): Promise<unknown>;
   destroy(): void;
+  readonly middlewareStack: {
+    add(
+      middleware: (next: DeserializeNext) => DeserializeNext,
+      options: { readonly step: 'deserialize'; readonly name: string },
+    ): void;
+    add(
+      middleware: (next: BuildNext) => BuildNext,
+      options: { readonly step: 'build'; readonly name: string },
+    ): void;
+  };
 }
 type ClientConstructor = new (config: Readonly<Record<string, unknown>>) => SdkClient;
 type CommandConstructor = new (input: Readonly<Record<string, unknown>>) => unknown;
@@ -96,9 +136,32 @@ export class SdkCommandExecutor implements GenericExecutor {
         ...(endpoint === undefined ? {} : { endpoint }),
         ...(isS3 ? { followRegionRedirects: true, forcePathStyle: endpoint !== undefined } : {}),
       });
+      let standIn: string | undefined;
+      if (endpoint !== undefined && this.options.acceptStandInAnswers === true) {
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            const headers = args.request.headers;
+            if (headers) {
+              headers[DECLARED_ACTION_HEADER] = call.operation.iamAction;
+              headers[DECLARED_RESOURCE_HEADER] = call.resource;
+            }
+            return next(args);
+          },
+          { step: 'build', name: 'actionApprovalsDeclaredCall' },
+        );
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            const answered = await next(args);
+            standIn = (answered.response as RawResponse).headers?.[STAND_IN_HEADER] ?? standIn;
+            return answered;
+          },
+          { step: 'deserialize', name: 'actionApprovalsStandIn' },
+        );
+      }
       try {
         const response = await client.send(new Command(call.parameters));
-        return ok(await resultOf(call, response));
+        const result = await resultOf(call, response);
+        return ok(standIn === undefined ? result : { ...result, simulated: { standIn } });
       } finally {
         client.destroy();
       }

@@ -82,7 +82,7 @@ export function parseExecuteInput(event: unknown): ExecuteInput {
 
 export interface ExecuteResult {
   readonly requestId: string;
-  readonly outcome: 'executed' | 'failed' | 'denied' | 'expired';
+  readonly outcome: 'executed' | 'simulated' | 'failed' | 'denied' | 'expired';
   readonly publish: OutcomeEvent;
 }
 
@@ -214,6 +214,29 @@ async function run(
     );
     if (!called.ok) fail('call', called.error.name, called.error.message, called.error.awsRequestId);
 
+    const { simulated } = called.value;
+    if (simulated) {
+      // A local stand-in answered: the approval, session and receipt are real, the change is not.
+      const reason = simulatedReason(request.action.operation, simulated.standIn);
+      record = await saveExecuting(deps, record, { state: 'simulated', outcomeReason: reason }, [
+        {
+          ...eventBase(record, deps),
+          type: 'simulated',
+          details: { receipt, result: called.value.recorded, standIn: simulated.standIn, reason },
+        },
+      ]);
+      deps.logger.info('action simulated', {
+        requestId: request.requestId,
+        operation: request.action.operation,
+        standIn: simulated.standIn,
+      });
+      return result(record, 'simulated', {
+        approvers: reviewers,
+        receipt,
+        reason,
+        result: called.value.delivered,
+      });
+    }
     record = await saveExecuting(deps, record, { state: 'executed' }, [
       // What was returned is described, never kept: the data goes to the agent alone.
       { ...eventBase(record, deps), type: 'executed', details: { receipt, result: called.value.recorded } },
@@ -243,6 +266,11 @@ async function run(
     });
     return result(record, 'failed', { approvers: reviewers, reason });
   }
+}
+
+/** What the agent, the console and the audit trail are told about a simulated run. */
+export function simulatedReason(operation: string, standIn: string): string {
+  return `simulated in local mode: ${operation} was answered by ${standIn}, not by AWS; nothing outside this machine changed`;
 }
 
 function fail(stageName: FailureStage, name: string, message: string, awsRequestId?: string): never {

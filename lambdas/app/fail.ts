@@ -39,6 +39,7 @@ const FINAL_OUTCOMES: Readonly<Record<string, OutcomeKind>> = {
   denied: 'denied',
   expired: 'expired',
   executed: 'executed',
+  simulated: 'simulated',
   failed: 'failed',
 };
 

@@ -173,6 +173,18 @@ export type ExecutionSummary = Readonly<Record<string, JsonValue>>;
 export interface ExecutionResult {
   readonly recorded: ExecutionSummary;
   readonly delivered: ExecutionSummary;
+  /**
+   * Set when the call was answered by a local stand-in (an in-memory model of the service, or a
+   * recorder) instead of the service: the request ends `simulated`, never `executed`. Only an
+   * executor pointed at the local runtime's gateway may set it.
+   */
+  readonly simulated?: SimulatedBy;
+}
+
+/** Which local stand-in answered a call, in words a reviewer reads. */
+export interface SimulatedBy {
+  /** e.g. `in-memory EC2 security groups` or `recorder (nothing ran)`. */
+  readonly standIn: string;
 }
 
 /** What bounds how long a delivered reference stays usable, besides the session's own expiry. */

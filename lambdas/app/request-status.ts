@@ -148,8 +148,8 @@ export async function readRequestStatus(
     return err({ code: 'forbidden', reason: `request "${requestId}" is not one this caller may read` });
   }
   const status = statusOf(record);
-  if (record.state !== 'executed') return ok(status);
-  const executed = (await deps.audit.read(requestId)).find((entry) => entry.type === 'executed');
+  if (record.state !== 'executed' && record.state !== 'simulated') return ok(status);
+  const executed = (await deps.audit.read(requestId)).find((entry) => entry.type === record.state);
   const receipt = executed?.details?.receipt;
   const result = executed?.details?.result;
   return ok({

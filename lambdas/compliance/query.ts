@@ -3,7 +3,7 @@ import type { ObjectStore } from './stores';
 import { readTrail, type ReadOptions, type TrailStats } from './trail';
 import type { InputFinding } from './types';
 
-export const OUTCOMES = ['executed', 'failed', 'denied', 'expired', 'rejected', 'open'] as const;
+export const OUTCOMES = ['executed', 'simulated', 'failed', 'denied', 'expired', 'rejected', 'open'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -140,7 +140,7 @@ function absorb(summary: Summary, record: AuditRecord): void {
   if (TERMINAL_RECORD_TYPES.has(record.type)) {
     summary.outcome = record.type as Outcome;
     summary.endedAt = record.at;
-    if (record.type !== 'executed' && summary.decision !== 'approved') {
+    if (record.type !== 'executed' && record.type !== 'simulated' && summary.decision !== 'approved') {
       summary.decision = record.type as Exclude<Decision, 'pending' | 'approved'>;
       summary.decidedAt = record.at;
     }

@@ -12,7 +12,7 @@ export const FINDING = {
   unterminated: 'unterminated',
   /** Two different records claim the same (requestId, seq). */
   conflictingRecords: 'conflicting-records',
-  /** An `executed` record without `details.receipt`. */
+  /** An `executed` or `simulated` record without `details.receipt`. */
   receiptMissing: 'receipt-missing',
   /** A receipt whose signature or payload does not verify with the trusted keys. */
   receiptInvalid: 'receipt-invalid',
@@ -63,7 +63,7 @@ export const FINDING_MEANING: Readonly<Record<FindingKind, string>> = {
   unterminated: 'a request never ended although it went quiet long before the newest record',
   'conflicting-records':
     'two different records claim one (requestId, seq); says which copy is self-consistent (its hash matches its content)',
-  'receipt-missing': 'an executed record carries no receipt',
+  'receipt-missing': 'an executed or simulated record carries no receipt',
   'receipt-invalid': 'a receipt whose signature or payload does not verify with the trusted keys',
   'receipt-mismatch':
     'a genuine receipt that disagrees with the chain: request, agent, action, parameters, approvers, decision, decision time or expiry',

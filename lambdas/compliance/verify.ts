@@ -32,7 +32,10 @@ import {
 } from './types';
 
 export interface VerifyOptions extends ReadOptions {
-  /** Checks the receipt of every `executed` record; without it receipts are not checked at all. */
+  /**
+   * Checks the receipt of every `executed` and `simulated` record; without it receipts are not
+   * checked at all.
+   */
   readonly checkReceipt?: ReceiptCheck;
   /** How many findings the report lists; all are counted. @default 1000 */
   readonly maxFindings?: number;
@@ -59,7 +62,7 @@ export interface VerifyReport {
   readonly duplicates: number;
   /** Requests without a terminal record that are young enough to still be in flight. */
   readonly openRequests: number;
-  /** `executed` records; each needs a valid receipt. */
+  /** `executed` and `simulated` records; each needs a valid receipt. */
   readonly executions: number;
   readonly receipts: 'checked' | 'skipped';
   /** True when both the stream archive and an export were read and compared record by record. */
@@ -258,7 +261,7 @@ class TrailVerifier implements TrailVisitor {
       });
     }
     this.link(slot, record, file, line);
-    if (record.type === 'executed') this.executions += 1;
+    if (record.type === 'executed' || record.type === 'simulated') this.executions += 1;
     return this.options.checkReceipt ? this.anchor(record, file, line) : undefined;
   }
 
@@ -575,7 +578,9 @@ class TrailVerifier implements TrailVisitor {
       case 'credentials-issued':
         if (typeof details?.expiresAt === 'string') anchor().credentialsExpiresAt = details.expiresAt;
         return undefined;
+      // A simulated run (local mode) minted a session on the same approval: its receipt is owed too.
       case 'executed':
+      case 'simulated':
         return this.executed(record, file, line);
       default:
         return undefined;
@@ -594,7 +599,7 @@ class TrailVerifier implements TrailVisitor {
         seq,
         file,
         line,
-        reason: 'the executed record carries no details.receipt',
+        reason: `the ${record.type} record carries no details.receipt`,
       });
       return undefined;
     }

@@ -11,6 +11,7 @@ export const AUDIT_RECORD_TYPES = [
   'expired',
   'credentials-issued',
   'executed',
+  'simulated',
   'failed',
 ] as const;
 export type AuditRecordType = (typeof AUDIT_RECORD_TYPES)[number];
@@ -21,6 +22,7 @@ export const TERMINAL_RECORD_TYPES: ReadonlySet<AuditRecordType> = new Set([
   'denied',
   'expired',
   'executed',
+  'simulated',
   'failed',
 ]);
 

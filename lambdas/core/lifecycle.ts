@@ -10,6 +10,8 @@ export const REQUEST_STATE = {
   expired: 'expired',
   executing: 'executing',
   executed: 'executed',
+  /** Run in local mode against a stand-in instead of the service: see OUTCOME_DETAIL_TYPES. */
+  simulated: 'simulated',
   failed: 'failed',
 } as const;
 export type RequestState = (typeof REQUEST_STATE)[keyof typeof REQUEST_STATE];
@@ -21,10 +23,11 @@ const NEXT_STATES: Readonly<Record<RequestState, readonly RequestState[]>> = {
   // A change of parameters after approval is a denial; a workflow that timed out after the
   // approval landed expires it.
   approved: ['executing', 'denied', 'expired', 'failed'],
-  executing: ['executed', 'failed'],
+  executing: ['executed', 'simulated', 'failed'],
   denied: [],
   expired: [],
   executed: [],
+  simulated: [],
   failed: [],
 };
 

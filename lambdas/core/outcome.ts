@@ -7,6 +7,12 @@ export const OUTCOME_DETAIL_TYPES = {
   denied: 'Action Denied',
   expired: 'Action Expired',
   executed: 'Action Executed',
+  /**
+   * Approved and run by the local runtime against a stand-in (an in-memory model of the service, or
+   * a recorder), not against the service itself: nothing outside this machine changed. Never
+   * published in AWS.
+   */
+  simulated: 'Action Simulated',
   failed: 'Action Failed',
   rejected: 'Action Rejected',
 } as const;
@@ -29,7 +35,7 @@ export interface OutcomeDetail {
   readonly approvers?: readonly string[];
   /** What the executed call returned, summarized by the action catalog. */
   readonly result?: Readonly<Record<string, unknown>>;
-  /** The signed approval receipt (compact JWS) of an executed action. */
+  /** The signed approval receipt (compact JWS) of an executed or simulated action. */
   readonly receipt?: string;
 }
 

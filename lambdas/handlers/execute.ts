@@ -96,9 +96,10 @@ export function executeDeps(rt: Runtime): ExecuteDeps {
     ...(settings.targetAccounts ? { targetAccounts: settings.targetAccounts } : {}),
     // Clients of the generic path load on first use, one package per service.
     generic: {
+      // Only the local gateway (ACTION_ENDPOINT_URL) answers from stand-ins; AWS never does.
       executor: new SdkCommandExecutor({
         defaultRegion: settings.region,
-        ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint } : {}),
+        ...(settings.actionEndpoint ? { endpoint: settings.actionEndpoint, acceptStandInAnswers: true } : {}),
       }),
       iam: new IamDataReference(),
     },

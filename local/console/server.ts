@@ -18,7 +18,7 @@ import {
 } from './views';
 
 /** What the console needs from the runtime. */
-export type ConsoleRuntime = Pick<LocalRuntime, 'vote' | 'requests' | 'timeline' | 'runtime'>;
+export type ConsoleRuntime = Pick<LocalRuntime, 'vote' | 'requests' | 'timeline' | 'runtime' | 'targets'>;
 
 export interface ConsoleOptions {
   /** 0, the default, picks a free port; a fixed port that is busy falls back to a free one. */
@@ -199,7 +199,12 @@ async function route(
 async function detail(local: ConsoleRuntime, requestId: string): Promise<RequestDetailView> {
   const record = (await local.requests()).find((candidate) => candidate.requestId === requestId);
   if (!record) throw new HttpError(404, `no request ${requestId}`);
-  return { ...requestView(record), timeline: await local.timeline(requestId) };
+  const standIn =
+    record.state === 'simulated' ? local.targets.standInState(record.request.action) : undefined;
+  return {
+    ...requestView(record),
+    timeline: { ...(await local.timeline(requestId)), ...(standIn ? { standIn } : {}) },
+  };
 }
 
 async function decide(

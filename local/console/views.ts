@@ -1,5 +1,5 @@
 import type { Vote } from '../../lambdas/core/approval';
-import type { AuditRecord, ChainVerification } from '../../lambdas/core/audit';
+import type { AuditRecord, ChainVerification, JsonValue } from '../../lambdas/core/audit';
 import {
   approvalCard,
   type ApprovalCard,
@@ -32,7 +32,18 @@ export interface RequestView extends ApprovalCard {
 export type ParameterView = ParameterLine;
 
 export interface RequestDetailView extends RequestView {
-  readonly timeline: { readonly records: readonly AuditRecord[]; readonly verification: ChainVerification };
+  readonly timeline: {
+    readonly records: readonly AuditRecord[];
+    readonly verification: ChainVerification;
+    /** For a simulated request: the local stand-in that answered, and what it holds now. */
+    readonly standIn?: StandInView;
+  };
+}
+
+/** What a local stand-in holds of a request's resource (a security group, a service, the recorded calls). */
+export interface StandInView {
+  readonly name: string;
+  readonly state: JsonValue;
 }
 
 /** Shown in the page's header so nobody mistakes a local session for real AWS, or the reverse. */

@@ -3,6 +3,7 @@ import { EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { IAMClient, AttachRolePolicyCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import 'aws-sdk-client-mock-jest';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -11,6 +12,7 @@ import {
   OUTPUT_INLINE_MAX_BYTES,
   regionOf,
   SdkCommandExecutor,
+  STAND_IN_HEADER,
   STREAM_PREVIEW_BYTES,
   type ClientModule,
 } from '../../lambdas/adapters/sdk-command-executor';
@@ -285,6 +287,79 @@ describe('Class: SdkCommandExecutor', () => {
 
     // Assess
     expect(loaded).toEqual(['@aws-sdk/client-ec2']);
+  });
+});
+
+describe('Class: SdkCommandExecutor, stand-in answers', () => {
+  /**
+   * A client package whose client runs the deserialize middlewares it is given around a response
+   * that carries the gateway's stand-in header: whatever reads that header sees it.
+   */
+  type Next = (args: unknown) => Promise<unknown>;
+  const answeredBy = (standIn: string): ClientModule => ({
+    ECSClient: class {
+      private readonly deserializers: ((next: Next) => Next)[] = [];
+      readonly middlewareStack = {
+        add: (middleware: (next: Next) => Next, options: { step: string }) => {
+          if (options.step === 'deserialize') this.deserializers.push(middleware);
+        },
+      };
+      async send(): Promise<unknown> {
+        const terminal: Next = async () => ({
+          response: { statusCode: 200, headers: { [STAND_IN_HEADER]: standIn } },
+          output: { $metadata: { httpStatusCode: 200 }, service: { desiredCount: 3 } },
+        });
+        const handler = this.deserializers.reduce<Next>((next, middleware) => middleware(next), terminal);
+        return ((await handler({})) as { output: unknown }).output;
+      }
+      destroy(): void {}
+    },
+    UpdateServiceCommand: class {
+      constructor(readonly input: unknown) {}
+    },
+  });
+  const answeredByStandIn = answeredBy('a stand-in');
+
+  const call = {
+    operation: operation('ecs:UpdateService'),
+    resource: SERVICE,
+    parameters: { cluster: 'prod', service: 'checkout', desiredCount: 3 },
+  };
+  const loaders = { '@aws-sdk/client-ecs': async () => answeredByStandIn };
+
+  it('reports a call answered by a local stand-in as simulated when pointed at the local gateway', async () => {
+    const local = new SdkCommandExecutor({
+      defaultRegion: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:4566',
+      acceptStandInAnswers: true,
+      loaders,
+    });
+
+    expect(await local.run(call, credentials)).toMatchObject({
+      ok: true,
+      value: { simulated: { standIn: 'a stand-in' } },
+    });
+  });
+
+  it('never reports a simulation when it talks to AWS, whatever a response carries (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1 }), fc.boolean(), async (header, accept) => {
+        const aws = new SdkCommandExecutor({
+          defaultRegion: 'eu-west-1',
+          acceptStandInAnswers: accept,
+          loaders: { '@aws-sdk/client-ecs': async () => answeredBy(header) },
+        });
+
+        const result = await aws.run(call, credentials);
+
+        expect(result).toMatchObject({
+          ok: true,
+          value: { delivered: { output: { service: { desiredCount: 3 } } } },
+        });
+        expect(result.ok && 'simulated' in result.value).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -7,7 +7,9 @@ import { IamDataReference } from '../../lambdas/adapters/iam-reference';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
 import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { SdkCommandExecutor } from '../../lambdas/adapters/sdk-command-executor';
-import type { AssumeForActionInput, SessionCredentials } from '../../lambdas/app/ports';
+import type { AssumeForActionInput, GenericExecutor, SessionCredentials } from '../../lambdas/app/ports';
+import { DynamoAuditLog } from '../../lambdas/adapters/audit-log';
+import { ok } from '../../lambdas/core/result';
 import { logger } from '../../lambdas/adapters/logger';
 import { executeApproved, PARAMETERS_CHANGED, type ExecuteDeps } from '../../lambdas/app/execute';
 import { parametersHash } from '../../lambdas/core/canonical';
@@ -230,5 +232,56 @@ describe('Function: executeApproved, generic path', () => {
 
     expect(result.outcome).toBe('failed');
     expect(issuer.sessions).toHaveLength(0);
+  });
+
+  describe('a call a local stand-in answered', () => {
+    const resource = `arn:aws:ecs:eu-west-1:${CENTRAL}:service/prod/checkout`;
+    const parameters = { cluster: 'prod', service: 'checkout', desiredCount: 4 };
+    const standIn: GenericExecutor = {
+      run: async () =>
+        ok({
+          recorded: { operation: 'ecs:UpdateService' },
+          delivered: { operation: 'ecs:UpdateService', output: { service: { desiredCount: 4 } } },
+          simulated: { standIn: 'the in-memory ECS services of local mode' },
+        }),
+    };
+
+    async function simulate(requestId: string) {
+      await approved(requestId, { operation: 'ecs:UpdateService', resource, parameters });
+      return executeApproved(
+        { requestId, parameters },
+        { ...deps, generic: { executor: standIn, iam: new IamDataReference() } },
+      );
+    }
+
+    it('ends the request simulated, never executed', async () => {
+      const result = await simulate('gen-simulated-state');
+
+      expect(result.outcome).toBe('simulated');
+      expect((await store.get('gen-simulated-state'))?.state).toBe('simulated');
+    });
+
+    it('tells the agent with an Action Simulated event naming the stand-in', async () => {
+      const result = await simulate('gen-simulated-event');
+
+      expect(result.publish.DetailType).toBe('Action Simulated');
+      expect(JSON.parse(result.publish.Detail)).toMatchObject({
+        outcome: 'simulated',
+        reason: expect.stringContaining('the in-memory ECS services of local mode, not by AWS'),
+        receipt: expect.any(String),
+        result: { output: { service: { desiredCount: 4 } } },
+      });
+    });
+
+    it('writes a terminal simulated audit record carrying the receipt and the stand-in', async () => {
+      await simulate('gen-simulated-audit');
+
+      const chain = await new DynamoAuditLog(tables.documents, tables.auditTable).read('gen-simulated-audit');
+      expect(chain.map((record) => record.type)).toEqual(['requested', 'credentials-issued', 'simulated']);
+      expect(chain.at(-1)?.details).toMatchObject({
+        receipt: expect.any(String),
+        standIn: 'the in-memory ECS services of local mode',
+      });
+    });
   });
 });

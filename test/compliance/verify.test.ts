@@ -202,6 +202,54 @@ describe('Function: verifyTrail', () => {
     ]);
   });
 
+  describe('a simulated record (local mode: a stand-in answered)', () => {
+    /** The clean fixture with one executed record re-sealed as `simulated`, with or without its receipt. */
+    async function simulatedCopy(keepReceipt: boolean) {
+      const copy = copyOf(clean);
+      const archived = clean.archiveFiles.flatMap((file) =>
+        readLines(file).map((line, index) => ({ file, index, record: JSON.parse(line) as AuditRecord })),
+      );
+      const executed = archived.find(({ record }) => record.type === 'executed' && record.seq > 0);
+      if (!executed) throw new Error('the fixture has no executed record');
+      const previous = archived.find(
+        ({ record }) =>
+          record.requestId === executed.record.requestId && record.seq === executed.record.seq - 1,
+      );
+      const resealed = appendRecord(previous?.record, {
+        ...eventOf(executed.record),
+        type: 'simulated',
+        details: keepReceipt ? (executed.record.details ?? {}) : detailsWithout(executed.record, 'receipt'),
+      });
+      for (const { file, index } of archived.filter(({ record }) => record.hash === executed.record.hash)) {
+        const lines = readLines(copy.path(file));
+        lines[index] = JSON.stringify(resealed);
+        writeLines(copy.path(file), lines);
+      }
+      const report = await verifyTrail(await localStores(join(copy.dir, 'audit', 'archive')), {
+        checkReceipt: await checkerFor(clean),
+      });
+      return { report, executed: executed.record };
+    }
+
+    it('has its receipt checked as an executed record has', async () => {
+      const { report } = await simulatedCopy(true);
+
+      expect(report.findings).toEqual([]);
+    });
+
+    it('is reported when it carries no receipt', async () => {
+      const { report, executed } = await simulatedCopy(false);
+
+      expect(report.findings).toEqual([
+        expect.objectContaining({
+          kind: FINDING.receiptMissing,
+          requestId: executed.requestId,
+          seq: executed.seq,
+        }),
+      ]);
+    });
+  });
+
   it('reports a request that went quiet without a terminal record long before the newest record', async () => {
     const fixture = await smallFixture({ openRequests: 0 });
     const requestId = 'req-stalled';

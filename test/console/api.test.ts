@@ -1,4 +1,11 @@
-import { sampleDirectory, sampleExportRequest } from '../../local/samples';
+import {
+  SAMPLE_ACCOUNTS,
+  SAMPLE_ECS_SERVICE,
+  sampleDirectory,
+  sampleEcsServiceArn,
+  sampleExportRequest,
+} from '../../local/samples';
+import { STAND_INS } from '../../local/stand-ins';
 import {
   createAccessKey,
   MODE_LABELS,
@@ -224,6 +231,43 @@ test('the second approval decides the request, which then runs', async () => {
   );
   const { body: detail } = await call('/api/requests/api-vote');
   expect((detail.timeline as { verification: unknown }).verification).toMatchObject({ ok: true });
+});
+
+test('a change a local stand-in answered shows its preview, ends simulated, and shows what the stand-in holds', async () => {
+  const scaled = harness.agent.requestAction(
+    {
+      agentId: 'reporting-bot',
+      requestId: 'api-simulated',
+      operation: 'ecs:UpdateService',
+      resource: sampleEcsServiceArn(SAMPLE_ACCOUNTS.production),
+      parameters: {
+        cluster: SAMPLE_ECS_SERVICE.cluster,
+        service: SAMPLE_ECS_SERVICE.service,
+        desiredCount: 3,
+      },
+      justification: 'More checkout capacity for the sale.',
+    },
+    30_000,
+  );
+  await waitForPending(harness.local, 'api-simulated');
+  const { body: waiting } = await call('/api/requests/api-simulated');
+
+  await decide('api-simulated', { reviewer: 'carol@example.com', decision: 'approve' });
+
+  expect(waiting).toMatchObject({
+    previewTitle: 'ECS service',
+    preview: { lines: [{ subject: 'desiredCount', before: '2', after: '3' }] },
+  });
+  await expect(scaled).resolves.toMatchObject({ outcome: 'simulated' });
+  const { body: detail } = await call('/api/requests/api-simulated');
+  expect(detail).toMatchObject({
+    state: 'simulated',
+    outcomeReason: expect.stringContaining('not by AWS'),
+    timeline: {
+      verification: { ok: true },
+      standIn: { name: STAND_INS.ecsServices, state: [{ desiredCount: 3, runningCount: 3 }] },
+    },
+  });
 });
 
 test('reviewers are listed with their groups only', async () => {

@@ -18,6 +18,7 @@ const STATE_LABELS: Readonly<Record<RequestState, string>> = {
   approved: 'approved',
   executing: 'executing',
   executed: 'executed',
+  simulated: 'simulated (local stand-in, not AWS)',
   denied: 'denied',
   expired: 'expired',
   failed: 'failed',
@@ -201,7 +202,7 @@ function timelineBody(requestId: string): Children {
   if (!timeline) return h('p', { className: 'muted' }, 'Loading the audit chain…');
   if ('error' in timeline)
     return h('p', { className: 'chain broken' }, `Could not load the audit chain: ${timeline.error}`);
-  const { records, verification } = timeline;
+  const { records, verification, standIn } = timeline;
   const status = verification.ok
     ? h(
         'p',
@@ -217,6 +218,14 @@ function timelineBody(requestId: string): Children {
       );
   return [
     status,
+    standIn
+      ? h(
+          'div',
+          { className: 'stand-in' },
+          h('p', { className: 'muted' }, `Simulated: answered by ${standIn.name}. It holds now:`),
+          h('pre', { className: 'stand-in-state' }, JSON.stringify(standIn.state, null, 2)),
+        )
+      : null,
     h(
       'ol',
       { className: 'records' },
