@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Command, CommanderError } from 'commander';
-import { ActionApprovalsClient } from './index';
+import { ActionApprovalsClient, type ActionOutcome } from './index';
 
 export interface RequestIo {
   readonly stdout: NodeJS.WritableStream;
@@ -81,7 +81,7 @@ export function registerRequestCommand(program: Command, io: RequestIo, exit: (c
     .option('--timeout <seconds>', 'how long to wait for the outcome', '900')
     .addHelpText(
       'after',
-      '\nExit codes: 0 executed, 1 denied/expired/failed/rejected, 2 usage, 3 no outcome before --timeout.',
+      '\nExit codes: 0 executed, 1 denied/expired/failed/rejected, 2 usage, 3 no outcome before --timeout,\n4 simulated (approved, but a local stand-in answered: nothing in AWS changed).',
     )
     .action(async (values: RequestFlags) => exit(await runRequest(values, io)));
 }
@@ -153,9 +153,23 @@ async function runRequest(values: RequestFlags, io: RequestIo): Promise<number> 
     Number(values.timeout) * 1000,
   );
   io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-  if (outcome.outcome === 'timed-out') return 3;
-  return outcome.outcome === 'executed' ? 0 : 1;
+  return exitCodeFor(outcome);
 }
+
+/** Only a real run exits 0: a pipeline must not mistake a local stand-in's answer for a change. */
+export function exitCodeFor(outcome: ActionOutcome): number {
+  return EXIT_CODE_OF[outcome.outcome];
+}
+
+const EXIT_CODE_OF: Readonly<Record<ActionOutcome['outcome'], number>> = {
+  executed: 0,
+  denied: 1,
+  expired: 1,
+  failed: 1,
+  rejected: 1,
+  'timed-out': 3,
+  simulated: 4,
+};
 
 /**
  * SDK settings for the local runtime's gateway: it answers any credentials and one region, so a
