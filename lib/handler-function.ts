@@ -1,9 +1,15 @@
-import { AssetHashType, DockerImage, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type ILocalBundling, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { bundleHandler, LAMBDA_HANDLER, POLICY_SOURCE_DIR, PROJECT_ROOT } from './handler-bundling';
+import {
+  bundleHandler,
+  LAMBDA_HANDLER,
+  POLICY_SOURCE_DIR,
+  PROJECT_ROOT,
+  type HandlerBundle,
+} from './handler-bundling';
 import { acknowledge } from './nag';
 
 export { POLICY_SOURCE_DIR, PROJECT_ROOT };
@@ -147,12 +153,21 @@ function handlerCode(props: HandlerFunctionProps): lambda.Code {
     bundling: {
       // Never pulled: local bundling always succeeds or throws, so Docker is never asked.
       image: DockerImage.fromRegistry('local-esbuild-only'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          bundleHandler(props, outputDir);
-          return true;
-        },
-      },
+      local: new LocalHandlerBundling({ handler: props.handler, evaluatesPolicy: props.evaluatesPolicy }),
     },
   });
+}
+
+/**
+ * Bundles one handler with esbuild. Its fields are part of the bundling options CDK serialises
+ * into an asset's cache key: without them every handler's options would look alike, and CDK
+ * would stage the first handler's bundle for all of them.
+ */
+class LocalHandlerBundling implements ILocalBundling {
+  constructor(readonly bundle: HandlerBundle) {}
+
+  tryBundle(outputDir: string): boolean {
+    bundleHandler(this.bundle, outputDir);
+    return true;
+  }
 }
