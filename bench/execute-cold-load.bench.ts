@@ -8,6 +8,7 @@ import {
   bundleHandler,
   copyRuntimeFiles,
   HANDLER_FILE,
+  HANDLER_NODE_OPTIONS,
   handlerBuildOptions,
   PROJECT_ROOT,
   type HandlerBundle,
@@ -61,11 +62,12 @@ async function bundleExecuteWith(
 /** One fresh Node process importing the bundle: milliseconds from the import to its end. */
 function coldLoadMs(file: string): number {
   const script = `const t=process.hrtime.bigint();import(${JSON.stringify(pathToFileURL(file).href)}).then(()=>process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6)))`;
-  // No NODE_PATH: the bundle finds what it leaves out (iam-data) in its own node_modules, as in Lambda.
+  // No NODE_PATH: the bundle finds what it leaves out (iam-data) in its own node_modules, as in
+  // Lambda; Node's options are the function's.
   return Number(
     execFileSync(process.execPath, ['-e', script], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: HANDLER_NODE_OPTIONS },
     }),
   );
 }

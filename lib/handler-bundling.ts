@@ -15,6 +15,9 @@ export const HANDLER_FILE = `${ENTRY_NAME}.mjs`;
 /** The function's `handler` setting: the export `handler` of HANDLER_FILE. */
 export const LAMBDA_HANDLER = `${ENTRY_NAME}.handler`;
 
+/** Node's options in every function: stack traces point into the sources, through the bundle's maps. */
+export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
+
 /** What decides how one handler is bundled. */
 export interface HandlerBundle {
   /** The file `lambdas/handlers/<handler>.ts`. */

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   bundleHandler,
+  HANDLER_NODE_OPTIONS,
   LAMBDA_HANDLER,
   POLICY_SOURCE_DIR,
   PROJECT_ROOT,
@@ -111,7 +112,7 @@ export class HandlerFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...props.environment, NODE_OPTIONS: HANDLER_NODE_OPTIONS },
     });
 
     // Statements on "*" that are not X-Ray go in policies of their own (see allowOnAnyResource),
