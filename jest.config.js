@@ -8,6 +8,9 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // A relative dynamic import names the file as Node's ESM resolution wants it (`./slack.js`);
+  // the source is TypeScript, which jest finds without the extension.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   collectCoverageFrom: ['lambdas/**/*.ts'],
   coverageReporters: ['text-summary', 'lcov'],
   coverageThreshold: {

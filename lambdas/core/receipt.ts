@@ -1,5 +1,5 @@
 import { compactVerify, importJWK, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from './result';
 
 export const RECEIPT_ISSUER = 'action-approvals';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson, parametersHash } from './canonical';
 import { arnTemplateMatcher } from './arn-template';
 import { companionRefusals } from './derived-session';

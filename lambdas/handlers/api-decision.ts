@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import type { DecideDeps } from '../app/decide';
 import { handleApiDecision } from '../inbound/api-decision';
+import { decisionPath } from './decision-wiring';
 import { awsRuntime, builtOnFirstUse, instrumented } from './runtime';
 
 /** `POST /v1/requests/{id}/decision`, IAM-authorized. */
@@ -12,5 +13,5 @@ export function createHandler(deps: DecideDeps) {
 
 export const handler = builtOnFirstUse(async () => {
   const rt = awsRuntime();
-  return createHandler(rt.decisionPath(await rt.notifiers()));
+  return createHandler(decisionPath(rt, await rt.notifiers()));
 });

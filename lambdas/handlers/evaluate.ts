@@ -1,5 +1,5 @@
 import { STSClient } from '@aws-sdk/client-sts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IamDataReference } from '../adapters/iam-reference';
 import { loadPolicySources } from '../adapters/policy-files';
 import { AwsPreviewReader } from '../adapters/preview-reader';

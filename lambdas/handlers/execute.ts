@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SdkActionExecutor } from '../adapters/executors';
 import { KmsSigner } from '../adapters/kms-signer';
 import { logger } from '../adapters/logger';

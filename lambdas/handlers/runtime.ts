@@ -1,17 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CacheClient } from '@aws-lambda-powertools/idempotency/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoAuditLog } from '../adapters/audit-log';
-import { EventBridgePublisher } from '../adapters/event-bridge';
 import { logger } from '../adapters/logger';
 import { DynamoRequestsStore } from '../adapters/requests-store';
-import { slackNotifierFromEnvironment } from '../adapters/slack';
-import { teamsNotifierFromEnvironment } from '../adapters/teams';
-import { StepFunctionsCallbacks } from '../adapters/step-functions';
 import type {
   ApprovalNotifier,
   AuditLog,
@@ -21,7 +15,6 @@ import type {
   RequestsStore,
 } from '../app/ports';
 import { systemClock } from '../app/ports';
-import type { DecideDeps } from '../app/decide';
 import { Directory } from '../core/directory';
 import { clientConfig, type Environment } from './lambda-wiring';
 
@@ -55,24 +48,47 @@ export function readSettings(environment: Environment): RuntimeSettings {
   return parsed.data;
 }
 
-/** Reads a secret by ARN or name once per container; the value never reaches a log. */
+/**
+ * Reads a secret by ARN or name once per container; the value never reaches a log. The Secrets
+ * Manager client is loaded by the first read: functions that read no secret never load it.
+ */
 export class SecretReader {
   private readonly cache = new Map<string, Promise<string>>();
+  private client: Promise<SecretsManager> | undefined;
 
-  constructor(private readonly client: SecretsManagerClient) {}
+  constructor(private readonly environment: Environment) {}
 
   get(secretId: string): Promise<string> {
     let value = this.cache.get(secretId);
     if (!value) {
-      value = this.client.send(new GetSecretValueCommand({ SecretId: secretId })).then((secret) => {
-        if (!secret.SecretString) throw new Error(`secret ${secretId} has no string value`);
-        return secret.SecretString;
-      });
+      value = this.secretsManager()
+        .then(({ client, GetSecretValueCommand }) =>
+          client.send(new GetSecretValueCommand({ SecretId: secretId })),
+        )
+        .then((secret) => {
+          if (!secret.SecretString) throw new Error(`secret ${secretId} has no string value`);
+          return secret.SecretString;
+        });
       value.catch(() => this.cache.delete(secretId));
       this.cache.set(secretId, value);
     }
     return value;
   }
+
+  private secretsManager(): Promise<SecretsManager> {
+    this.client ??= import('@aws-sdk/client-secrets-manager').then(
+      ({ SecretsManagerClient, GetSecretValueCommand }) => ({
+        client: new SecretsManagerClient(clientConfig(this.environment, 'SECRETS_MANAGER')),
+        GetSecretValueCommand,
+      }),
+    );
+    return this.client;
+  }
+}
+
+interface SecretsManager {
+  readonly client: SecretsManagerClient;
+  readonly GetSecretValueCommand: typeof GetSecretValueCommand;
 }
 
 /** The tables a runtime's use cases read and write: DynamoDB's, or ones injected in their place. */
@@ -118,7 +134,7 @@ export class Runtime {
     this.settings = readSettings(environment);
     const settings = this.settings;
     this.dynamodb = this.client(DynamoDBClient, 'DYNAMODB');
-    this.secrets = new SecretReader(this.client(SecretsManagerClient, 'SECRETS_MANAGER'));
+    this.secrets = new SecretReader(environment);
     this.documents = DynamoDBDocumentClient.from(this.dynamodb, {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -151,26 +167,21 @@ export class Runtime {
     };
   }
 
-  /** The chat channels configured for this deployment (none, Slack, Teams, or both). */
+  /**
+   * The chat channels configured for this deployment (none, Slack, Teams, or both). Their clients
+   * are imported here, not at the top: the functions that never notify (execute, expire) do not
+   * load them at a cold start.
+   */
   notifiers(): Promise<ApprovalNotifier[]> {
     this.channels ??= Promise.all([
-      slackNotifierFromEnvironment(this.environment, this.secrets),
-      teamsNotifierFromEnvironment(this.environment, this.secrets),
+      import('../adapters/slack.js').then(({ slackNotifierFromEnvironment }) =>
+        slackNotifierFromEnvironment(this.environment, this.secrets),
+      ),
+      import('../adapters/teams.js').then(({ teamsNotifierFromEnvironment }) =>
+        teamsNotifierFromEnvironment(this.environment, this.secrets),
+      ),
     ]).then((found) => found.filter((notifier): notifier is ApprovalNotifier => notifier !== undefined));
     return this.channels;
-  }
-
-  decisionPath(notifiers: readonly ApprovalNotifier[]): DecideDeps {
-    return {
-      ...this.requestPath(),
-      callbacks: new StepFunctionsCallbacks(this.client(SFNClient, 'SFN')),
-      publisher: new EventBridgePublisher(
-        this.client(EventBridgeClient, 'EVENTBRIDGE'),
-        this.settings.EVENT_BUS_NAME,
-      ),
-      notifiers,
-      onNotifierError: reportNotifierError,
-    };
   }
 }
 

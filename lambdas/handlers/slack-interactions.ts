@@ -4,6 +4,7 @@ import { slackFromEnvironment, slackSecretFromEnvironment } from '../adapters/sl
 import { slackClickIdempotency, slackClickIdempotencyInCache } from '../inbound/slack-idempotency';
 import { handleSlackInteraction, type SlackInteractionDeps } from '../inbound/slack-interactions';
 import type { UnauthenticatedCallbacks } from '../app/ports';
+import { decisionPath } from './decision-wiring';
 import { awsRuntime, builtOnFirstUse, instrumented, type Runtime } from './runtime';
 
 /** Slack's interactivity Request URL (API Gateway HTTP API, payload format 2.0). */
@@ -36,7 +37,7 @@ export async function slackInteractionDeps(
     );
   }
   return {
-    ...rt.decisionPath(notifiers),
+    ...decisionPath(rt, notifiers),
     signingSecret,
     workspace: slack.workspace,
     idempotency,

@@ -3,6 +3,7 @@ import { UnauthenticatedCallbackMeter } from '../adapters/callback-metrics';
 import type { UnauthenticatedCallbacks } from '../app/ports';
 import { BotFrameworkAuthenticator, remoteBotFrameworkKeys } from '../inbound/teams-auth';
 import { handleTeamsActivity, type TeamsMessagesDeps } from '../inbound/teams-messages';
+import { decisionPath } from './decision-wiring';
 import { awsRuntime, builtOnFirstUse, instrumented, type Runtime } from './runtime';
 
 /** The bot's messaging endpoint (API Gateway HTTP API, payload format 2.0). */
@@ -21,7 +22,7 @@ export async function teamsMessagesDeps(
       'teams-messages needs TEAMS_APP_ID, the bot’s Microsoft App ID that tokens must be issued for',
     );
   return {
-    ...rt.decisionPath(await rt.notifiers()),
+    ...decisionPath(rt, await rt.notifiers()),
     authenticator: new BotFrameworkAuthenticator({
       appId,
       keys: remoteBotFrameworkKeys(TEAMS_OPENID_METADATA_URL || undefined),

@@ -6,7 +6,7 @@ import {
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../adapters/logger';
 import { SLACK_ACTIONS, SLACK_PARAMETER_ACTIONS } from '../adapters/slack-blocks';
 import { verifySlackSignature } from './slack-signature';

