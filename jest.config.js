@@ -8,6 +8,9 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // A dynamic import() of our own module names its file as Node's ESM resolution needs
+  // (`./slack.js`); the source beside it is TypeScript.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   collectCoverageFrom: ['lambdas/**/*.ts'],
   coverageReporters: ['text-summary', 'lcov'],
   coverageThreshold: {

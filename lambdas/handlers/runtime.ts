@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CacheClient } from '@aws-lambda-powertools/idempotency/types';
@@ -24,6 +24,7 @@ import { systemClock } from '../app/ports';
 import type { DecideDeps } from '../app/decide';
 import { Directory } from '../core/directory';
 import { clientConfig, type Environment } from './lambda-wiring';
+import { SecretReader } from './secrets';
 
 export { builtOnFirstUse, clientConfig, instrumented, type Environment } from './lambda-wiring';
 
@@ -53,26 +54,6 @@ export function readSettings(environment: Environment): RuntimeSettings {
     );
   }
   return parsed.data;
-}
-
-/** Reads a secret by ARN or name once per container; the value never reaches a log. */
-export class SecretReader {
-  private readonly cache = new Map<string, Promise<string>>();
-
-  constructor(private readonly client: SecretsManagerClient) {}
-
-  get(secretId: string): Promise<string> {
-    let value = this.cache.get(secretId);
-    if (!value) {
-      value = this.client.send(new GetSecretValueCommand({ SecretId: secretId })).then((secret) => {
-        if (!secret.SecretString) throw new Error(`secret ${secretId} has no string value`);
-        return secret.SecretString;
-      });
-      value.catch(() => this.cache.delete(secretId));
-      this.cache.set(secretId, value);
-    }
-    return value;
-  }
 }
 
 /** The tables a runtime's use cases read and write: DynamoDB's, or ones injected in their place. */
