@@ -37,7 +37,6 @@ const WARM_UP_REQUESTS = 5;
 const COLD_SAMPLES = 30;
 const SECRETS = { 'slack-bot-token': 'xoxb-bench', 'slack-signing-secret': SIGNING_SECRET };
 
-const context = invocationContext('slack-interactions', 3_000);
 
 let clicks = 0;
 
@@ -141,7 +140,7 @@ export async function run(): Promise<BenchResult[]> {
     const click = async (requestId: string, userId: string): Promise<number> => {
       const event = signedClick(requestId, userId);
       const started = performance.now();
-      const response = await handler(event, context);
+      const response = await handler(event, invocationContext('slack-interactions', 3_000));
       const elapsed = performance.now() - started;
       if (response.statusCode !== 200)
         throw new Error(`click on ${requestId} answered ${response.statusCode}: ${response.body}`);
@@ -159,11 +158,11 @@ export async function run(): Promise<BenchResult[]> {
       latencies.push(await click(requestId, 'UALICE'));
       const deciding = signedClick(requestId, 'UBOB');
       const started = performance.now();
-      await handler(deciding, context);
+      await handler(deciding, invocationContext('slack-interactions', 3_000));
       latencies.push(performance.now() - started);
       // Slack's retry of the deciding click: answered from the idempotency record.
       const retried = performance.now();
-      await handler(deciding, context);
+      await handler(deciding, invocationContext('slack-interactions', 3_000));
       replays.push(performance.now() - retried);
     }
     if (sfn.requests.length !== WARM_UP_REQUESTS + REQUESTS) {
