@@ -16,16 +16,6 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dy
 import { startRecordingHttpServer } from '../test/support/recording-http-server';
 import { actionRequested, directoryConfig } from '../test/support/fixtures';
 import { percentile, type BenchResult } from './harness';
-import { castBallot } from '../lambdas/app/decide';
-import {
-  bundleHandler,
-  coldAnswerMs,
-  PROJECT_ROOT,
-  secretsManagerStandIn,
-  sqsStandIn,
-  tempDir,
-} from './slack-cold-ack';
-import { join } from 'node:path';
 import { httpApiEvent, lambdaContext as invocationContext } from '../local/lambda-events';
 
 const SIGNING_SECRET = 'bench-signing-secret';
@@ -33,18 +23,12 @@ const CHANNEL = 'C0BENCH';
 /** Each request needs two approvals: half the clicks record a vote, half decide and resume the workflow. */
 const REQUESTS = 150;
 const WARM_UP_REQUESTS = 5;
-/** Each cold sample is a fresh Node process loading the bundled function and answering one click. */
-const COLD_SAMPLES = 30;
-const SECRETS = { 'slack-bot-token': 'xoxb-bench', 'slack-signing-secret': SIGNING_SECRET };
 
+const context = invocationContext('slack-interactions', 3_000);
 
 let clicks = 0;
 
 function signedClick(requestId: string, userId: string): APIGatewayProxyEventV2 {
-  return signedClickAt(requestId, userId, new Date());
-}
-
-function signedClickAt(requestId: string, userId: string, at: Date): APIGatewayProxyEventV2 {
   clicks += 1;
   const payload = {
     type: 'block_actions',
@@ -53,7 +37,7 @@ function signedClickAt(requestId: string, userId: string, at: Date): APIGatewayP
     actions: [{ action_id: 'approve', value: requestId, type: 'button', action_ts: `1764000000.${clicks}` }],
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const timestamp = String(Math.floor(at.getTime() / 1000));
+  const timestamp = String(Math.floor(Date.now() / 1000));
   return httpApiEvent({
     routeKey: 'POST /slack/interactions',
     headers: {
@@ -87,8 +71,6 @@ export async function run(): Promise<BenchResult[]> {
     headers: { 'content-type': 'application/x-amz-json-1.1' },
     body: { FailedEntryCount: 0, Entries: [{ EventId: 'bench' }] },
   }));
-  const secretsManager = await secretsManagerStandIn(SECRETS);
-  const sqs = await sqsStandIn();
   const savedEnvironment = { ...process.env };
   const savedLogLevel = logger.getLevelName();
   try {
@@ -103,13 +85,15 @@ export async function run(): Promise<BenchResult[]> {
       client.send(new CreateTableCommand(idempotencyTableDefinition('idempotency'))),
     ]);
     client.destroy();
-    const lambdaEnvironment = (): Record<string, string> => ({
+    Object.assign(process.env, {
       REQUESTS_TABLE_NAME: 'requests',
       AUDIT_TABLE_NAME: 'audit',
       IDEMPOTENCY_TABLE_NAME: 'idempotency',
       EVENT_BUS_NAME: 'action-approvals',
       DIRECTORY_JSON: JSON.stringify(directoryConfig),
       SLACK_CHANNEL_ID: CHANNEL,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: `${slack.url}/api/`,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: sfn.url,
@@ -117,10 +101,6 @@ export async function run(): Promise<BenchResult[]> {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    });
-    Object.assign(process.env, lambdaEnvironment(), {
-      SLACK_BOT_TOKEN: 'xoxb-bench',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
     });
     delete process.env.AWS_LAMBDA_FUNCTION_NAME;
     // The bench prints its results on stdout; the handler's per-click log lines would mix in.
@@ -140,7 +120,7 @@ export async function run(): Promise<BenchResult[]> {
     const click = async (requestId: string, userId: string): Promise<number> => {
       const event = signedClick(requestId, userId);
       const started = performance.now();
-      const response = await handler(event, invocationContext('slack-interactions', 3_000));
+      const response = await handler(event, context);
       const elapsed = performance.now() - started;
       if (response.statusCode !== 200)
         throw new Error(`click on ${requestId} answered ${response.statusCode}: ${response.body}`);
@@ -158,67 +138,19 @@ export async function run(): Promise<BenchResult[]> {
       latencies.push(await click(requestId, 'UALICE'));
       const deciding = signedClick(requestId, 'UBOB');
       const started = performance.now();
-      await handler(deciding, invocationContext('slack-interactions', 3_000));
+      await handler(deciding, context);
       latencies.push(performance.now() - started);
       // Slack's retry of the deciding click: answered from the idempotency record.
       const retried = performance.now();
-      await handler(deciding, invocationContext('slack-interactions', 3_000));
+      await handler(deciding, context);
       replays.push(performance.now() - retried);
     }
     if (sfn.requests.length !== WARM_UP_REQUESTS + REQUESTS) {
       throw new Error(`expected one SendTaskSuccess per request, saw ${sfn.requests.length}`);
     }
 
-    // Cold: the bundled function in a fresh process per click, its secrets read from Secrets
-    // Manager (a local stand-in) as in Lambda. Half the clicks decide their request.
-    const cold: number[] = [];
-    const bundleDir = tempDir();
-    try {
-      const bundle = join(bundleDir.dir, 'slack-interactions.js');
-      await bundleHandler(join(PROJECT_ROOT, 'lambdas', 'handlers', 'slack-interactions.ts'), bundle);
-      const coldEnvironment = {
-        ...lambdaEnvironment(),
-        AWS_LAMBDA_FUNCTION_NAME: 'slack-interactions',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        SLACK_BOT_TOKEN_SECRET_ID: 'slack-bot-token',
-        SLACK_SIGNING_SECRET_ID: 'slack-signing-secret',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
-        AWS_ENDPOINT_URL_SQS: sqs.url,
-        SLACK_VOTES_QUEUE_URL: `${sqs.url}/000000000000/slack-votes`,
-      };
-      const decide = rt.decisionPath(await rt.notifiers());
-      for (let sample = 0; sample < COLD_SAMPLES; sample += 1) {
-        const requestId = `bench-cold-${sample}`;
-        await evaluate(actionRequested({ requestId }));
-        await requestApproval(
-          { requestId, taskToken: `bench-task-token-${requestId}` },
-          { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError },
-        );
-        if (sample % 2 === 1) {
-          const alice = rt.directory.reviewerBySlackUser('UALICE', undefined);
-          await castBallot(
-            { requestId, channel: 'slack', caller: 'UALICE', reviewer: alice, decision: 'approve' },
-            decide,
-          );
-        }
-        const answer = coldAnswerMs(
-          bundleDir.dir,
-          bundle,
-          signedClickAt(requestId, 'UBOB', new Date()),
-          coldEnvironment,
-        );
-        if (answer.statusCode !== 200)
-          throw new Error(`cold click on ${requestId} answered ${answer.statusCode}`);
-        cold.push(answer.ms);
-      }
-    } finally {
-      bundleDir.remove();
-    }
-
     const round = (ms: number): number => Math.round(ms * 100) / 100;
     return [
-      { name: 'slack_interactions.cold_click_to_200_p50', unit: 'ms', value: round(percentile(cold, 50)) },
-      { name: 'slack_interactions.cold_click_to_200_p99', unit: 'ms', value: round(percentile(cold, 99)) },
       { name: 'slack_interactions.latency_p50', unit: 'ms', value: round(percentile(latencies, 50)) },
       { name: 'slack_interactions.latency_p99', unit: 'ms', value: round(percentile(latencies, 99)) },
       { name: 'slack_interactions.retry_latency_p50', unit: 'ms', value: round(percentile(replays, 50)) },
@@ -226,7 +158,7 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     logger.setLogLevel(savedLogLevel);
     process.env = savedEnvironment;
-    await Promise.all([slack.close(), sfn.close(), eventBridge.close(), secretsManager.close(), sqs.close()]);
+    await Promise.all([slack.close(), sfn.close(), eventBridge.close()]);
     await dynamo.stop();
   }
 }
