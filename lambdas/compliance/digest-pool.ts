@@ -42,15 +42,23 @@ const MAX_THREADS = 4;
 export const defaultThreads = (): number => Math.min(availableParallelism(), MAX_THREADS);
 
 /**
+ * A worker holds one batch, one chunk of text and one line at a time (a whole small object at
+ * most): a small heap makes V8 collect early instead of growing each worker's heap to hundreds of
+ * MiB, which is the difference between fitting the CLI's memory budget and not.
+ */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
+
+/**
  * A worker runs from source under tsx and ts-jest, neither of which hooks a worker's own module
  * loading, so it registers tsx's require hook first; a bundle (the bench) ships the worker's own
  * bundle next to it.
  */
 function startWorker(): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'digest-worker.js'));
+  if (!__filename.endsWith('.ts'))
+    return new Worker(join(__dirname, 'digest-worker.js'), { resourceLimits: WORKER_LIMITS });
   const hook = JSON.stringify(require.resolve('tsx/cjs'));
   const entry = JSON.stringify(join(__dirname, 'digest-worker.ts'));
-  return new Worker(`require(${hook});require(${entry});`, { eval: true });
+  return new Worker(`require(${hook});require(${entry});`, { eval: true, resourceLimits: WORKER_LIMITS });
 }
 
 const firstLine = (text: string): string => text.split('\n')[0];

@@ -9,7 +9,7 @@ import { openLocalFile, unreadableLocalFile } from './stores';
 // fails the verification: a worker never reports a file it did not read as read.
 
 /** Batches sent for the current job and not yet taken by the main thread; more wait for its ack. */
-const MAX_UNTAKEN_BATCHES = 16;
+const MAX_UNTAKEN_BATCHES = 4;
 
 const port = parentPort;
 if (port === null) throw new Error('digest-worker runs only as a worker thread');

@@ -72,7 +72,8 @@ export interface DigestBatch {
 }
 
 /** Records per batch: enough that a message per batch costs little, few enough that batches stay small. */
-export const RECORDS_PER_BATCH = 4_096;
+export const RECORDS_PER_BATCH = 1_024;
+const FIRST_CAPACITY = 64;
 
 const PARSERS: Readonly<
   Record<Exclude<LineKind, 'incremental'>, (line: string) => Result<AuditRecord, string>>
@@ -130,8 +131,10 @@ function factsOf(record: AuditRecord, index: number): RecordFacts | undefined {
  * small trails and in worker threads for large ones, so both give the same findings.
  */
 export class LineDigester {
-  private numbers = new Float64Array(RECORDS_PER_BATCH * NUMBERS_PER_RECORD);
-  private hashes = Buffer.alloc(RECORDS_PER_BATCH * HASH_BYTES_PER_RECORD);
+  // Grown as records come: most archive objects hold a few dozen records, and a batch-sized
+  // buffer per object would be megabytes of garbage a second outside the JavaScript heap.
+  private numbers = new Float64Array(FIRST_CAPACITY * NUMBERS_PER_RECORD);
+  private hashes = Buffer.alloc(FIRST_CAPACITY * HASH_BYTES_PER_RECORD);
   private records = 0;
   private requestIds: string[] = [];
   private facts: RecordFacts[] = [];
@@ -216,8 +219,18 @@ export class LineDigester {
     this.record(change.record, lineNumber);
   }
 
+  private grow(): void {
+    const numbers = new Float64Array(this.numbers.length * 2);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const hashes = Buffer.alloc(this.hashes.length * 2);
+    this.hashes.copy(hashes);
+    this.hashes = hashes;
+  }
+
   private record(record: AuditRecord, lineNumber: number): void {
     const index = this.records;
+    if (index * NUMBERS_PER_RECORD >= this.numbers.length) this.grow();
     this.records += 1;
     const hashAt = index * HASH_BYTES_PER_RECORD;
     // hashRecord's hash, without a copy of the record.
@@ -253,13 +266,19 @@ export type DigestOutcome =
       readonly md5: string | undefined;
     };
 
+/**
+ * A small object is unzipped whole only up to this much text: gzip can pack far more into a few
+ * hundred KiB, and a worker thread's heap is small. Beyond it the object is streamed instead.
+ */
+const WHOLE_TEXT_MAX_BYTES = 8 * 1024 * 1024;
+
 /** A gzip file's bytes: all of them at hand (a small object), or a stream to open. */
 export type FileBytes = { readonly whole: Buffer } | { readonly open: () => Promise<Readable> };
 
 /**
  * Digests one gzip file of lines, delivering batches in line order. A whole file is unzipped in one
- * go; if that fails it is streamed instead, so the lines before the damage still count and the
- * failure names its line.
+ * go; if that fails (damage, or too much text) it is streamed instead, so the lines before the
+ * damage still count and the failure names its line.
  */
 export async function digestFile(
   bytes: FileBytes,
@@ -273,7 +292,7 @@ export async function digestFile(
     onBytes?.(bytes.whole.length);
     let text: string | undefined;
     try {
-      text = gunzipSync(bytes.whole).toString('utf8');
+      text = gunzipSync(bytes.whole, { maxOutputLength: WHOLE_TEXT_MAX_BYTES }).toString('utf8');
     } catch {
       const { whole } = bytes;
       return digestFile({ open: async () => Readable.from([whole]) }, kind, md5, consume);

@@ -87,7 +87,7 @@ const READ_AHEAD = 4;
  * With worker threads, archive objects queued per thread: each is a few milliseconds of a worker's
  * work, and the main thread, busy with receipts now and then, must not let a worker run dry.
  */
-const POOLED_ARCHIVE_AHEAD = 128;
+const POOLED_ARCHIVE_AHEAD = 64;
 /** Export data files queued per thread: each is large, and holds up to a few batches while it waits. */
 const POOLED_DATA_FILES_AHEAD = 2;
 /** Objects up to this size are read ahead whole; larger ones are streamed, so memory stays bounded. */
