@@ -126,7 +126,12 @@ export class ApprovalWorkflow extends Construct {
     publish.addCatch(failed, catchAll);
 
     const evaluate = this.invoke(STATE.evaluate, functions.evaluate, {
-      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      // The execution's id names its claim on the request: a retry of this task carries on from
+      // the claim, where another execution of the same event is a duplicate.
+      payload: sfn.TaskInput.fromObject({
+        event: sfn.JsonPath.objectAt('$'),
+        executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      }),
       outputPath: '$.Payload',
     });
     evaluate.addCatch(failurePath, catchAll);

@@ -37,6 +37,9 @@ export interface StateChange {
   readonly waiting?: true;
 }
 
+/** The local runtime's executions are named as Step Functions names a state machine's executions. */
+const LOCAL_EXECUTION_ARN_PREFIX = 'arn:aws:states:local:000000000000:execution:action-approvals:';
+
 function requestIdOf(event: BusEvent): string | undefined {
   const id = (event.detail as { requestId?: unknown }).requestId;
   return typeof id === 'string' ? id : undefined;
@@ -79,7 +82,11 @@ export class LocalWorkflow {
     const requestId = requestIdOf(event);
     const taskToken = this.tokens.issue();
     const run = this.machine.run(event as never, {
-      context: { Task: { Token: taskToken } } as never,
+      // What `$$.Execution.Id` yields: Step Functions' ARN of the execution, here a local one.
+      context: {
+        Task: { Token: taskToken },
+        Execution: { Id: `${LOCAL_EXECUTION_ARN_PREFIX}${executionName}` },
+      } as never,
       overrides: {
         taskResourceLocalHandlers: this.bindings({ executionName, requestId }, taskToken) as never,
       },

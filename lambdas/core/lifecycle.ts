@@ -60,6 +60,11 @@ export interface RequestRecord {
     readonly policyIds: readonly string[];
   };
   readonly createdAt: string;
+  /**
+   * The workflow execution that claimed the request (Step Functions' execution ARN): only its own
+   * retried Evaluate task carries on from the claim; any other execution is a duplicate.
+   */
+  readonly executionId?: string;
   /** When approval, and the minted session, stop being valid. */
   readonly expiresAt: string;
   readonly rule?: ApprovalRule;
