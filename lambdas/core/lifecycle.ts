@@ -85,6 +85,11 @@ export interface RequestRecord {
    * `executing` well after the function's timeout was left behind by an invocation that died.
    */
   readonly executingSince?: string;
+  /**
+   * Set when the stuck-execution sweep ended the request: the sweep told the agent itself, so the
+   * workflow, whose failure path may be waiting for the same request, does not tell it again.
+   */
+  readonly toldBy?: 'sweep';
   /** The last record of the request's audit chain, written in the same transaction as this item. */
   readonly auditHead?: ChainHead;
 }
