@@ -243,6 +243,7 @@ export class ActionApprovals extends Construct {
       functions: functions.workflowTasks(),
       eventBus: this.eventBus,
       timeout: (props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl).plus(Duration.hours(1)),
+      executionsEndWithin: this.stuckExecutionSweep.executionsEndWithin,
       ...lifecycle,
     });
     this.stateMachine = workflow.stateMachine;

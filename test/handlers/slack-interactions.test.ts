@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { slackSignature } from '../../lambdas/inbound/slack-signature';
-import { handler as evaluate } from '../../lambdas/handlers/evaluate';
+import { handler as evaluateHandler } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import {
   createHandler,
@@ -21,10 +21,12 @@ import type { SQSEvent } from 'aws-lambda';
 import { awsRuntime } from '../../lambdas/handlers/runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, directoryConfig } from '../support/fixtures';
+import { actionRequested, evaluateTaskInput, directoryConfig } from '../support/fixtures';
 import { startRecordingHttpServer, type RecordingHttpServer } from '../support/recording-http-server';
 import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
 import { captureOutput } from '../support/output';
+
+const evaluate = (event: unknown) => evaluateHandler(evaluateTaskInput(event));
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
