@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditEvent } from '../core/audit';
 import { approvalCard, displayRefusal } from '../core/card';
 import { CatalogRefusal, planAction } from '../core/catalog';
