@@ -1,17 +1,11 @@
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { verifyChain } from '../../lambdas/core/audit';
-import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, testDeps } from '../support/fixtures';
+import { actionRequested, inMemoryStores, testDeps } from '../support/fixtures';
 
 // The shipped policies send a production export to two security reviewers for 900 seconds.
 describe('Function: evaluateRequest › maxApprovalTtlSeconds', () => {
-  let tables: TestTables;
-  beforeAll(async () => {
-    tables = await createTestTables();
-  });
-
   it('clamps a policy ttl longer than the deployment allows to maxApprovalTtlSeconds', async () => {
-    const deps = { ...testDeps(tables).evaluate, maxApprovalTtlSeconds: 600 };
+    const deps = { ...testDeps(inMemoryStores()).evaluate, maxApprovalTtlSeconds: 600 };
 
     const result = await evaluateRequest(actionRequested({ requestId: 'clamp-export' }), deps);
 
@@ -29,7 +23,7 @@ describe('Function: evaluateRequest › maxApprovalTtlSeconds', () => {
   });
 
   it('notes the clamp, with the policy ttl and the bound, in the policy-evaluated audit record', async () => {
-    const deps = { ...testDeps(tables).evaluate, maxApprovalTtlSeconds: 600 };
+    const deps = { ...testDeps(inMemoryStores()).evaluate, maxApprovalTtlSeconds: 600 };
 
     await evaluateRequest(actionRequested({ requestId: 'clamp-note' }), deps);
 
@@ -47,7 +41,7 @@ describe('Function: evaluateRequest › maxApprovalTtlSeconds', () => {
   });
 
   it('leaves a policy ttl within the bound as it is, with no note', async () => {
-    const deps = { ...testDeps(tables).evaluate, maxApprovalTtlSeconds: 900 };
+    const deps = { ...testDeps(inMemoryStores()).evaluate, maxApprovalTtlSeconds: 900 };
 
     const result = await evaluateRequest(actionRequested({ requestId: 'clamp-within' }), deps);
 

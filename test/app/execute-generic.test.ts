@@ -5,10 +5,14 @@ import 'aws-sdk-client-mock-jest';
 import { SdkActionExecutor } from '../../lambdas/adapters/executors';
 import { IamDataReference } from '../../lambdas/adapters/iam-reference';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
-import { DynamoRequestsStore } from '../../lambdas/adapters/requests-store';
 import { SdkCommandExecutor } from '../../lambdas/adapters/sdk-command-executor';
-import type { AssumeForActionInput, GenericExecutor, SessionCredentials } from '../../lambdas/app/ports';
-import { DynamoAuditLog } from '../../lambdas/adapters/audit-log';
+import type {
+  AssumeForActionInput,
+  AuditLog,
+  GenericExecutor,
+  RequestsStore,
+  SessionCredentials,
+} from '../../lambdas/app/ports';
 import { ok } from '../../lambdas/core/result';
 import { logger } from '../../lambdas/adapters/logger';
 import { executeApproved, PARAMETERS_CHANGED, type ExecuteDeps } from '../../lambdas/app/execute';
@@ -16,7 +20,7 @@ import { parametersHash } from '../../lambdas/core/canonical';
 import type { RequestRecord } from '../../lambdas/core/lifecycle';
 import type { RequestedCompanion } from '../../lambdas/core/types';
 import { ALLOW_EVERYTHING, isAllowed } from '../../local/iam-simulator';
-import { createTestTables, type TestTables } from '../support/dynamodb';
+import { inMemoryStores } from '../support/fixtures';
 
 const ec2 = mockClient(EC2Client);
 const ecs = mockClient(ECSClient);
@@ -50,14 +54,13 @@ interface Approved {
 }
 
 describe('Function: executeApproved, generic path', () => {
-  let tables: TestTables;
-  let store: DynamoRequestsStore;
+  let store: RequestsStore;
+  let audit: AuditLog;
   let issuer: RecordingIssuer;
   let deps: ExecuteDeps;
 
   beforeAll(async () => {
-    tables = await createTestTables();
-    store = new DynamoRequestsStore(tables.documents, tables.requestsTable, tables.auditTable);
+    ({ requests: store, audit } = inMemoryStores());
   });
 
   beforeEach(() => {
@@ -276,7 +279,7 @@ describe('Function: executeApproved, generic path', () => {
     it('writes a terminal simulated audit record carrying the receipt and the stand-in', async () => {
       await simulate('gen-simulated-audit');
 
-      const chain = await new DynamoAuditLog(tables.documents, tables.auditTable).read('gen-simulated-audit');
+      const chain = await audit.read('gen-simulated-audit');
       expect(chain.map((record) => record.type)).toEqual(['requested', 'credentials-issued', 'simulated']);
       expect(chain.at(-1)?.details).toMatchObject({
         receipt: expect.any(String),
