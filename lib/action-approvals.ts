@@ -213,7 +213,10 @@ export class ActionApprovals extends Construct {
       removalPolicy,
     });
     this.outcomes = queues;
-    this.deadLetterQueues = queues.deadLetters;
+    this.deadLetterQueues = {
+      ...queues.deadLetters,
+      ...(api.slackVoteDeadLetters ? { slackVotes: api.slackVoteDeadLetters } : {}),
+    };
     this.outcomeQueues = queues.byAgent;
 
     this.archive = new AuditArchive(this, 'Archive', {
@@ -240,6 +243,7 @@ export class ActionApprovals extends Construct {
       functions: functions.workflowTasks(),
       eventBus: this.eventBus,
       timeout: (props.maxApprovalTtl ?? DEFAULTS.maxApprovalTtl).plus(Duration.hours(1)),
+      executionsEndWithin: this.stuckExecutionSweep.executionsEndWithin,
       ...lifecycle,
     });
     this.stateMachine = workflow.stateMachine;
@@ -256,7 +260,10 @@ export class ActionApprovals extends Construct {
         tables: tables.all(),
         stateMachineNames: [workflow.stateMachineName],
         eventBuses: [this.eventBus],
-        queues: Object.values(queues.deadLetters),
+        queues: [
+          ...Object.values(this.deadLetterQueues),
+          ...(api.slackVoteQueue ? [api.slackVoteQueue] : []),
+        ],
         secretArns: chatSecrets(props).map((secret) => secretArn(this, secret)),
       },
       mappedBuckets: directoryBuckets(props.directory),
@@ -387,6 +394,7 @@ function handlersOf(functions: ApprovalFunctions, api: DecisionApi): ActionAppro
     fail: functions.fail,
     apiDecision: api.apiDecision,
     slackInteractions: api.slackInteractions,
+    slackVotes: api.slackVotes,
     teamsMessages: api.teamsMessages,
   };
 }

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { DENIED_ERROR, STORE_UNAVAILABLE_ERROR } from '../lambdas/core/outcome';
+import { DENIED_ERROR, STILL_EXECUTING_ERROR, STORE_UNAVAILABLE_ERROR } from '../lambdas/core/outcome';
 import { OUTCOME_SOURCE } from '../lambdas/core/outcome';
 import { ROLE_PATH } from './handler-function';
 import { physicalName, type NameRule } from './names';
@@ -34,6 +34,7 @@ export const STATE = {
   publish: 'Publish',
   duplicate: 'Duplicate',
   recordFailure: 'RecordFailure',
+  tellAgent: 'TellAgent',
   publishFailure: 'PublishFailure',
   failed: 'Failed',
 } as const;
@@ -66,6 +67,12 @@ export interface ApprovalWorkflowProps {
    * A safety net only; each request's own wait is its TTL.
    */
   readonly timeout: Duration;
+  /**
+   * How long after the execute function claims a request it has certainly left `executing`
+   * (ended by that invocation, or by the stuck-execution sweep): the failure path waits this long
+   * for a request it finds executing, to tell its agent how it ended.
+   */
+  readonly executionsEndWithin: Duration;
   /** How long the execution log is kept. */
   readonly logRetention: logs.RetentionDays;
   /** Applies to the execution log group. */
@@ -94,7 +101,8 @@ const PASSING_ERRORS = [
  *               └─needs-approval ─▶ RequestApproval ─┘
  *                   ├─States.Timeout ─▶ Expire ─▶ Publish
  *                   └─ActionApprovals.Denied ─▶ ReadDenial ─▶ Publish
- * any task's other error ─▶ RecordFailure ─▶ PublishFailure ─▶ Failed
+ * any task's other error ─▶ RecordFailure ─▶ TellAgent ─untold─▶ PublishFailure ─▶ Failed
+ *                                                └─told by the sweep ─────────────▶ Failed
  * ```
  */
 export class ApprovalWorkflow extends Construct {
@@ -117,7 +125,7 @@ export class ApprovalWorkflow extends Construct {
       cause:
         'The request could not be carried to its end; the failed state and its error are in the execution history.',
     });
-    const failurePath = this.failurePath(functions.fail, eventBus, failed);
+    const failurePath = this.failurePath(functions.fail, eventBus, failed, props.executionsEndWithin);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
     const publish = this.publishStep(STATE.publish, eventBus);
@@ -126,7 +134,12 @@ export class ApprovalWorkflow extends Construct {
     publish.addCatch(failed, catchAll);
 
     const evaluate = this.invoke(STATE.evaluate, functions.evaluate, {
-      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      // The execution's id names its claim on the request: a retry of this task carries on from
+      // the claim, where another execution of the same event is a duplicate.
+      payload: sfn.TaskInput.fromObject({
+        event: sfn.JsonPath.objectAt('$'),
+        executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      }),
       outputPath: '$.Payload',
     });
     evaluate.addCatch(failurePath, catchAll);
@@ -259,7 +272,12 @@ export class ApprovalWorkflow extends Construct {
    * Where any task's unexpected error leads: when the request id is known, the agent is told
    * `Action Failed`; then the execution fails, so the failed-executions alarm fires.
    */
-  private failurePath(fail: lambda.IFunction, eventBus: events.IEventBus, failed: sfn.Fail): sfn.IChainable {
+  private failurePath(
+    fail: lambda.IFunction,
+    eventBus: events.IEventBus,
+    failed: sfn.Fail,
+    executionsEndWithin: Duration,
+  ): sfn.IChainable {
     // The request gets its terminal `failed` record (or keeps the end it already had) and the
     // agent its outcome; the execution still fails, so the failed-executions alarm fires.
     const record = this.invoke(STATE.recordFailure, fail, {
@@ -269,10 +287,18 @@ export class ApprovalWorkflow extends Construct {
       }),
       outputPath: '$.Payload',
     });
+    // A request still executing is ended in time by the invocation that claimed it or by the
+    // sweep; the agent is told how it ended once it has.
+    record.addRetry({ errors: [STILL_EXECUTING_ERROR], ...retriesLasting(executionsEndWithin) });
     record.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const publishFailure = this.publishStep(STATE.publishFailure, eventBus);
     publishFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    return record.next(publishFailure).next(failed);
+    publishFailure.next(failed);
+    // The sweep tells the agent of the requests it ends itself: no second outcome then.
+    const tellAgent = new sfn.Choice(this, STATE.tellAgent)
+      .when(sfn.Condition.isPresent('$.publish'), publishFailure)
+      .otherwise(failed);
+    return record.next(tellAgent);
   }
 
   /**
@@ -303,4 +329,32 @@ export class ApprovalWorkflow extends Construct {
     });
     return step;
   }
+}
+
+const FIRST_WAIT_SECONDS = 5;
+const LONGEST_WAIT_SECONDS = 60;
+
+/**
+ * A retry whose waits (5 s, doubling up to a minute, without jitter so that their sum is known)
+ * add up to at least `budget`.
+ */
+function retriesLasting(
+  budget: Duration,
+): Pick<sfn.RetryProps, 'interval' | 'backoffRate' | 'maxDelay' | 'maxAttempts'> {
+  let waited = 0;
+  let attempts = 0;
+  for (
+    let wait = FIRST_WAIT_SECONDS;
+    waited < budget.toSeconds();
+    wait = Math.min(wait * 2, LONGEST_WAIT_SECONDS)
+  ) {
+    waited += wait;
+    attempts += 1;
+  }
+  return {
+    interval: Duration.seconds(FIRST_WAIT_SECONDS),
+    backoffRate: 2,
+    maxDelay: Duration.seconds(LONGEST_WAIT_SECONDS),
+    maxAttempts: attempts,
+  };
 }

@@ -73,6 +73,15 @@ export class ApprovalsAlarms {
         'A scheduled export of the audit log could not be started.',
         'ExportFailuresAlarm',
       ),
+      ...(props.deadLetterQueues.slackVotes
+        ? {
+            slackVoteDeadLetters: this.atLeastOne(
+              deadLetters(props.deadLetterQueues.slackVotes),
+              'Slack clicks could not be cast after five tries; the reviewers were answered but their votes are not counted. Redrive within the hour the worker accepts them, or ask the reviewers to click again.',
+              'SlackVoteDeadLettersAlarm',
+            ),
+          }
+        : {}),
       ...props.otherAlarms,
       ...this.unauthenticatedCallbackAlarms(props.chatChannels, props.unauthenticatedCallbackThreshold),
     };

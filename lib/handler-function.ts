@@ -23,6 +23,7 @@ export const HANDLER_NAMES = [
   'execute',
   'api-decision',
   'slack-interactions',
+  'slack-votes',
   'teams-messages',
   'fail',
   'archive',

@@ -23,6 +23,8 @@ export interface DeadLetterQueues {
   readonly archive: sqs.Queue;
   /** Scheduled exports that could not be started. */
   readonly exports: sqs.Queue;
+  /** Slack clicks the vote worker failed on, when Slack is configured. */
+  readonly slackVotes?: sqs.Queue;
 }
 
 /**

@@ -211,8 +211,10 @@ export interface ActionApprovalsHandlers {
   readonly fail: HandlerFunction;
   /** `POST /v1/requests/{id}/decision` (IAM-authorized). */
   readonly apiDecision: HandlerFunction;
-  /** `POST /slack/interactions`, when Slack is configured. */
+  /** `POST /slack/interactions`, when Slack is configured: answers Slack and queues the click. */
   readonly slackInteractions?: HandlerFunction;
+  /** Casts the clicks Slack's endpoint queued, when Slack is configured. */
+  readonly slackVotes?: HandlerFunction;
   /** `POST /teams/messages`, when Teams is configured. */
   readonly teamsMessages?: HandlerFunction;
 }

@@ -27,18 +27,27 @@ export class StuckExecutionSweep {
   public readonly sweep: HandlerFunction;
   /** The schedule that invokes it (a Lambda target: a resource-based permission, no role). */
   public readonly schedule: events.Rule;
+  /**
+   * How long after the execute function claims a request it has certainly left `executing`:
+   * ended by that invocation, or by a run of this sweep once the claim counts as stuck.
+   */
+  public readonly executionsEndWithin: Duration;
 
   constructor(scope: Construct, props: StuckExecutionSweepProps) {
     const { functions, tables, eventBus } = props;
     const executeTimeout = functions.execute.function.timeout ?? Duration.seconds(3);
+    const stuckAfter = executeTimeout.plus(Duration.minutes(1));
     this.sweep = functions.handler('SweepStuckExecutions', {
       handler: 'sweep',
       description: 'action-approvals: end requests a dead execute invocation left in executing as failed',
       environment: {
         ...functions.runtimeEnvironment,
-        STUCK_AFTER_SECONDS: String(executeTimeout.plus(Duration.minutes(1)).toSeconds()),
+        STUCK_AFTER_SECONDS: String(stuckAfter.toSeconds()),
       },
     });
+    this.executionsEndWithin = stuckAfter
+      .plus(props.interval)
+      .plus(this.sweep.function.timeout ?? Duration.seconds(3));
     tables.grantItems(this.sweep, tables.requests, ['GetItem', 'PutItem']);
     tables.grantItems(this.sweep, tables.auditLog, ['PutItem']);
     this.sweep.role.addToPrincipalPolicy(

@@ -3,23 +3,38 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../lambdas/handlers/runtime';
 import * as slackInteractions from '../lambdas/handlers/slack-interactions';
+import * as slackVotes from '../lambdas/handlers/slack-votes';
 import * as teamsMessages from '../lambdas/handlers/teams-messages';
 import { httpApiEvent, lambdaContext } from './lambda-events';
+import { LocalSlackVoteQueue } from './slack-vote-queue';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
 
-/** The HTTP API's chat routes, as the construct deploys them, for the channels `rt` is configured for. */
-export async function chatRoutes(rt: Runtime): Promise<Readonly<Record<string, HttpHandler>>> {
+/**
+ * The HTTP API's chat routes, as the construct deploys them, for the channels `rt` is configured
+ * for. Slack's endpoint answers and leaves each click on `slackVotes`, whose worker casts it
+ * afterwards, as the slack-votes queue and function do in AWS.
+ */
+export async function chatRoutes(rt: Runtime): Promise<ChatRoutes> {
   const routes: Record<string, HttpHandler> = {};
+  let slackVoteQueue: LocalSlackVoteQueue | undefined;
   if (rt.environment.SLACK_CHANNEL_ID) {
+    const worker = slackVotes.createHandler(await slackVotes.slackVoteDeps(rt));
+    slackVoteQueue = new LocalSlackVoteQueue((event) => worker(event, lambdaContext('slack-votes', 30_000)));
     routes['POST /slack/interactions'] = slackInteractions.createHandler(
-      await slackInteractions.slackInteractionDeps(rt),
+      await slackInteractions.slackAcknowledgementDeps(rt, slackVoteQueue),
     );
   }
   if (rt.environment.TEAMS_APP_ID) {
     routes['POST /teams/messages'] = teamsMessages.createHandler(await teamsMessages.teamsMessagesDeps(rt));
   }
-  return routes;
+  return { routes, ...(slackVoteQueue ? { slackVoteQueue } : {}) };
+}
+
+export interface ChatRoutes {
+  readonly routes: Readonly<Record<string, HttpHandler>>;
+  /** Where Slack's endpoint leaves clicks for the vote worker, when Slack is configured. */
+  readonly slackVoteQueue?: LocalSlackVoteQueue;
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
@@ -32,8 +47,8 @@ const MAX_BODY_BYTES = 256 * 1024;
 export async function startChatCallbacks(
   rt: Runtime,
   port = 0,
-): Promise<{ url: string; stop(): Promise<void> }> {
-  const routes = await chatRoutes(rt);
+): Promise<{ url: string; slackVoteQueue?: LocalSlackVoteQueue; stop(): Promise<void> }> {
+  const { routes, slackVoteQueue } = await chatRoutes(rt);
   const server: Server = createServer((request, response) => {
     void (async () => {
       const routeKey = `${request.method} ${new URL(request.url ?? '/', 'http://local').pathname}`;
@@ -56,7 +71,12 @@ export async function startChatCallbacks(
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    ...(slackVoteQueue ? { slackVoteQueue } : {}),
+    // Clicks already answered are still cast before the runtime behind them stops.
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await slackVoteQueue?.drained();
+    },
   };
 }
 

@@ -35,6 +35,8 @@ export function synthesizeWorkflowDefinition(busName = 'action-approvals'): Reco
     },
     eventBus: events.EventBus.fromEventBusName(stack, 'Bus', busName),
     timeout: Duration.hours(2),
+    // Local execute invocations run in-process and always end, well within this.
+    executionsEndWithin: Duration.minutes(2),
     logRetention: logs.RetentionDays.ONE_WEEK,
     removalPolicy: RemovalPolicy.DESTROY,
   });

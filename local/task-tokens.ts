@@ -41,6 +41,11 @@ export class TaskTokens {
     return new Promise((resolve, reject) => this.waiting.set(token, { resolve, reject }));
   }
 
+  /** Whether a task waits for this token's callback. */
+  isWaiting(token: string): boolean {
+    return this.waiting.has(token);
+  }
+
   /** Forgets a token whose task ended without a callback (timeout, stopped execution). */
   forget(token: string): void {
     this.waiting.delete(token);

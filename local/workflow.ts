@@ -37,6 +37,9 @@ export interface StateChange {
   readonly waiting?: true;
 }
 
+/** The local runtime's executions are named as Step Functions names a state machine's executions. */
+const LOCAL_EXECUTION_ARN_PREFIX = 'arn:aws:states:local:000000000000:execution:action-approvals:';
+
 function requestIdOf(event: BusEvent): string | undefined {
   const id = (event.detail as { requestId?: unknown }).requestId;
   return typeof id === 'string' ? id : undefined;
@@ -57,6 +60,8 @@ async function countStatesEntered(logs: AsyncGenerator<{ type: string }>): Promi
 export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly running = new Set<Promise<unknown>>();
+  /** How to stop each execution still running, as StopExecution would. */
+  private readonly stops = new Set<() => void>();
   /** The token of each request whose approval task is waiting, by request id. */
   private readonly waiting = new Map<string, string>();
 
@@ -79,7 +84,11 @@ export class LocalWorkflow {
     const requestId = requestIdOf(event);
     const taskToken = this.tokens.issue();
     const run = this.machine.run(event as never, {
-      context: { Task: { Token: taskToken } } as never,
+      // What `$$.Execution.Id` yields: Step Functions' ARN of the execution, here a local one.
+      context: {
+        Task: { Token: taskToken },
+        Execution: { Id: `${LOCAL_EXECUTION_ARN_PREFIX}${executionName}` },
+      } as never,
       overrides: {
         taskResourceLocalHandlers: this.bindings({ executionName, requestId }, taskToken) as never,
       },
@@ -105,7 +114,15 @@ export class LocalWorkflow {
         };
       },
     );
+    const stop = () => {
+      run.abort();
+      // A waiting approval task ends too, so that its timeout's timer does not outlive the run.
+      if (this.tokens.isWaiting(taskToken))
+        this.tokens.fail(taskToken, 'States.Aborted', 'Execution stopped');
+    };
+    this.stops.add(stop);
     const tracked = finished.finally(() => {
+      this.stops.delete(stop);
       this.tokens.forget(taskToken);
       if (requestId !== undefined && this.waiting.get(requestId) === taskToken)
         this.waiting.delete(requestId);
@@ -136,6 +153,14 @@ export class LocalWorkflow {
   /** Waits for every execution in flight to end (used on shutdown and by tests). */
   async drain(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * Stops every execution still running, wherever it is (waiting for reviewers, between retries):
+   * for a test that must end within its deadline although something it started would not.
+   */
+  stopAll(): void {
+    for (const stop of [...this.stops]) stop();
   }
 
   private bindings(execution: { executionName: string; requestId: string | undefined }, taskToken: string) {

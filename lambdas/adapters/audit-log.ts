@@ -10,13 +10,19 @@ export class DynamoAuditLog implements AuditLog {
   ) {}
 
   async start(event: AuditEvent): Promise<boolean> {
+    const first = appendRecord(undefined, event);
     try {
       await unlessUnavailable(() =>
         this.documents.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: appendRecord(undefined, event),
-            ConditionExpression: 'attribute_not_exists(requestId)',
+            Item: first,
+            // The same record again is this start retried after its answer was lost (by the SDK
+            // or by the caller): its hash seals its content and position, so rewriting it changes
+            // nothing. Any other first record is another chain's.
+            ConditionExpression: 'attribute_not_exists(requestId) OR #hash = :hash',
+            ExpressionAttributeNames: { '#hash': 'hash' },
+            ExpressionAttributeValues: { ':hash': first.hash },
           }),
         ),
       );

@@ -120,8 +120,11 @@ export class InMemoryTables {
   }
 
   private start(event: AuditEvent): boolean {
-    if (this.hasRecord(event.requestId, 0)) return false;
-    this.appendToChains([appendRecord(undefined, event)]);
+    const first = appendRecord(undefined, event);
+    const existing = (this.chains.get(event.requestId) ?? []).find((record) => record.seq === 0);
+    // The same record again is a start retried after its answer was lost: it changes nothing.
+    if (existing) return existing.hash === first.hash;
+    this.appendToChains([first]);
     return true;
   }
 

@@ -6,6 +6,7 @@ import type { ApprovalCard, CardOutcome } from '../core/card';
 import type { ChatMessageRefs } from '../core/lifecycle';
 import { logger } from './logger';
 import { escapeSlackText, slackApprovalMessage, slackParameterPages } from './slack-blocks';
+import { slackSecretFromEnvironment, SLACK_SECRET_SETTINGS } from './slack-secrets';
 
 export interface SlackClientOptions {
   readonly botToken: string;
@@ -117,34 +118,6 @@ function isPlatformError(error: unknown, codes: readonly string[]): boolean {
   return typeof data?.error === 'string' && codes.includes(data.error);
 }
 
-/** Each Slack secret's two settings: a Secrets Manager secret id, or the value itself. */
-const SECRET_SETTINGS = {
-  SLACK_BOT_TOKEN: 'SLACK_BOT_TOKEN_SECRET_ID',
-  SLACK_SIGNING_SECRET: 'SLACK_SIGNING_SECRET_ID',
-} as const;
-
-/**
- * Reads a Slack secret from the Secrets Manager secret its `…_SECRET_ID` setting names, or, in
- * local mode, as plain text from its own setting. Plain secrets in a Lambda's environment are
- * readable by anyone who can read the function's configuration, so they are refused there.
- */
-export async function slackSecretFromEnvironment(
-  env: NodeJS.ProcessEnv,
-  secrets: SecretSource,
-  name: keyof typeof SECRET_SETTINGS,
-): Promise<string | undefined> {
-  const secretId = env[SECRET_SETTINGS[name]];
-  if (secretId) return (await secrets.get(secretId)).trim();
-  const plainValue = env[name];
-  if (!plainValue) return undefined;
-  if (env.AWS_LAMBDA_FUNCTION_NAME) {
-    throw new Error(
-      `${name} is for local mode only; in AWS Lambda set ${SECRET_SETTINGS[name]} to a Secrets Manager secret`,
-    );
-  }
-  return plainValue;
-}
-
 export interface SlackConnection {
   readonly notifier: SlackNotifier;
   readonly workspace: SlackWebWorkspace;
@@ -159,7 +132,7 @@ export async function slackFromEnvironment(
   secrets: SecretSource,
 ): Promise<SlackConnection | undefined> {
   const channelId = env.SLACK_CHANNEL_ID;
-  const tokenConfigured = Boolean(env[SECRET_SETTINGS.SLACK_BOT_TOKEN] || env.SLACK_BOT_TOKEN);
+  const tokenConfigured = Boolean(env[SLACK_SECRET_SETTINGS.SLACK_BOT_TOKEN] || env.SLACK_BOT_TOKEN);
   if (!channelId && !tokenConfigured) return undefined;
   // Half a configuration is a deployment mistake: say so instead of silently showing no cards.
   if (!channelId) throw new Error('Slack is half configured: a bot token is set but SLACK_CHANNEL_ID is not');

@@ -1,4 +1,4 @@
-import { STORE_UNAVAILABLE_ERROR } from '../core/outcome';
+import { STILL_EXECUTING_ERROR, STORE_UNAVAILABLE_ERROR } from '../core/outcome';
 
 /**
  * Base of the domain's errors: use cases raise them and adapters translate SDK exceptions into
@@ -57,5 +57,17 @@ export class StoreUnavailableError extends ActionApprovalsError {
   constructor(options?: ErrorOptions) {
     super('the store is unavailable: no answer, throttled, or a server fault', options);
     this.name = STORE_UNAVAILABLE_ERROR;
+  }
+}
+
+/**
+ * The request is `executing`: only the invocation that claimed it (or, once that invocation is
+ * certainly over, the stuck-execution sweep) may end it. Its name is what the workflow's retry of
+ * its failure path matches.
+ */
+export class StillExecutingError extends ActionApprovalsError {
+  constructor(readonly requestId: string) {
+    super(`request ${requestId} is still executing`);
+    this.name = STILL_EXECUTING_ERROR;
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
 import type { AuditEvent } from '../core/audit';
 import { approvalCard, displayRefusal } from '../core/card';
 import { CatalogRefusal, planAction } from '../core/catalog';
@@ -46,11 +47,38 @@ export type EvaluationResult =
 
 const SYSTEM = { kind: 'system', id: 'evaluate' } as const;
 
+const evaluateInputSchema = z.object({
+  /** The `Action Requested` event the execution started with, as the agent sent it. */
+  event: z.unknown(),
+  /** The Step Functions execution evaluating it (`$$.Execution.Id`): no agent can choose it. */
+  executionId: z.string().min(1),
+});
+export type EvaluateInput = z.infer<typeof evaluateInputSchema>;
+
+/** Reads the workflow's input to the Evaluate step; throws on a shape the workflow never sends. */
+export function parseEvaluateInput(input: unknown): EvaluateInput {
+  const parsed = evaluateInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new TypeError(
+      `evaluate input is malformed: ${parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ')}`,
+    );
+  }
+  return parsed.data;
+}
+
 /**
  * Decides what happens to a requested action: parse it, claim its id (so a duplicate event can
  * never lead to a second approval or execution), evaluate policy, and record each step.
+ *
+ * The claim names the workflow execution that made it: when that same execution evaluates again
+ * (its Evaluate task was retried after the claim was saved but its answer lost), it carries on from
+ * the stored request with the answer the first attempt gave. Any other execution is a duplicate.
  */
-export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promise<EvaluationResult> {
+export async function evaluateRequest(
+  event: unknown,
+  deps: EvaluateDeps,
+  executionId?: string,
+): Promise<EvaluationResult> {
   const now = deps.clock.now();
   const parsed = await parseActionRequest(event, deps.iam);
   if (!parsed.ok) return reject(event, parsed.error, deps);
@@ -80,6 +108,7 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     policy: { outcome: decision.outcome, reason: decision.reason, policyIds: [...decision.policyIds] },
     createdAt: now.toISOString(),
     expiresAt,
+    ...(executionId === undefined ? {} : { executionId }),
     ...(decision.outcome === 'require-approval'
       ? {
           rule: {
@@ -115,12 +144,47 @@ export async function evaluateRequest(event: unknown, deps: EvaluateDeps): Promi
     );
   }
   // The claim and the evaluation's audit records are written in one transaction: a retried
-  // invocation finds either all of them (and is a duplicate) or none (and starts over).
+  // invocation finds either all of them or none (and starts over).
   const claimed = await deps.requests.claim(
     shown,
     evaluationRecords(shown, decision, now.toISOString(), clamp),
   );
-  return claimed ? resultOf(shown, decision) : { requestId: request.requestId, outcome: 'duplicate' };
+  if (claimed) return resultOf(shown, decision);
+  const existing = executionId === undefined ? undefined : await deps.requests.get(request.requestId);
+  // Only the execution that claimed the request may carry on with it: the execution id comes from
+  // Step Functions, never from the event, so no other event can take the claim over.
+  if (existing && existing.executionId === executionId) {
+    return resumedResult(existing, deps.clock.now());
+  }
+  return { requestId: request.requestId, outcome: 'duplicate' };
+}
+
+/**
+ * What the evaluation that claimed `record` answered, read back from it: the same outcome, with
+ * the approval wait ending when the request expires (at least a second, so an expired wait still
+ * ends through the workflow's expiry path).
+ */
+function resumedResult(record: RequestRecord, now: Date): EvaluationResult {
+  const { requestId, expiresAt } = record;
+  switch (record.policy.outcome) {
+    case 'deny':
+      return {
+        requestId,
+        outcome: 'denied',
+        publish: requestOutcome(record, 'denied', { reason: record.outcomeReason ?? record.policy.reason }),
+      };
+    case 'auto-approve':
+      return { requestId, outcome: 'auto-approved', expiresAt };
+    case 'require-approval':
+      return {
+        requestId,
+        outcome: 'needs-approval',
+        ttlSeconds: Math.max(1, Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000)),
+        expiresAt,
+      };
+    default:
+      throw new Error(`request ${requestId} holds an unknown policy outcome "${record.policy.outcome}"`);
+  }
 }
 
 /**

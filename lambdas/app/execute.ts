@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ConflictError, StaleWriteError } from './errors';
 import { approvers } from '../core/approval';
-import type { AuditEvent } from '../core/audit';
+import { appendRecords, type AuditEvent } from '../core/audit';
 import { parametersHash } from '../core/canonical';
 import { CatalogRefusal, planAction, sameRole, type RoleClass } from '../core/catalog';
 import { deriveSession } from '../core/derived-session';
@@ -501,6 +501,9 @@ async function saveExecutingOnce(
     if (!(error instanceof StaleWriteError)) throw error;
   }
   return onLatest(deps.requests, known.requestId, async (latest) => {
+    // An earlier attempt of this very write may have landed with its answer lost: writing it
+    // again would put the same records in the chain twice.
+    if (landedAlready(known, changes, events, latest)) return latest;
     if (latest.state !== 'executing') {
       throw new ConflictError(
         `request ${latest.requestId} is ${latest.state}, no longer executing`,
@@ -509,6 +512,27 @@ async function saveExecutingOnce(
     }
     return deps.requests.save(latest, changes, events);
   });
+}
+
+/**
+ * Whether `latest` is `known` with this write applied: the chain ends with the very records it
+ * appends (the head's hash seals their content and their position after `known`'s head) and the
+ * request is one version on, in the state the write set.
+ */
+function landedAlready(
+  known: RequestRecord,
+  changes: RequestChanges,
+  events: readonly AuditEvent[],
+  latest: RequestRecord,
+): boolean {
+  const head = appendRecords(known.auditHead, events).at(-1);
+  return (
+    head !== undefined &&
+    latest.version === known.version + 1 &&
+    latest.auditHead?.seq === head.seq &&
+    latest.auditHead.hash === head.hash &&
+    latest.state === (changes.state ?? known.state)
+  );
 }
 
 function result(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isFinal, type RequestRecord } from '../core/lifecycle';
 import { outcomeEvent, requestOutcome, type OutcomeEvent, type OutcomeKind } from '../core/outcome';
 import type { RequestPathDeps } from './ports';
-import { StoreUnavailableError } from './errors';
+import { StillExecutingError, StoreUnavailableError } from './errors';
 import { onLatest } from './retry';
 
 /** A fallback for a store call that failed for good; a store unavailable for now is rethrown. */
@@ -32,7 +32,8 @@ export interface FailureInput {
 export interface FailureResult {
   readonly requestId: string;
   readonly outcome: OutcomeKind;
-  readonly publish: OutcomeEvent;
+  /** The agent's outcome event; absent when the agent was already told (by the sweep). */
+  readonly publish?: OutcomeEvent;
 }
 
 const FINAL_OUTCOMES: Readonly<Record<string, OutcomeKind>> = {
@@ -47,6 +48,14 @@ const FINAL_OUTCOMES: Readonly<Record<string, OutcomeKind>> = {
  * The workflow's failure path: a step broke (a handler bug, a service outage), so the request ends
  * as `failed` with a terminal audit record, and its agent is told. A request that already ended
  * keeps its end; one that was never claimed gets a chain of its own.
+ *
+ * A request in `executing` is not this path's to end: the execute invocation that claimed it may
+ * still be running (its task was retried while it ran) and the action may yet run. It is ended by
+ * that invocation, or by the stuck-execution sweep once the function's timeout is certainly over;
+ * until then this path fails with StillExecutingError, which the workflow retries, and then tells
+ * the agent how the request ended, unless the sweep already did.
+ *
+ * @throws StillExecutingError while the claimed request is executing.
  */
 export async function failRequest(input: FailureInput, deps: RequestPathDeps): Promise<FailureResult> {
   const error = typeof input.state?.error?.Error === 'string' ? input.state.error.Error : 'unknown';
@@ -73,6 +82,7 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
       existing.requestId,
       async (record): Promise<RequestRecord> => {
         if (isFinal(record.state)) return record;
+        if (record.state === 'executing') throw new StillExecutingError(record.requestId);
         return deps.requests.save(record, { state: 'failed', outcomeReason: reason }, [
           {
             requestId: record.requestId,
@@ -86,6 +96,7 @@ export async function failRequest(input: FailureInput, deps: RequestPathDeps): P
       },
     );
     const outcome = FINAL_OUTCOMES[ended.state] ?? 'failed';
+    if (ended.toldBy === 'sweep') return { requestId: ended.requestId, outcome };
     return {
       requestId: ended.requestId,
       outcome,

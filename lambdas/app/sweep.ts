@@ -51,7 +51,7 @@ const isStuck = (record: RequestRecord, cutoff: Date): boolean =>
   Date.parse(record.executingSince) < cutoff.getTime();
 
 async function endStuck(record: RequestRecord, now: Date, deps: SweepDeps): Promise<RequestRecord> {
-  return deps.requests.save(record, { state: 'failed', outcomeReason: STUCK_REASON }, [
+  return deps.requests.save(record, { state: 'failed', outcomeReason: STUCK_REASON, toldBy: 'sweep' }, [
     {
       requestId: record.requestId,
       at: now.toISOString(),

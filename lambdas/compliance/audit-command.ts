@@ -93,6 +93,10 @@ export function registerAuditCommands(program: Command, io: CliIo, exit: ExitWit
       'a request quiet this long before the newest record without ending is a finding',
       '24',
     )
+    .option(
+      '--threads <n>',
+      'worker threads that read and hash local inputs; 0 reads on one thread (default: one per core for large local inputs)',
+    )
     .option('--region <region>', 'AWS region for s3:// inputs and --kms-key-id')
     .addHelpText('after', `\n${FINDINGS_HELP}\n\n${INPUTS_HELP}\n${EXIT_HELP}`)
     .action(async (inputs: string[], values: VerifyFlags, command: Command) => {
@@ -191,6 +195,16 @@ function positiveNumber(name: string, value: string): Parsed<number> {
     : err(`--${name} must be a positive number, got "${value}"`);
 }
 
+/** More worker threads than this cannot help: the main thread that links their digests is the next limit. */
+const MAX_THREADS = 16;
+
+function threadCount(value: string): Parsed<number> {
+  const number = Number(value);
+  return Number.isSafeInteger(number) && number >= 0 && number <= MAX_THREADS && value.trim() !== ''
+    ? ok(number)
+    : err(`--threads must be a whole number from 0 to ${MAX_THREADS}, got "${value}"`);
+}
+
 /** Reading with a progress bar when a person is watching: it needs the total size, so a listing pass first. */
 async function readOptions(
   stores: readonly ObjectStore[],
@@ -228,6 +242,7 @@ interface VerifyFlags {
   readonly json?: boolean;
   readonly maxFindings: string;
   readonly maxOpenHours: string;
+  readonly threads?: string;
   readonly region?: string;
 }
 
@@ -246,6 +261,8 @@ async function runVerify(
   if (!maxFindings.ok) return maxFindings.error;
   const maxOpenHours = positiveNumber('max-open-hours', values.maxOpenHours);
   if (!maxOpenHours.ok) return maxOpenHours.error;
+  const threads = values.threads === undefined ? ok(undefined) : threadCount(values.threads);
+  if (!threads.ok) return threads.error;
 
   const { s3, kms } = clients(values.region);
   const stores = await storesFor(inputs, s3);
@@ -263,6 +280,7 @@ async function runVerify(
     checkReceipt,
     maxFindings: maxFindings.value,
     maxOpenHours: maxOpenHours.value,
+    threads: threads.value,
     onRecords: bar ? (records) => bar.recordsRead(records) : undefined,
   };
   const report = await verifyTrail(stores.value, verifyOptions);

@@ -100,3 +100,13 @@ export async function* lineBatches(raw: Readable, options: LineOptions): AsyncGe
   const lines: LineBatch['lines'] = last === '' ? batch.lines : [...batch.lines, last];
   if (lines.length > 0) yield { firstLine: batch.firstLine, lines };
 }
+
+/** The lines of a whole decompressed object, as one batch, with the same rules as lineBatches. */
+export function splitText(text: string): LineBatch[] {
+  const parts = text.split('\n');
+  if (parts.at(-1) === '') parts.pop();
+  const lines = parts.map((part) =>
+    part.length > MAX_LINE_CHARS ? OVERSIZED_LINE : part.endsWith('\r') ? part.slice(0, -1) : part,
+  );
+  return lines.length > 0 ? [{ firstLine: 1, lines }] : [];
+}

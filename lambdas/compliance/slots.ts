@@ -34,7 +34,8 @@ export const sourceFlag = (source: TrailSource): number =>
 export const NO_SLOT = -1;
 
 export interface NewSlot {
-  readonly contentHash: string;
+  /** The SHA-256 of the record's content: 32 bytes. */
+  readonly contentHash: Uint8Array;
   readonly flags: number;
   readonly seq: number;
   /** The request's newest slot so far, or NO_SLOT. */
@@ -62,7 +63,7 @@ export class SlotArena {
     if (index % SLOTS_PER_CHUNK === 0) this.chunks.push(Buffer.allocUnsafe(SLOTS_PER_CHUNK * SLOT_BYTES));
     this.count += 1;
     const [chunk, offset] = this.locate(index);
-    chunk.write(slot.contentHash, offset, 32, 'hex');
+    chunk.set(slot.contentHash, offset);
     chunk.writeUInt8(slot.flags, offset + FLAGS);
     chunk.writeUInt16LE(slot.seq, offset + SEQ);
     chunk.writeUInt32LE(slot.next + 1, offset + NEXT);
@@ -82,9 +83,10 @@ export class SlotArena {
     return NO_SLOT;
   }
 
-  hasContentHash(index: number, hash: string): boolean {
+  /** True when the slot's content hash is the 32 bytes of `hash` from `from`. */
+  hasContentHash(index: number, hash: Uint8Array, from = 0): boolean {
     const [chunk, offset] = this.locate(index);
-    return chunk.toString('hex', offset, offset + 32) === hash;
+    return chunk.compare(hash, from, from + 32, offset, offset + 32) === 0;
   }
 
   flags(index: number): number {

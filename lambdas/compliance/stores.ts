@@ -76,14 +76,26 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  /** The object's path, for readers that open it themselves (a worker thread). */
+  pathOf(key: string): string {
+    return this.displayName(key);
+  }
+
   async open(key: string): Promise<Readable> {
-    try {
-      return (await open(this.displayName(key))).createReadStream();
-    } catch (error) {
-      throw new Error(
-        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message,
-      );
-    }
+    return openLocalFile(this.displayName(key));
+  }
+}
+
+/** Why a local file cannot be read, in the words every reader of one uses. */
+export const unreadableLocalFile = (error: unknown): string =>
+  (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message;
+
+/** A local file as a byte stream; rejects with why it cannot be read. */
+export async function openLocalFile(path: string): Promise<Readable> {
+  try {
+    return (await open(path)).createReadStream();
+  } catch (error) {
+    throw new Error(unreadableLocalFile(error));
   }
 }
 

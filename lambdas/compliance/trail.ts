@@ -5,9 +5,11 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { AuditRecord } from '../core/audit';
 import { err, ok, type Result } from '../core/result';
-import { type LineBatch, lineBatches, LineStreamError, MAX_LINE_CHARS, OVERSIZED_LINE } from './lines';
+import type { DigestBatch, DigestOutcome, LineKind } from './digest';
+import { type DigestedFile, digestHere, type DigestPool } from './digest-pool';
+import { type LineBatch, lineBatches, LineStreamError, OVERSIZED_LINE, splitText } from './lines';
 import { parseArchiveLine, parseExportLine, parseIncrementalLine } from './record';
-import type { ObjectStore, StoredObject } from './stores';
+import { LocalStore, type ObjectStore, type StoredObject } from './stores';
 import { FINDING, type InputFinding, type TrailSource } from './types';
 
 /** A table export as its manifest-summary.json describes it. */
@@ -27,18 +29,33 @@ export interface TableChange {
   readonly seq: number;
 }
 
-/** Receives what `readTrail` reads, in input order (which is not chain order). */
-export interface TrailVisitor {
-  /** May return a promise to hold reading back, e.g. while receipt checks catch up. */
-  record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void>;
+/** What every visitor of `readTrail` receives besides the records. */
+interface InputVisitor {
   problem(finding: InputFinding): void;
   /** Called before any record of an export; its records come before the next export starts. */
   exportStarted?(info: ExportInfo): void;
   /** After an export's records; `complete` is false when some of its data could not be read. */
   exportFinished?(complete: boolean): void;
+}
+
+/** Receives each record, parsed, in input order (which is not chain order). */
+export interface RecordVisitor extends InputVisitor {
+  /** May return a promise to hold reading back, e.g. while receipt checks catch up. */
+  record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void>;
   /** An update or delete in an incremental export (an update's new image comes as a record too). */
   tableChange?(change: TableChange, file: string, line: number): void;
 }
+
+/**
+ * Receives each record as a digest (its hashes and the few facts verification compares), in
+ * batches in input order; an incremental export's updates and deletes are in the batches too.
+ */
+export interface DigestVisitor extends InputVisitor {
+  /** May return a promise to hold reading back, e.g. while receipt checks catch up. */
+  digested(batch: DigestBatch, source: TrailSource, file: string): void | Promise<void>;
+}
+
+export type TrailVisitor = RecordVisitor | DigestVisitor;
 
 export interface TrailStats {
   readonly archiveObjects: number;
@@ -51,6 +68,11 @@ export interface ReadOptions {
   readonly onBytes?: (bytes: number) => void;
 }
 
+interface TrailReadOptions extends ReadOptions {
+  /** Worker threads that digest local files for a DigestVisitor; without it, digests are made here. */
+  readonly pool?: DigestPool;
+}
+
 const MANIFEST_SUMMARY = 'manifest-summary.json';
 const ARCHIVE_SUFFIX = '.jsonl.gz';
 /** Manifests are a few kilobytes; anything much larger is not a manifest. */
@@ -61,6 +83,13 @@ const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
  * otherwise costs more than the parsing.
  */
 const READ_AHEAD = 4;
+/**
+ * With worker threads, archive objects queued per thread: each is a few milliseconds of a worker's
+ * work, and the main thread, busy with receipts now and then, must not let a worker run dry.
+ */
+const POOLED_ARCHIVE_AHEAD = 64;
+/** Export data files queued per thread: each is large, and holds up to a few batches while it waits. */
+const POOLED_DATA_FILES_AHEAD = 2;
 /** Objects up to this size are read ahead whole; larger ones are streamed, so memory stays bounded. */
 const READ_AHEAD_MAX_BYTES = 512 * 1024;
 
@@ -79,6 +108,7 @@ const problem = (file: string, reason: string, line?: number): InputFinding =>
  * are a fraction of the text, and text that waits outlives the young generation and bloats the heap.
  */
 type PreparedObject =
+  | { readonly kind: 'digesting'; readonly file: DigestedFile }
   | { readonly kind: 'whole'; readonly compressed: Buffer }
   | { readonly kind: 'stream'; readonly raw: Readable }
   | { readonly kind: 'unreadable'; readonly reason: string };
@@ -95,7 +125,7 @@ type Upcoming =
 export async function readTrail(
   stores: readonly ObjectStore[],
   visitor: TrailVisitor,
-  options: ReadOptions = {},
+  options: TrailReadOptions = {},
 ): Promise<TrailStats> {
   const stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
   for (const store of stores) {
@@ -125,18 +155,27 @@ class StoreReader {
   private readonly stats = { archiveObjects: 0, exports: 0, dataFiles: 0 };
   private listingFailed = false;
 
+  /** Set when files are digested by worker threads, which open local files themselves. */
+  private readonly pool: DigestPool | undefined;
+  /** Archive objects read ahead of the one being visited. */
+  private readonly readAhead: number;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly visitor: TrailVisitor,
-    private readonly options: ReadOptions,
-  ) {}
+    private readonly options: TrailReadOptions,
+  ) {
+    this.pool = 'digested' in visitor && store instanceof LocalStore ? options.pool : undefined;
+    // Enough files queued that no worker waits for the next while the main thread links the last.
+    this.readAhead = this.pool ? POOLED_ARCHIVE_AHEAD * this.pool.threads : READ_AHEAD;
+  }
 
   async read(): Promise<TrailStats> {
     const listing = this.store.list()[Symbol.asyncIterator]();
     const upcoming: Upcoming[] = [];
     let listed = true;
     for (;;) {
-      while (listed && upcoming.filter((next) => next.kind === 'archive').length < READ_AHEAD) {
+      while (listed && upcoming.filter((next) => next.kind === 'archive').length < this.readAhead) {
         const next = await this.nextListed(listing);
         if (next === undefined) listed = false;
         else if (isArchiveObject(next.key))
@@ -189,6 +228,16 @@ class StoreReader {
 
   /** Never rejects: whatever goes wrong is part of the result, reported when the object's turn comes. */
   private async prepare(object: StoredObject): Promise<PreparedObject> {
+    if (this.pool && this.store instanceof LocalStore)
+      return {
+        kind: 'digesting',
+        file: this.pool.digest(
+          this.store.pathOf(object.key),
+          'archive',
+          false,
+          object.size <= READ_AHEAD_MAX_BYTES ? object.size : undefined,
+        ),
+      };
     const raw = await this.open(object.key);
     if (!raw.ok) return { kind: 'unreadable', reason: raw.error };
     if (object.size > READ_AHEAD_MAX_BYTES) return { kind: 'stream', raw: raw.value };
@@ -224,7 +273,16 @@ class StoreReader {
       case 'unreadable':
         this.problem(file, prepared.reason);
         return;
+      case 'digesting':
+        await this.readDigests(prepared.file, file, 'archive', {});
+        return;
       case 'whole': {
+        if ('digested' in this.visitor) {
+          // Read ahead already, and counted for progress then.
+          const whole = digestHere({ whole: prepared.compressed }, 'archive', false);
+          await this.readDigests(whole, file, 'archive', {});
+          return;
+        }
         let text: string;
         try {
           text = (await gunzipBuffer(prepared.compressed)).toString('utf8');
@@ -239,6 +297,13 @@ class StoreReader {
         return;
       }
       case 'stream':
+        if ('digested' in this.visitor) {
+          const { raw } = prepared;
+          await this.readDigests(digestHere({ open: async () => raw }, 'archive', false), file, 'archive', {
+            onBytes: this.options.onBytes,
+          });
+          return;
+        }
         await this.readStream(prepared.raw, file, this.archiveLine(file), {
           gzip: true,
           onBytes: this.options.onBytes,
@@ -259,7 +324,7 @@ class StoreReader {
         this.problem(file, parsed.error, lineNumber);
         return undefined;
       }
-      return this.visitor.record(parsed.value, source, file, lineNumber);
+      return (this.visitor as RecordVisitor).record(parsed.value, source, file, lineNumber);
     };
   }
 
@@ -267,8 +332,41 @@ class StoreReader {
     return this.recordLine(file, 'archive', parseArchiveLine);
   }
 
+  /**
+   * Hands a file's digests to the visitor; what went wrong with the file is reported as readStream
+   * reports it. An unopenable file is the caller's to report.
+   */
+  private async readDigests(
+    digested: DigestedFile,
+    file: string,
+    kind: LineKind,
+    options: { readonly onBytes?: (bytes: number) => void; readonly emptyIsClean?: boolean },
+  ): Promise<DataFileRead & { readonly outcome: DigestOutcome }> {
+    const visitor = this.visitor as DigestVisitor;
+    const source: TrailSource = kind === 'archive' ? 'archive' : 'export';
+    let items = 0;
+    const outcome = await digested.read((batch) => {
+      items += batch.items;
+      return visitor.digested(batch, source, file);
+    }, options.onBytes);
+    if (outcome.kind === 'unopenable') {
+      if (kind === 'archive') this.problem(file, outcome.reason);
+      return { items, complete: false, outcome };
+    }
+    if (outcome.failure === undefined) return { items, complete: true, outcome };
+    // An export writes an empty file for an empty partition: no bytes, no gzip header, no items.
+    if (outcome.bytes === 0 && options.emptyIsClean) return { items: 0, complete: true, outcome };
+    this.problem(
+      file,
+      `unreadable from this line on (${outcome.failure.message}); the rest of the file is skipped`,
+      outcome.failure.line,
+    );
+    return { items, complete: false, outcome };
+  }
+
   /** An incremental export's line: its new image is a record; an update or delete is a change besides. */
   private incrementalLine(file: string): LineConsumer {
+    const visitor = this.visitor as RecordVisitor;
     return (line, lineNumber) => {
       const parsed = parseIncrementalLine(line);
       if (!parsed.ok) {
@@ -277,14 +375,14 @@ class StoreReader {
       }
       const change = parsed.value;
       if (change.kind === 'delete') {
-        this.visitor.tableChange?.(change, file, lineNumber);
+        visitor.tableChange?.(change, file, lineNumber);
         return undefined;
       }
       if (change.kind === 'update') {
         const { requestId, seq } = change.record;
-        this.visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
+        visitor.tableChange?.({ kind: 'update', requestId, seq }, file, lineNumber);
       }
-      return this.visitor.record(change.record, 'export', file, lineNumber);
+      return visitor.record(change.record, 'export', file, lineNumber);
     };
   }
 
@@ -382,47 +480,76 @@ class StoreReader {
       return { dataFiles: 0, items: 0, complete: false };
     }
 
+    // The manifest is a line per data file: read whole first, so data files can be started ahead.
+    const lines = await this.manifestLines(manifest.value);
+    const started = new Map<number, DigestedFile>();
+    const startAhead = (from: number): void => {
+      if (!this.pool || !(this.store instanceof LocalStore)) return;
+      const ahead = POOLED_DATA_FILES_AHEAD * this.pool.threads;
+      for (let index = from; index < lines.length && started.size < ahead; index += 1) {
+        const line = lines[index];
+        if (started.has(index) || !('entry' in line)) continue;
+        const path = this.store.pathOf(resolve(line.entry.dataFileS3Key));
+        started.set(index, this.pool.digest(path, summary.type === 'full' ? 'export' : 'incremental', true));
+      }
+    };
+
     let dataFiles = 0;
     let items = 0;
     // The summary's itemCount is only worth comparing when every data file was read to its end.
     let complete = true;
+    for (const [index, line] of lines.entries()) {
+      if (!('entry' in line)) {
+        complete = false;
+        this.problem(manifestFile, line.problem, line.lineNumber);
+        continue;
+      }
+      startAhead(index);
+      const digesting = started.get(index);
+      started.delete(index);
+      dataFiles += 1;
+      const read = await this.readDataFile(
+        resolve(line.entry.dataFileS3Key),
+        line.entry,
+        summary.type,
+        manifestFile,
+        line.lineNumber,
+        digesting,
+      );
+      items += read.items;
+      complete &&= read.complete;
+    }
+    return { dataFiles, items, complete };
+  }
+
+  /** A manifest's data file entries and unusable lines, in order; a manifest that breaks off ends in a problem. */
+  private async manifestLines(raw: Readable): Promise<ManifestLine[]> {
+    const lines: ManifestLine[] = [];
     try {
-      for await (const { firstLine, lines } of lineBatches(manifest.value, {
+      for await (const { firstLine, lines: batch } of lineBatches(raw, {
         gzip: false,
         onBytes: this.options.onBytes,
       })) {
-        for (const [index, line] of lines.entries()) {
+        for (const [index, line] of batch.entries()) {
           const lineNumber = firstLine + index;
           if (line === OVERSIZED_LINE) {
-            complete = false;
-            this.problem(manifestFile, 'line is longer than 1 MiB; skipped', lineNumber);
+            lines.push({ lineNumber, problem: 'line is longer than 1 MiB; skipped' });
             continue;
           }
           if (line.trim() === '') continue;
           const entry = parseDataFileEntry(line);
-          if (!entry.ok) {
-            complete = false;
-            this.problem(manifestFile, `not a data file entry: ${entry.error}`, lineNumber);
-            continue;
-          }
-          dataFiles += 1;
-          const read = await this.readDataFile(
-            resolve(entry.value.dataFileS3Key),
-            entry.value,
-            summary.type,
-            manifestFile,
-            lineNumber,
+          lines.push(
+            entry.ok
+              ? { lineNumber, entry: entry.value }
+              : { lineNumber, problem: `not a data file entry: ${entry.error}` },
           );
-          items += read.items;
-          complete &&= read.complete;
         }
       }
     } catch (error) {
       if (!(error instanceof LineStreamError)) throw error;
-      complete = false;
-      this.problem(manifestFile, `unreadable from this line on (${error.message})`, error.line);
+      lines.push({ lineNumber: error.line, problem: `unreadable from this line on (${error.message})` });
     }
-    return { dataFiles, items, complete };
+    return lines;
   }
 
   private async readDataFile(
@@ -431,33 +558,52 @@ class StoreReader {
     type: ExportInfo['type'],
     manifestFile: string,
     lineNumber: number,
+    digesting: DigestedFile | undefined,
   ): Promise<DataFileRead> {
     const file = this.store.displayName(key);
-    const raw = await this.open(key);
-    if (!raw.ok) {
+    const unopenable = (reason: string): DataFileRead => {
       // One finding for the file, not one per record it held: the records are unverified, not each missing.
       this.problem(
         manifestFile,
-        `data file ${file}: ${raw.error}; the ${entry.itemCount} ${entry.itemCount === 1 ? 'item' : 'items'} it lists are unverified`,
+        `data file ${file}: ${reason}; the ${entry.itemCount} ${entry.itemCount === 1 ? 'item' : 'items'} it lists are unverified`,
         lineNumber,
       );
       return { items: 0, complete: false };
+    };
+    let read: DataFileRead;
+    let actual: string | undefined;
+    if ('digested' in this.visitor) {
+      const digested =
+        digesting ??
+        digestHere({ open: () => this.store.open(key) }, type === 'full' ? 'export' : 'incremental', true);
+      const { outcome, ...result } = await this.readDigests(digested, file, 'export', {
+        onBytes: this.options.onBytes,
+        emptyIsClean: true,
+      });
+      if (outcome.kind === 'unopenable') return unopenable(outcome.reason);
+      read = result;
+      actual = outcome.md5;
+    } else {
+      const raw = await this.open(key);
+      if (!raw.ok) return unopenable(raw.error);
+      const md5 = createHash('md5');
+      const consume =
+        type === 'incremental'
+          ? this.incrementalLine(file)
+          : this.recordLine(file, 'export', parseExportLine);
+      read = await this.readStream(raw.value, file, consume, {
+        gzip: true,
+        onBytes: this.options.onBytes,
+        digest: md5,
+        emptyIsClean: true,
+      });
+      actual = md5.digest('base64');
     }
-    const md5 = createHash('md5');
-    const consume =
-      type === 'incremental' ? this.incrementalLine(file) : this.recordLine(file, 'export', parseExportLine);
-    const read = await this.readStream(raw.value, file, consume, {
-      gzip: true,
-      onBytes: this.options.onBytes,
-      digest: md5,
-      emptyIsClean: true,
-    });
     // A file that broke off is already reported; its count and checksum cannot match.
     if (!read.complete) return read;
     const listedAt = `${manifestFile}:${lineNumber}`;
     if (read.items !== entry.itemCount)
       this.problem(file, `holds ${read.items} items but ${listedAt} lists ${entry.itemCount}`);
-    const actual = md5.digest('base64');
     // An empty partition's file may be listed without a checksum, or with the checksum of nothing.
     if (entry.md5Checksum !== undefined && actual !== entry.md5Checksum) {
       this.problem(file, `MD5 is ${actual} but ${listedAt} lists ${entry.md5Checksum}`);
@@ -466,6 +612,11 @@ class StoreReader {
   }
 }
 
+/** A line of an export's manifest-files.json: a data file, or why it is not one. */
+type ManifestLine =
+  | { readonly lineNumber: number; readonly entry: DataFileEntry }
+  | { readonly lineNumber: number; readonly problem: string };
+
 type LineConsumer = (line: string, lineNumber: number) => void | Promise<void>;
 
 interface DataFileRead {
@@ -473,16 +624,6 @@ interface DataFileRead {
   readonly items: number;
   /** False when the file could not be read to its end. */
   readonly complete: boolean;
-}
-
-/** The lines of a whole decompressed object, as one batch, with the same rules as lineBatches. */
-function splitText(text: string): LineBatch[] {
-  const parts = text.split('\n');
-  if (parts.at(-1) === '') parts.pop();
-  const lines = parts.map((part) =>
-    part.length > MAX_LINE_CHARS ? OVERSIZED_LINE : part.endsWith('\r') ? part.slice(0, -1) : part,
-  );
-  return lines.length > 0 ? [{ firstLine: 1, lines }] : [];
 }
 
 interface ExportSummary {

@@ -1,26 +1,32 @@
-import { type AuditRecord, GENESIS_HASH, TERMINAL_RECORD_TYPES } from '../core/audit';
-import { sha256Hex } from '../core/canonical';
+import { GENESIS_HASH } from '../core/audit';
 import type { ApprovalReceipt } from '../core/receipt';
 import type { Result } from '../core/result';
 import {
+  DIGEST_FLAG,
+  type DigestBatch,
+  HASH_BYTES_PER_RECORD,
+  NUMBERS_PER_RECORD,
+  type RecordFacts,
+} from './digest';
+import { defaultThreads, DigestPool } from './digest-pool';
+import {
   bindingMismatches,
-  bindingOf,
   decisionMismatches,
   type DecisionFacts,
+  type ExecutionFacts,
   executionMismatches,
   type ReceiptBinding,
   type ReceiptCheck,
 } from './receipts';
-import { unsealedCanonicalJson } from './canonical-record';
 import { NO_SLOT, SLOT_FLAG, SlotArena, sourceFlag } from './slots';
-import type { ObjectStore } from './stores';
+import { LocalStore, type ObjectStore } from './stores';
 import {
+  type DigestVisitor,
   type ExportInfo,
   readTrail,
   type ReadOptions,
   type TableChange,
   type TrailStats,
-  type TrailVisitor,
 } from './trail';
 import {
   FINDING,
@@ -47,6 +53,11 @@ export interface VerifyOptions extends ReadOptions {
   readonly maxOpenHours?: number;
   /** Receives the number of records read so far, now and then. */
   readonly onRecords?: (records: number) => void;
+  /**
+   * Worker threads that read, gunzip, parse and hash local files; 0 reads everything on this
+   * thread. @default one per core (at most 4) once the local inputs hold PARALLEL_FROM_BYTES, else 0
+   */
+  readonly threads?: number;
 }
 
 export interface VerifyReport {
@@ -83,16 +94,19 @@ const EXPORT_GRACE_MS = 60_000;
  */
 const MAX_SEQ = 4_095;
 /**
- * Receipt signatures are checked on libuv's thread pool (four threads by default): a few at once keep
+ * Receipt checks are asynchronous (those jose makes run on libuv's thread pool): a few at once keep
  * it busy; more only hold native key objects in memory until the next garbage collection.
  */
 const RECEIPT_CONCURRENCY = 8;
 const PROGRESS_EVERY = 10_000;
+/** Below this much local input, starting worker threads costs more than they save. */
+const PARALLEL_FROM_BYTES = 16 * 1024 * 1024;
+const GENESIS = Buffer.from(GENESIS_HASH, 'hex');
 
 /** What a few requests need for a while; most requests never have any. */
 interface RequestExtras {
   /** prevHash of records whose predecessor has not been read yet (out-of-order input only). */
-  pendingPrev?: Map<number, string>;
+  pendingPrev?: Map<number, Uint8Array>;
   /** The earliest chain problem found while reading. */
   firstBreak?: RecordFinding;
 }
@@ -106,6 +120,16 @@ interface ReceiptAnchor {
   readonly votes: { readonly seq: number; readonly reviewer: string }[];
   credentialsExpiresAt?: string;
   receipt?: CheckedReceipt;
+}
+
+/** A record read again: its key, and where its digest's hashes are. */
+interface CopyDigest {
+  readonly requestId: string;
+  readonly seq: number;
+  readonly hashes: Uint8Array;
+  readonly hashAt: number;
+  /** Its own `hash` matches its content. */
+  readonly sealed: boolean;
 }
 
 interface ExportRead {
@@ -138,11 +162,34 @@ export async function verifyTrail(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const verifier = new TrailVerifier(options);
-  const inputs = await readTrail(stores, verifier, options);
-  return verifier.finish(inputs);
+  const threads = options.threads ?? (await threadsFor(stores));
+  const pool = threads > 0 ? new DigestPool(threads) : undefined;
+  try {
+    const inputs = await readTrail(stores, verifier, { ...options, pool });
+    return await verifier.finish(inputs);
+  } finally {
+    await pool?.close();
+  }
 }
 
-class TrailVerifier implements TrailVisitor {
+/** Worker threads pay off for large local inputs only: a worker opens files by their path. */
+async function threadsFor(stores: readonly ObjectStore[]): Promise<number> {
+  let bytes = 0;
+  for (const store of stores) {
+    if (!(store instanceof LocalStore)) continue;
+    try {
+      for await (const { size } of store.list()) {
+        bytes += size;
+        if (bytes >= PARALLEL_FROM_BYTES) return defaultThreads();
+      }
+    } catch {
+      // readTrail reports the same listing failure where it belongs.
+    }
+  }
+  return 0;
+}
+
+class TrailVerifier implements DigestVisitor {
   private readonly arena = new SlotArena();
   /** requestId → the request's newest slot. */
   private readonly heads = new Map<string, number>();
@@ -207,12 +254,48 @@ class TrailVerifier implements TrailVisitor {
     });
   }
 
-  record(record: AuditRecord, source: TrailSource, file: string, line: number): void | Promise<void> {
+  /** Takes a batch's records, problems and table changes in line order, as they were read. */
+  async digested(batch: DigestBatch, source: TrailSource, file: string): Promise<void> {
+    const { problems, changes, facts } = batch;
+    let problem = 0;
+    let change = 0;
+    let fact = 0;
+    const upTo = (line: number): void => {
+      for (; problem < problems.length && problems[problem].line < line; problem += 1) {
+        const { line: at, reason } = problems[problem];
+        this.report({ kind: FINDING.inputError, file, line: at, reason });
+      }
+      for (; change < changes.length && changes[change].line <= line; change += 1) {
+        const { kind, requestId, seq, line: at } = changes[change];
+        this.tableChange({ kind, requestId, seq }, file, at);
+      }
+    };
+    for (let index = 0; index < batch.records; index += 1) {
+      const line = batch.numbers[index * NUMBERS_PER_RECORD];
+      upTo(line);
+      const recordFacts = facts[fact]?.index === index ? facts[fact] : undefined;
+      if (recordFacts !== undefined) fact += 1;
+      const held = this.record(batch, index, recordFacts, source, file, line);
+      if (held) await held;
+    }
+    upTo(Infinity);
+  }
+
+  private record(
+    batch: DigestBatch,
+    index: number,
+    facts: RecordFacts | undefined,
+    source: TrailSource,
+    file: string,
+    line: number,
+  ): void | Promise<void> {
     this.recordsRead += 1;
     if (this.recordsRead % PROGRESS_EVERY === 0) this.options.onRecords?.(this.recordsRead);
     if (source === 'export' && this.currentExport === 0) return undefined;
     this.sourcesSeen.add(source);
-    const { requestId, seq } = record;
+    const numbersAt = index * NUMBERS_PER_RECORD;
+    const requestId = batch.requestIds[batch.numbers[numbersAt + 4]];
+    const seq = batch.numbers[numbersAt + 1];
     if (seq > MAX_SEQ) {
       this.report({
         kind: FINDING.inputError,
@@ -222,23 +305,25 @@ class TrailVerifier implements TrailVisitor {
       });
       return undefined;
     }
-    // hashRecord's hash, without a copy of the record.
-    const contentHash = sha256Hex(unsealedCanonicalJson(record));
+    const digestFlags = batch.numbers[numbersAt + 3];
+    const sealed = (digestFlags & DIGEST_FLAG.sealed) !== 0;
+    const hashAt = index * HASH_BYTES_PER_RECORD;
     const head = this.heads.get(requestId) ?? NO_SLOT;
     const existing = this.arena.find(head, seq);
     if (existing !== NO_SLOT) {
-      this.sameKey(existing, record, contentHash, source, file, line);
+      this.sameKey(existing, { requestId, seq, hashes: batch.hashes, hashAt, sealed }, source, file, line);
       return undefined;
     }
 
-    const atMs = Date.parse(record.at);
+    const atMs = batch.numbers[numbersAt + 2];
     this.newestMs = Math.max(this.newestMs, atMs);
-    const terminal = TERMINAL_RECORD_TYPES.has(record.type);
-    const sealed = contentHash === record.hash;
     const exportNumber = source === 'export' ? this.currentExport : 0;
     const slot = this.arena.add({
-      contentHash,
-      flags: sourceFlag(source) | (terminal ? SLOT_FLAG.terminal : 0) | (sealed ? SLOT_FLAG.sealed : 0),
+      contentHash: batch.hashes.subarray(hashAt, hashAt + 32),
+      flags:
+        sourceFlag(source) |
+        (digestFlags & DIGEST_FLAG.terminal ? SLOT_FLAG.terminal : 0) |
+        (sealed ? SLOT_FLAG.sealed : 0),
       seq,
       next: head,
       file: this.indexOf(file),
@@ -260,9 +345,9 @@ class TrailVerifier implements TrailVisitor {
         reason: 'hash does not match the record’s content',
       });
     }
-    this.link(slot, record, file, line);
-    if (record.type === 'executed' || record.type === 'simulated') this.executions += 1;
-    return this.options.checkReceipt ? this.anchor(record, file, line) : undefined;
+    this.link(slot, requestId, seq, batch.hashes.subarray(hashAt + 32, hashAt + 64), file, line);
+    if (digestFlags & DIGEST_FLAG.executed) this.executions += 1;
+    return this.options.checkReceipt && facts ? this.anchor(requestId, seq, facts, file, line) : undefined;
   }
 
   async finish(inputs: TrailStats): Promise<VerifyReport> {
@@ -334,31 +419,24 @@ class TrailVerifier implements TrailVisitor {
   }
 
   /** A record whose (requestId, seq) was read before: a re-delivery, the other source's copy, or a conflict. */
-  private sameKey(
-    existing: number,
-    record: AuditRecord,
-    contentHash: string,
-    source: TrailSource,
-    file: string,
-    line: number,
-  ): void {
+  private sameKey(existing: number, copy: CopyDigest, source: TrailSource, file: string, line: number): void {
     const alreadyInSource = (this.arena.flags(existing) & sourceFlag(source)) !== 0;
     this.arena.addFlags(existing, sourceFlag(source));
-    const first = this.locationOf(existing);
-    if (source === 'export') this.inExport(existing, record, file, line, first);
-    if (this.arena.hasContentHash(existing, contentHash)) {
+    if (source === 'export') this.inExport(existing, copy, file, line);
+    if (this.arena.hasContentHash(existing, copy.hashes, copy.hashAt)) {
       if (alreadyInSource && source === 'archive') this.duplicates += 1;
       return;
     }
+    const first = this.locationOf(existing);
     this.report({
       kind: FINDING.conflictingRecords,
-      requestId: record.requestId,
-      seq: record.seq,
+      requestId: copy.requestId,
+      seq: copy.seq,
       file,
       line,
       reason: `differs from the record read at ${first.file}:${first.line}; ${consistency(
         (this.arena.flags(existing) & SLOT_FLAG.sealed) !== 0,
-        contentHash === record.hash,
+        copy.sealed,
         `${first.file}:${first.line}`,
       )}`,
     });
@@ -367,13 +445,13 @@ class TrailVerifier implements TrailVisitor {
   /** Notes that the record is in the export being read; twice in one export is a finding. */
   private inExport(
     slot: number,
-    record: AuditRecord,
+    record: { readonly requestId: string; readonly seq: number },
     file: string,
     line: number,
-    first: { file: string; line: number },
   ): void {
     const exportNumber = this.currentExport;
     if (this.arena.lastExport(slot) === exportNumber) {
+      const first = this.locationOf(slot);
       this.report({
         kind: FINDING.duplicatedItem,
         requestId: record.requestId,
@@ -436,18 +514,25 @@ class TrailVerifier implements TrailVisitor {
   }
 
   /** Checks the links to both neighbours that have been read; remembers the rest for when they arrive. */
-  private link(slot: number, record: AuditRecord, file: string, line: number): void {
-    const { requestId, seq, prevHash } = record;
+  private link(
+    slot: number,
+    requestId: string,
+    seq: number,
+    prevHash: Uint8Array,
+    file: string,
+    line: number,
+  ): void {
     const broken = (at: number, where: { file: string; line: number }, reason: string) =>
       this.chainBreak(requestId, { kind: FINDING.chainBreak, requestId, seq: at, ...where, reason });
     const pending = this.extras.get(requestId)?.pendingPrev;
     if (seq === 0) {
-      if (prevHash !== GENESIS_HASH)
+      if (!GENESIS.equals(prevHash))
         broken(0, { file, line }, 'the first record does not point at the genesis hash');
     } else {
       const previous = this.arena.find(this.arena.next(slot), seq - 1);
       if (previous === NO_SLOT) {
-        this.updateExtras(requestId, { pendingPrev: new Map(pending).set(seq, prevHash) });
+        // A copy: the batch it came with is not kept.
+        this.updateExtras(requestId, { pendingPrev: new Map(pending).set(seq, Uint8Array.from(prevHash)) });
       } else if (!this.arena.hasContentHash(previous, prevHash)) {
         broken(seq, { file, line }, `prevHash does not match the hash of record ${seq - 1}`);
       }
@@ -544,8 +629,13 @@ class TrailVerifier implements TrailVisitor {
   }
 
   /** Collects what the request's receipt will be compared with, and starts checking the receipt. */
-  private anchor(record: AuditRecord, file: string, line: number): void | Promise<void> {
-    const { requestId, type, details } = record;
+  private anchor(
+    requestId: string,
+    seq: number,
+    facts: RecordFacts,
+    file: string,
+    line: number,
+  ): void | Promise<void> {
     const anchor = (): ReceiptAnchor => {
       let found = this.anchors.get(requestId);
       if (!found) {
@@ -554,75 +644,68 @@ class TrailVerifier implements TrailVisitor {
       }
       return found;
     };
-    switch (type) {
+    switch (facts.type) {
       case 'requested':
-        anchor().binding = bindingOf(record);
+        anchor().binding = facts.binding;
         return undefined;
       case 'vote':
-        if (record.actor.kind === 'reviewer' && details?.decision === 'approve' && details.counted !== false)
-          anchor().votes.push({ seq: record.seq, reviewer: record.actor.id });
+        anchor().votes.push({ seq, reviewer: facts.reviewer });
         return undefined;
-      case 'approved': {
-        const reviewers = details?.reviewers;
-        const expiresAt = details?.expiresAt;
-        anchor().approvalSeq = record.seq;
-        anchor().approval = {
-          at: record.at,
-          ...(Array.isArray(reviewers) && reviewers.every((reviewer) => typeof reviewer === 'string')
-            ? { reviewers: reviewers as string[] }
-            : {}),
-          ...(typeof expiresAt === 'string' ? { expiresAt } : {}),
-        };
+      case 'approved':
+        anchor().approvalSeq = seq;
+        anchor().approval = facts.approval;
         return undefined;
-      }
       case 'credentials-issued':
-        if (typeof details?.expiresAt === 'string') anchor().credentialsExpiresAt = details.expiresAt;
+        anchor().credentialsExpiresAt = facts.expiresAt;
         return undefined;
       // A simulated run (local mode) minted a session on the same approval: its receipt is owed too.
       case 'executed':
       case 'simulated':
-        return this.executed(record, file, line);
-      default:
-        return undefined;
+        return this.executed(requestId, seq, facts, file, line);
     }
   }
 
-  private executed(record: AuditRecord, file: string, line: number): void | Promise<void> {
+  private executed(
+    requestId: string,
+    seq: number,
+    { type, receipt: jws, execution }: Extract<RecordFacts, { readonly receipt: unknown }>,
+    file: string,
+    line: number,
+  ): void | Promise<void> {
     const check = this.options.checkReceipt;
     if (!check) return undefined;
-    const { requestId, seq } = record;
-    const jws = record.details?.receipt;
-    if (typeof jws !== 'string') {
+    if (jws === undefined) {
       this.report({
         kind: FINDING.receiptMissing,
         requestId,
         seq,
         file,
         line,
-        reason: `the ${record.type} record carries no details.receipt`,
+        reason: `the ${type} record carries no details.receipt`,
       });
       return undefined;
     }
     const task = check(jws).then((result) => {
       this.inFlight.delete(task);
-      this.receiptChecked(record, file, line, result);
+      this.receiptChecked(requestId, seq, execution, file, line, result);
     });
     this.inFlight.add(task);
     return this.inFlight.size >= RECEIPT_CONCURRENCY ? Promise.race(this.inFlight) : undefined;
   }
 
   private receiptChecked(
-    record: AuditRecord,
+    requestId: string,
+    seq: number,
+    execution: ExecutionFacts,
     file: string,
     line: number,
     result: Result<ApprovalReceipt, string>,
   ): void {
-    const { requestId, seq } = record;
     if (!result.ok) {
       this.report({ kind: FINDING.receiptInvalid, requestId, seq, file, line, reason: result.error });
       return;
     }
-    const mismatches = executionMismatches(result.value, record);
+    const mismatches = executionMismatches(result.value, execution);
     if (mismatches.length > 0) {
       this.report({
         kind: FINDING.receiptMismatch,

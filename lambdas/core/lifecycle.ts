@@ -63,6 +63,11 @@ export interface RequestRecord {
     readonly policyIds: readonly string[];
   };
   readonly createdAt: string;
+  /**
+   * The workflow execution that claimed the request (Step Functions' execution ARN): only its own
+   * retried Evaluate task carries on from the claim; any other execution is a duplicate.
+   */
+  readonly executionId?: string;
   /** When approval, and the minted session, stop being valid. */
   readonly expiresAt: string;
   readonly rule?: ApprovalRule;
@@ -83,6 +88,11 @@ export interface RequestRecord {
    * `executing` well after the function's timeout was left behind by an invocation that died.
    */
   readonly executingSince?: string;
+  /**
+   * Set when the stuck-execution sweep ended the request: the sweep told the agent itself, so the
+   * workflow, whose failure path may be waiting for the same request, does not tell it again.
+   */
+  readonly toldBy?: 'sweep';
   /** The last record of the request's audit chain, written in the same transaction as this item. */
   readonly auditHead?: ChainHead;
 }

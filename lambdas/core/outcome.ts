@@ -78,3 +78,10 @@ export const DENIED_ERROR = 'ActionApprovals.Denied';
  * own retries: the workflow retries the task with backoff, as it does Lambda's own failures.
  */
 export const STORE_UNAVAILABLE_ERROR = 'ActionApprovals.StoreUnavailable';
+
+/**
+ * The error the workflow's failure path fails with while the request is still `executing`: the
+ * execute invocation that claimed it, or the stuck-execution sweep after the function's timeout,
+ * ends it; the workflow retries the failure path until then, to tell the agent how it ended.
+ */
+export const STILL_EXECUTING_ERROR = 'ActionApprovals.StillExecuting';

@@ -81,6 +81,14 @@ export async function verifyReceipt(jws: string, publicKey: JWK): Promise<Result
   } catch (error) {
     return err(`signature check failed: ${(error as Error).message}`);
   }
+  return receiptFromPayload(payload);
+}
+
+/**
+ * The receipt a JWS payload whose signature was verified holds, or why it is not a well-formed
+ * one: for verifiers that check the signature themselves.
+ */
+export function receiptFromPayload(payload: Uint8Array): Result<ApprovalReceipt, string> {
   let claims: unknown;
   try {
     claims = JSON.parse(new TextDecoder().decode(payload));

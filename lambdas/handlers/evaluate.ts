@@ -5,7 +5,7 @@ import { loadPolicySources } from '../adapters/policy-files';
 import { AwsPreviewReader } from '../adapters/preview-reader';
 import { SessionChangePreviewer, type PreviewRoles } from '../adapters/preview-session';
 import { StsCredentialIssuer } from '../adapters/sts';
-import { evaluateRequest, type EvaluateDeps } from '../app/evaluate';
+import { evaluateRequest, parseEvaluateInput, type EvaluateDeps } from '../app/evaluate';
 import type { ChangePreviewer } from '../app/ports';
 import { PolicyEngine } from '../core/policy';
 import {
@@ -93,7 +93,10 @@ function previewerOf(rt: Runtime): ChangePreviewer | undefined {
 
 /** Task state "Evaluate": parse, claim, decide by policy. */
 export function createHandler(deps: EvaluateDeps) {
-  return instrumented(async (event: unknown) => evaluateRequest(event, deps));
+  return instrumented(async (input: unknown) => {
+    const { event, executionId } = parseEvaluateInput(input);
+    return evaluateRequest(event, deps, executionId);
+  });
 }
 
 /**

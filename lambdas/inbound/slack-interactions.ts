@@ -8,15 +8,20 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { logger } from '../adapters/logger';
-import { SLACK_ACTIONS, SLACK_PARAMETER_ACTIONS } from '../adapters/slack-blocks';
+import { SLACK_PARAMETER_ACTIONS } from '../adapters/slack-blocks';
 import { verifySlackSignature } from './slack-signature';
-import type { VoteDecision } from '../core/approval';
 import type { JsonValue } from '../core/audit';
 import { approvalCard } from '../core/card';
-import type { Reviewer } from '../core/directory';
 import { callbackOrigin } from './callback-origin';
-import { castBallot, type DecideDeps } from '../app/decide';
-import type { HttpResponse, SlackWorkspace, UnauthenticatedCallbacks } from '../app/ports';
+import { parseClick, type SlackClick, type SlackVoteJob, type SlackVoteQueue } from './slack-clicks';
+import type {
+  AuditLog,
+  Clock,
+  HttpResponse,
+  RequestsStore,
+  SlackWorkspace,
+  UnauthenticatedCallbacks,
+} from '../app/ports';
 
 /** Where clicks are remembered, so a retried or replayed click is counted once. */
 export interface SlackClickIdempotency {
@@ -25,51 +30,37 @@ export interface SlackClickIdempotency {
   readonly config: IdempotencyConfig;
 }
 
-export interface SlackInteractionDeps extends DecideDeps {
-  readonly signingSecret: string;
+/** What showing a request's parameters needs: the request, and Slack's modal API (the bot token). */
+export interface SlackParametersDeps {
+  readonly requests: Pick<RequestsStore, 'get'>;
   readonly workspace: SlackWorkspace;
+}
+
+/**
+ * What answering Slack needs: the signing secret, the click log, and the queue to the vote
+ * worker. Nothing that votes (no workflow, no bus, no bot token) is on this path.
+ */
+export interface SlackAcknowledgementDeps {
+  readonly signingSecret: string;
+  readonly clock: Clock;
+  /** Records malformed callbacks from Slack. */
+  readonly audit: AuditLog;
   readonly idempotency: SlackClickIdempotency;
+  readonly votes: SlackVoteQueue;
   readonly unauthenticated: UnauthenticatedCallbacks;
+  /**
+   * Built on the first "Show all parameters" click: Slack's trigger_id lasts 3 s, so the modal
+   * must open before the answer, and only that click reads the bot token.
+   */
+  readonly parameters: () => Promise<SlackParametersDeps>;
 }
 
 export type { HttpResponse };
-
-/** One button press, as identified by Slack: the same click always yields the same value. */
-interface SlackClick {
-  readonly requestId: string;
-  readonly decision: VoteDecision;
-  readonly userId: string;
-  readonly channelId: string;
-  readonly messageTs: string;
-  readonly actionTs: string;
-}
-
-/** What the vote came to; stored with the click, so a retry answers the same without voting again. */
-type ClickResult = { readonly counted: true } | { readonly counted: false; readonly refusal: string };
 
 const SYSTEM_ACTOR = { kind: 'system', id: 'slack-interactions' } as const;
 const KEY_PREFIX = 'slack-click';
 // Attacker-chosen header values are recorded, but only this much of them.
 const MAX_RECORDED_HEADER = 256;
-
-const blockActionsSchema = z.object({
-  type: z.literal('block_actions'),
-  user: z.object({ id: z.string().min(1).max(64) }),
-  container: z.object({
-    type: z.literal('message'),
-    message_ts: z.string().min(1),
-    channel_id: z.string().min(1),
-  }),
-  actions: z
-    .array(
-      z.object({
-        action_id: z.enum([SLACK_ACTIONS.approve, SLACK_ACTIONS.deny]),
-        value: z.string().min(1).max(128),
-        action_ts: z.string().min(1),
-      }),
-    )
-    .length(1),
-});
 
 const ACKNOWLEDGED: HttpResponse = { statusCode: 200, body: '' };
 
@@ -81,14 +72,15 @@ const reply = (statusCode: number, body: Readonly<Record<string, string>>): Http
 
 /**
  * Slack's interactivity endpoint: authenticates the callback (v0 signature, 5-minute window),
- * resolves the clicking user to a reviewer through the directory, and casts the vote on the one
- * decision path. Forged and stale callbacks are counted, not recorded; malformed ones from Slack
- * are recorded; none changes anything. A click
- * delivered twice is counted once. Everything happens before the answer, well inside Slack's 3 s.
+ * remembers the click and leaves it, exactly as Slack signed it, for the vote worker
+ * (`slack-votes.ts`), then answers 200. Slack waits at most 3 s and retries what it did not get an
+ * answer to; the vote, the workflow and the cards are the worker's, after the answer. Forged and
+ * stale callbacks are counted, not recorded; malformed ones from Slack are recorded; none changes
+ * anything. A click delivered twice (a retry with `x-slack-retry-num`, a replay) is queued once.
  */
 export async function handleSlackInteraction(
   event: APIGatewayProxyEventV2,
-  deps: SlackInteractionDeps,
+  deps: SlackAcknowledgementDeps,
 ): Promise<HttpResponse> {
   const now = deps.clock.now();
   const rawBody = event.isBase64Encoded
@@ -130,69 +122,40 @@ export async function handleSlackInteraction(
   }
 
   const viewing = parseParametersClick(rawBody);
-  if (viewing) return showParameters(viewing, deps);
+  if (viewing) return showParameters(viewing, await deps.parameters());
 
   const click = parseClick(rawBody);
   if (!click.ok) return refuse(400, 'malformed-payload', click.reason);
   logger.setCorrelationId(click.value.requestId);
 
-  const vote = makeIdempotent((pressed: SlackClick) => countClick(pressed, deps), {
-    persistenceStore: deps.idempotency.store,
-    config: deps.idempotency.config,
-    keyPrefix: KEY_PREFIX,
-  });
+  const job: SlackVoteJob = {
+    kind: 'slack-click',
+    version: 1,
+    body: rawBody,
+    timestamp: signature.timestamp,
+    signature: signature.signature,
+  };
+  // Keyed on the click alone: Slack's retry is signed anew (another timestamp), the click is the same.
+  const queueOnce = makeIdempotent(
+    async (_pressed: SlackClick) => {
+      await deps.votes.send(JSON.stringify(job));
+      return { queued: true };
+    },
+    { persistenceStore: deps.idempotency.store, config: deps.idempotency.config, keyPrefix: KEY_PREFIX },
+  );
   try {
-    const result = await vote(click.value);
-    logger.info('slack click answered', {
+    await queueOnce(click.value);
+    logger.info('slack click queued', {
       requestId: click.value.requestId,
       decision: click.value.decision,
-      ...result,
+      retry: header(event, 'x-slack-retry-num') ?? null,
     });
   } catch (error) {
-    // The same click is being counted by a concurrent delivery, which answers for both.
+    // The same click is being queued by a concurrent delivery, which answers for both.
     if (error instanceof IdempotencyAlreadyInProgressError) return ACKNOWLEDGED;
     throw error;
   }
   return ACKNOWLEDGED;
-}
-
-async function countClick(click: SlackClick, deps: SlackInteractionDeps): Promise<ClickResult> {
-  const result = await castBallot(
-    {
-      requestId: click.requestId,
-      channel: 'slack',
-      caller: click.userId,
-      reviewer: await reviewerFor(click.userId, deps),
-      decision: click.decision,
-    },
-    deps,
-  );
-  if (result.kind === 'counted') return { counted: true };
-
-  try {
-    await deps.workspace.tellUser(
-      click.channelId,
-      click.userId,
-      `Your ${click.decision} was not counted: ${result.reason}.`,
-    );
-  } catch (error) {
-    // The refusal is already recorded; a reviewer who misses the explanation can click again.
-    logger.warn('could not tell the slack user why the vote was refused', {
-      error: error instanceof Error ? error.message : String(error),
-    });
-  }
-  return { counted: false, refusal: result.code };
-}
-
-/**
- * The reviewer behind a Slack user. A user id on file settles it without asking Slack; otherwise
- * the e-mail address Slack confirms for the user is looked up (display names are never used).
- */
-async function reviewerFor(userId: string, deps: SlackInteractionDeps): Promise<Reviewer | undefined> {
-  return (
-    deps.directory.reviewerBySlackUser(userId, undefined) ??
-    deps.directory.reviewerBySlackUser(userId, await deps.workspace.verifiedEmailOf(userId))
-  );
 }
 
 /** A click on "Show all parameters" (from the card) or on a page button (inside the modal). */
@@ -236,7 +199,7 @@ function parseParametersClick(rawBody: string): ParametersClick | undefined {
  * Shows the full parameters to whoever asked: it changes nothing, so it needs no reviewer, and
  * the card they clicked already shows the request to the whole channel.
  */
-async function showParameters(click: ParametersClick, deps: SlackInteractionDeps): Promise<HttpResponse> {
+async function showParameters(click: ParametersClick, deps: SlackParametersDeps): Promise<HttpResponse> {
   const record = await deps.requests.get(click.requestId);
   if (!record) {
     logger.warn('parameters asked for an unknown request', { requestId: click.requestId });
@@ -246,40 +209,6 @@ async function showParameters(click: ParametersClick, deps: SlackInteractionDeps
   if (click.kind === 'open') await deps.workspace.showParameters(click.triggerId, card);
   else await deps.workspace.turnParametersPage(click.viewId, card, click.page);
   return ACKNOWLEDGED;
-}
-
-type Parsed =
-  { readonly ok: true; readonly value: SlackClick } | { readonly ok: false; readonly reason: string };
-
-function parseClick(rawBody: string): Parsed {
-  const payload = new URLSearchParams(rawBody).get('payload');
-  if (payload === null) return { ok: false, reason: 'the body has no payload field' };
-  let json: unknown;
-  try {
-    json = JSON.parse(payload);
-  } catch {
-    return { ok: false, reason: 'the payload is not JSON' };
-  }
-  const parsed = blockActionsSchema.safeParse(json);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      reason: `the payload is not an Approve or Deny click: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
-    };
-  }
-  const { user, container, actions } = parsed.data;
-  const [action] = actions;
-  return {
-    ok: true,
-    value: {
-      requestId: action.value,
-      decision: action.action_id === SLACK_ACTIONS.approve ? 'approve' : 'deny',
-      userId: user.id,
-      channelId: container.channel_id,
-      messageTs: container.message_ts,
-      actionTs: action.action_ts,
-    },
-  };
 }
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {

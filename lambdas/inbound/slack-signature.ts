@@ -14,7 +14,8 @@ export const SLACK_SIGNATURE_REFUSAL = {
 export type SlackSignatureRefusal = (typeof SLACK_SIGNATURE_REFUSAL)[keyof typeof SLACK_SIGNATURE_REFUSAL];
 
 export type SlackSignatureCheck =
-  | { readonly ok: true }
+  /** The headers that were verified, so what is passed on is exactly what was checked. */
+  | { readonly ok: true; readonly signature: string; readonly timestamp: string }
   | { readonly ok: false; readonly code: SlackSignatureRefusal; readonly reason: string };
 
 export interface SignedSlackRequest {
@@ -37,6 +38,7 @@ export function verifySlackSignature(
   request: SignedSlackRequest,
   signingSecret: string,
   now: Date,
+  maxAgeSeconds: number = SLACK_SIGNATURE_MAX_AGE_SECONDS,
 ): SlackSignatureCheck {
   const refuse = (code: SlackSignatureRefusal, reason: string): SlackSignatureCheck => ({
     ok: false,
@@ -58,10 +60,10 @@ export function verifySlackSignature(
     );
   }
   const skewSeconds = Math.abs(now.getTime() / 1000 - Number(request.timestamp));
-  if (skewSeconds > SLACK_SIGNATURE_MAX_AGE_SECONDS) {
+  if (skewSeconds > maxAgeSeconds) {
     return refuse(
       SLACK_SIGNATURE_REFUSAL.staleTimestamp,
-      `the request was signed ${Math.round(skewSeconds)} s away from now; at most ${SLACK_SIGNATURE_MAX_AGE_SECONDS} s are accepted`,
+      `the request was signed ${Math.round(skewSeconds)} s away from now; at most ${maxAgeSeconds} s are accepted`,
     );
   }
   if (!SIGNATURE_PATTERN.test(request.signature)) {
@@ -77,7 +79,7 @@ export function verifySlackSignature(
   if (expected.length !== received.length || !timingSafeEqual(expected, received)) {
     return refuse(SLACK_SIGNATURE_REFUSAL.signatureMismatch, 'the signature does not match the request');
   }
-  return { ok: true };
+  return { ok: true, signature: request.signature, timestamp: request.timestamp };
 }
 
 /** The `X-Slack-Signature` value Slack sends for this body and timestamp. */

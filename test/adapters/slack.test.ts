@@ -3,9 +3,9 @@ import {
   SlackWebWorkspace,
   slackFromEnvironment,
   slackNotifierFromEnvironment,
-  slackSecretFromEnvironment,
   slackWebClient,
 } from '../../lambdas/adapters/slack';
+import { slackSecretFromEnvironment } from '../../lambdas/adapters/slack-secrets';
 import { slackApprovalMessage } from '../../lambdas/adapters/slack-blocks';
 import type { ApprovalCard } from '../../lambdas/core/card';
 import {

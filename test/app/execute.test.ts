@@ -445,6 +445,44 @@ describe('Function: executeApproved', () => {
     ]);
   });
 
+  it('records the credentials it issued once when the answer to that write was lost', async () => {
+    await approved('exec-lost-answer');
+    let answersToLose = 1;
+    const losing: RequestsStore = {
+      claim: (record, opening) => store.claim(record, opening),
+      get: (requestId) => store.get(requestId),
+      executingSince: (cutoff) => store.executingSince(cutoff),
+      save: async (current, changes, events) => {
+        const saved = await store.save(current, changes, events);
+        const issuing = events?.some((entry) => entry.type === 'credentials-issued') ?? false;
+        // The write landed; its answer did not come back.
+        if (issuing && answersToLose-- > 0) throw new StoreUnavailableError();
+        return saved;
+      },
+    };
+    const retrying = {
+      ...deps,
+      requests: losing,
+      storeRetry: { forMs: 1_000, firstDelayMs: 10, maxDelayMs: 40, sleep: async () => undefined },
+    };
+
+    const result = await executeApproved(
+      { requestId: 'exec-lost-answer', parameters: { MemorySize: 512 } },
+      retrying,
+    );
+
+    const chain = await audit.read('exec-lost-answer');
+    expect(result.outcome).toBe('executed');
+    expect(chain.map((entry) => entry.type)).toEqual([
+      'requested',
+      'approved',
+      'credentials-issued',
+      'executed',
+    ]);
+    expect(verifyChain(chain).ok).toBe(true);
+    expect(lambda).toHaveReceivedCommandTimes(UpdateFunctionConfigurationCommand, 1);
+  });
+
   it('expires an approval that ran out before execution and mints nothing', async () => {
     await approved('exec-late');
     clock.current = new Date(EXPIRES);

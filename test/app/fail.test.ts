@@ -1,9 +1,20 @@
 import { evaluateRequest } from '../../lambdas/app/evaluate';
-import { StoreUnavailableError } from '../../lambdas/app/errors';
+import { StillExecutingError, StoreUnavailableError } from '../../lambdas/app/errors';
 import { failRequest } from '../../lambdas/app/fail';
+import type { OutcomePublisher } from '../../lambdas/app/ports';
 import { requestApproval } from '../../lambdas/app/request-approval';
+import { sweepStuckExecutions } from '../../lambdas/app/sweep';
 import { verifyChain } from '../../lambdas/core/audit';
-import { actionRequested, inMemoryStores, testDeps, type TestStores } from '../support/fixtures';
+import type { RequestRecord } from '../../lambdas/core/lifecycle';
+import type { OutcomeEvent } from '../../lambdas/core/outcome';
+import {
+  actionRequested,
+  inMemoryStores,
+  STAGING_ACCOUNT,
+  testDeps,
+  type TestDeps,
+  type TestStores,
+} from '../support/fixtures';
 
 describe('Function: failRequest', () => {
   let tables: TestStores;
@@ -28,7 +39,7 @@ describe('Function: failRequest', () => {
       outcome: 'failed',
       publish: { DetailType: 'Action Failed' },
     });
-    expect(JSON.parse(result.publish.Detail)).toMatchObject({
+    expect(JSON.parse(result.publish?.Detail ?? '{}')).toMatchObject({
       agentId: 'reporting-bot',
       reason: 'the workflow failed: Lambda.Unknown',
     });
@@ -86,7 +97,7 @@ describe('Function: failRequest', () => {
     );
 
     expect(result).toMatchObject({ outcome: 'failed', publish: { DetailType: 'Action Failed' } });
-    expect(JSON.parse(result.publish.Detail)).toMatchObject({ agentId: 'reporting-bot' });
+    expect(JSON.parse(result.publish?.Detail ?? '{}')).toMatchObject({ agentId: 'reporting-bot' });
   });
 
   it('fails itself, to be retried, while the store is only unavailable, and records nothing beside the request', async () => {
@@ -109,6 +120,80 @@ describe('Function: failRequest', () => {
       StoreUnavailableError,
     );
     expect(started).toEqual([]);
+  });
+
+  describe('a request in executing', () => {
+    /** An auto-approved read the execute function claimed, as it leaves it while the action runs. */
+    async function claimedForExecution(deps: TestDeps, requestId: string): Promise<RequestRecord> {
+      const event = actionRequested({
+        requestId,
+        operation: 's3:GetObject',
+        resource: 'arn:aws:s3:::staging-reports/q3.csv',
+        parameters: {},
+      });
+      await evaluateRequest({ ...event, account: STAGING_ACCOUNT }, deps.evaluate);
+      const approved = await deps.decide.requests.get(requestId);
+      return deps.decide.requests.save(approved!, {
+        state: 'executing',
+        executingSince: deps.clock.now().toISOString(),
+      });
+    }
+
+    it('is left to the invocation that claimed it: the failure path fails to be retried and writes nothing', async () => {
+      const deps = testDeps(tables);
+      const executing = await claimedForExecution(deps, 'fail-executing');
+
+      await expect(failRequest(failure('fail-executing', 'ConflictError'), deps.decide)).rejects.toThrow(
+        StillExecutingError,
+      );
+
+      expect(await deps.decide.requests.get('fail-executing')).toEqual(executing);
+      expect((await deps.decide.audit.read('fail-executing')).map((record) => record.type)).toEqual([
+        'requested',
+        'policy-evaluated',
+        'approved',
+      ]);
+    });
+
+    it('tells the agent how the claiming invocation ended it, once it has', async () => {
+      const deps = testDeps(tables);
+      const executing = await claimedForExecution(deps, 'fail-then-executed');
+      await expect(failRequest(failure('fail-then-executed'), deps.decide)).rejects.toThrow(
+        StillExecutingError,
+      );
+      await deps.decide.requests.save(executing, { state: 'executed' }, [
+        {
+          requestId: 'fail-then-executed',
+          at: executing.createdAt,
+          type: 'executed',
+          actor: { kind: 'system', id: 'execute' },
+        },
+      ]);
+
+      const retried = await failRequest(failure('fail-then-executed'), deps.decide);
+
+      expect(retried).toMatchObject({ outcome: 'executed', publish: { DetailType: 'Action Executed' } });
+      expect(
+        (await deps.decide.audit.read('fail-then-executed')).filter((record) => record.type === 'executed'),
+      ).toHaveLength(1);
+    });
+
+    it('tells the agent nothing more when the sweep ended it, as the sweep told the agent itself', async () => {
+      const deps = testDeps(inMemoryStores());
+      await claimedForExecution(deps, 'fail-then-swept');
+      const told: OutcomeEvent[] = [];
+      const publisher: OutcomePublisher = { publish: async (event) => void told.push(event) };
+      deps.clock.advance(600);
+      await sweepStuckExecutions({ ...deps.decide, publisher, stuckAfterSeconds: 120 });
+
+      const retried = await failRequest(failure('fail-then-swept'), deps.decide);
+
+      expect(retried).toEqual({ requestId: 'fail-then-swept', outcome: 'failed' });
+      expect(told.map((event) => event.DetailType)).toEqual(['Action Failed']);
+      expect(
+        (await deps.decide.audit.read('fail-then-swept')).filter((record) => record.type === 'failed'),
+      ).toHaveLength(1);
+    });
   });
 });
 

@@ -251,6 +251,7 @@ describe('Command: action-approvals --help at every level', () => {
       '--json',
       '--max-findings',
       '--max-open-hours',
+      '--threads',
       '--region',
     ])
       expect(io.out()).toContain(option);
@@ -358,5 +359,58 @@ crypto.createHash = (algorithm, ...rest) => {
       .split('\n')
       .filter((line) => line.startsWith('action-approvals'));
     expect(lines).toEqual(['action-approvals: internal error: hashing is broken']);
+  });
+});
+
+describe('Command: action-approvals audit verify on worker threads', () => {
+  it('prints one line and exits 70 when a worker thread fails, never a clean report', async () => {
+    // Preloaded into every thread; only the worker threads' SHA-256 throws, as no input can make it do.
+    const preload = join(clean.dir, 'broken-worker-hashing.cjs');
+    writeFileSync(
+      preload,
+      `const { isMainThread } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const createHash = crypto.createHash;
+crypto.createHash = (algorithm, ...rest) => {
+  if (algorithm === 'sha256' && !isMainThread) throw new Error('hashing is broken');
+  return createHash(algorithm, ...rest);
+};`,
+    );
+    const run = promisify(execFile);
+    const root = join(__dirname, '..', '..');
+
+    const failed = await run(
+      join(root, 'node_modules', '.bin', 'tsx'),
+      [join(root, 'bin', 'cli.ts'), 'audit', 'verify', clean.dir, '--skip-receipts', '--threads', '2'],
+      { env: { ...process.env, NODE_OPTIONS: `--require ${preload}` } },
+    ).catch((error: { code: number; stdout: string; stderr: string }) => error);
+
+    expect(failed).toMatchObject({ code: 70, stdout: '' });
+    const lines = (failed as { stderr: string }).stderr
+      .split('\n')
+      .filter((line) => line.startsWith('action-approvals'));
+    expect(lines).toEqual([
+      'action-approvals: internal error: a verification thread failed: hashing is broken',
+    ]);
+  });
+
+  it('finds what one thread finds', async () => {
+    const onThreads = capturedIo();
+    const oneThread = capturedIo();
+
+    const codes = [
+      await main(['audit', 'verify', clean.dir, '--skip-receipts', '--json', '--threads', '2'], onThreads),
+      await main(['audit', 'verify', clean.dir, '--skip-receipts', '--json', '--threads', '0'], oneThread),
+    ];
+
+    expect(codes).toEqual([0, 0]);
+    expect(JSON.parse(onThreads.out())).toEqual(JSON.parse(oneThread.out()));
+  });
+
+  it.each(['-1', '1.5', 'many', '17'])('exits 2 for --threads %s', async (threads) => {
+    const io = capturedIo();
+
+    expect(await main(['audit', 'verify', clean.dir, '--skip-receipts', '--threads', threads], io)).toBe(2);
+    expect(io.err()).toContain('--threads must be a whole number from 0 to 16');
   });
 });

@@ -3,9 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { decodeProtectedHeader } from 'jose';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
 import { appendRecord } from '../../lambdas/core/audit';
-import { type ApprovalReceipt, signReceipt } from '../../lambdas/core/receipt';
+import { type ApprovalReceipt, signReceipt, verifyReceipt } from '../../lambdas/core/receipt';
 import {
   bindingMismatches,
   bindingOf,
@@ -137,6 +139,56 @@ describe('Function: receiptChecker', () => {
       ok: false,
       error: 'not a compact JWS',
     });
+  });
+});
+
+describe('Function: receiptChecker against jose alone', () => {
+  const signer = LocalSigner.generate('receipts');
+  const jwk = signer.publicJwk();
+  /** The check as jose alone makes it: what node:crypto's shortcut must agree with on every input. */
+  const joseAlone = async (jws: string) => {
+    try {
+      decodeProtectedHeader(jws);
+    } catch {
+      return { ok: false, error: 'not a compact JWS' };
+    }
+    return verifyReceipt(jws, jwk);
+  };
+  const base64url = (text: string): string => Buffer.from(text).toString('base64url');
+  const header = fc
+    .record(
+      {
+        alg: fc.constantFrom('ES256', 'ES384', 'none', 'es256'),
+        kid: fc.constantFrom('receipts', 'other'),
+        typ: fc.constant('approval-receipt+jwt'),
+        crit: fc.constant(['b64']),
+        b64: fc.boolean(),
+        extra: fc.string(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((fields) => base64url(JSON.stringify(fields)));
+
+  it('accepts and rejects exactly what jose does, for the same reasons', async () => {
+    const genuine = await signReceipt(receipt, signer);
+    const [, payload, signature] = genuine.split('.');
+    const check = receiptChecker([jwk]);
+    const characters = fc.constantFrom(...'AZaz09-_.=+/ \n'.split(''));
+    const variant = fc.oneof(
+      fc.constant(genuine),
+      fc
+        .tuple(fc.nat({ max: genuine.length - 1 }), characters)
+        .map(([at, character]) => genuine.slice(0, at) + character + genuine.slice(at + 1)),
+      fc.nat({ max: genuine.length - 1 }).map((at) => genuine.slice(0, at) + genuine.slice(at + 1)),
+      header.map((replaced) => `${replaced}.${payload}.${signature}`),
+    );
+
+    await fc.assert(
+      fc.asyncProperty(variant, async (jws) => {
+        expect(await check(jws)).toEqual(await joseAlone(jws));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

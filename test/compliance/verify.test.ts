@@ -302,3 +302,39 @@ describe('Function: verifyTrail', () => {
     expect(report).toMatchObject({ ok: true, records: clean.records });
   });
 });
+
+describe('Function: verifyTrail on worker threads', () => {
+  /** The reports of verifying on two worker threads and on this thread alone, at once. */
+  const bothWays = async (fixture: Fixture, dir = fixture.dir) => {
+    const stores = await localStores(dir);
+    const checkReceipt = await checkerFor(fixture);
+    return Promise.all([
+      verifyTrail(stores, { checkReceipt, threads: 2 }),
+      verifyTrail(stores, { checkReceipt, threads: 0 }),
+    ]);
+  };
+
+  it.each(TAMPERINGS)('finds %s exactly as one thread does', async (kind) => {
+    const fixture = tampered.get(kind) as Fixture;
+
+    const [onThreads, oneThread] = await bothWays(fixture);
+
+    expect(onThreads.counts[DETECTED_AS[kind]]).toBeGreaterThan(0);
+    expect(onThreads).toEqual(oneThread);
+  });
+
+  it('names the same files and lines of damaged input as one thread does', async () => {
+    const copy = copyOf(clean);
+    const [first, second] = clean.archiveFiles.map(copy.path);
+    const truncated = readFileSync(first);
+    writeFileSync(first, truncated.subarray(0, Math.floor(truncated.length / 2)));
+    writeLines(second, [...readLines(second), 'not json', `{"requestId":"x","seq":${2 ** 60}}`]);
+    const [dataFile] = clean.export.dataFiles.map(copy.path);
+    writeFileSync(dataFile, gzipSync('{"Item":{"seq":{"N":"1e400"}}}\n'));
+
+    const [onThreads, oneThread] = await bothWays(clean, copy.dir);
+
+    expect(onThreads.counts[FINDING.inputError]).toBeGreaterThanOrEqual(4);
+    expect(onThreads).toEqual(oneThread);
+  });
+});

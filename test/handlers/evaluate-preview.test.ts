@@ -12,12 +12,20 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { approvalCard } from '../../lambdas/core/card';
-import { handler as evaluate } from '../../lambdas/handlers/evaluate';
+import { handler as evaluateHandler } from '../../lambdas/handlers/evaluate';
 import { Runtime } from '../../lambdas/handlers/runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { ALLOW_EVERYTHING, isAllowed } from '../../local/iam-simulator';
 import { createTestTables } from '../support/dynamodb';
-import { actionRequested, directoryConfig, PRODUCTION_ACCOUNT, STAGING_ACCOUNT } from '../support/fixtures';
+import {
+  actionRequested,
+  evaluateTaskInput,
+  directoryConfig,
+  PRODUCTION_ACCOUNT,
+  STAGING_ACCOUNT,
+} from '../support/fixtures';
+
+const evaluate = (event: unknown) => evaluateHandler(evaluateTaskInput(event));
 
 const sts = mockClient(STSClient);
 const lambda = mockClient(LambdaClient);

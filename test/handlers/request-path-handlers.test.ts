@@ -4,13 +4,15 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler as apiDecision } from '../../lambdas/handlers/api-decision';
-import { handler as evaluate } from '../../lambdas/handlers/evaluate';
+import { handler as evaluateHandler } from '../../lambdas/handlers/evaluate';
 import { handler as expire } from '../../lambdas/handlers/expire';
 import { handler as requestApproval } from '../../lambdas/handlers/request-approval';
 import { readSettings } from '../../lambdas/handlers/runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables } from '../support/dynamodb';
-import { actionRequested, directoryConfig } from '../support/fixtures';
+import { actionRequested, evaluateTaskInput, directoryConfig } from '../support/fixtures';
+
+const evaluate = (event: unknown) => evaluateHandler(evaluateTaskInput(event));
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);

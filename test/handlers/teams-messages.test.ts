@@ -2,13 +2,13 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { handler as evaluate } from '../../lambdas/handlers/evaluate';
+import { handler as evaluateHandler } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import { awsRuntime } from '../../lambdas/handlers/runtime';
 import { handler } from '../../lambdas/handlers/teams-messages';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables, type TestTables } from '../support/dynamodb';
-import { actionRequested, directoryConfig } from '../support/fixtures';
+import { actionRequested, evaluateTaskInput, directoryConfig } from '../support/fixtures';
 import {
   activityEvent,
   BOT_APP_ID,
@@ -21,6 +21,8 @@ import {
 } from '../support/teams-fakes';
 import { lambdaContext as invocationContext } from '../../local/lambda-events';
 import { captureOutput } from '../support/output';
+
+const evaluate = (event: unknown) => evaluateHandler(evaluateTaskInput(event));
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);

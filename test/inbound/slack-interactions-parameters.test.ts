@@ -9,7 +9,11 @@ import { slackClickIdempotency } from '../../lambdas/inbound/slack-idempotency';
 import { slackSignature } from '../../lambdas/inbound/slack-signature';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
-import { handleSlackInteraction, type SlackInteractionDeps } from '../../lambdas/inbound/slack-interactions';
+import type { DecideDeps } from '../../lambdas/app/decide';
+import {
+  handleSlackInteraction,
+  type SlackAcknowledgementDeps,
+} from '../../lambdas/inbound/slack-interactions';
 import { approvalCard } from '../../lambdas/core/card';
 import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
 import { createTestTables, type TestTables } from '../support/dynamodb';
@@ -75,7 +79,8 @@ const form = (request: RecordedRequest): Record<string, string> =>
 describe('Attack class 1: nothing runs that the reviewer could not see', () => {
   let tables: TestTables;
   let slack: RecordingHttpServer;
-  let deps: SlackInteractionDeps;
+  let deps: DecideDeps;
+  let endpoint: SlackAcknowledgementDeps;
 
   beforeAll(async () => {
     tables = await createTestTables();
@@ -99,13 +104,18 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
     const client = slackWebClient({ botToken: 'xoxb-test', apiUrl: `${slack.url}/api/` });
     const idempotency = slackClickIdempotency(tables.client, tables.idempotencyTable);
     idempotency.config.registerLambdaContext(invocationContext('slack-interactions', 3_000));
-    deps = {
-      ...base.decide,
-      notifiers: [new SlackNotifier(client, CHANNEL)],
+    deps = { ...base.decide, notifiers: [new SlackNotifier(client, CHANNEL)] };
+    endpoint = {
       signingSecret: SIGNING_SECRET,
-      workspace: new SlackWebWorkspace(client),
+      clock: deps.clock,
+      audit: deps.audit,
       idempotency,
+      votes: {
+        send: () => Promise.reject(new Error('showing parameters queues no vote')),
+      },
       unauthenticated: new RecordingUnauthenticatedCallbacks(),
+      parameters: () =>
+        Promise.resolve({ requests: deps.requests, workspace: new SlackWebWorkspace(client) }),
     };
   });
 
@@ -134,7 +144,7 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
     // Act
     const response = await handleSlackInteraction(
       slackEvent(parametersClick({ actionId: 'show_parameters', value: 'slack-params' }), deps.clock.now()),
-      deps,
+      endpoint,
     );
 
     // Assess
@@ -170,7 +180,7 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
         parametersClick({ actionId: 'parameters_page', value: 'slack-pages 0', viewId: 'V0MODAL' }),
         deps.clock.now(),
       ),
-      deps,
+      endpoint,
     );
 
     // Assess
@@ -186,7 +196,7 @@ describe('Attack class 1: nothing runs that the reviewer could not see', () => {
         parametersClick({ actionId: 'show_parameters', value: 'no-such-request' }),
         deps.clock.now(),
       ),
-      deps,
+      endpoint,
     );
 
     expect(response).toEqual({ statusCode: 200, body: '' });

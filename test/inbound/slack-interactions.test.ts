@@ -14,7 +14,12 @@ import type { DecideDeps } from '../../lambdas/app/decide';
 import type { EvaluateDeps } from '../../lambdas/app/evaluate';
 import { evaluateRequest } from '../../lambdas/app/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
-import { handleSlackInteraction, type SlackInteractionDeps } from '../../lambdas/inbound/slack-interactions';
+import {
+  handleSlackInteraction,
+  type SlackAcknowledgementDeps,
+} from '../../lambdas/inbound/slack-interactions';
+import { CLICK_MEMORY_SECONDS } from '../../lambdas/inbound/slack-idempotency';
+import { castSlackVote, type SlackVoteDeps } from '../../lambdas/inbound/slack-votes';
 import type { AuditRecord } from '../../lambdas/core/audit';
 import { verifyChain } from '../../lambdas/core/audit';
 import { approvalCard, type CardOutcome } from '../../lambdas/core/card';
@@ -31,8 +36,11 @@ import {
   startRecordingHttpServer,
   type RecordedRequest,
   type RecordingHttpServer,
+  type RequestResponder,
 } from '../support/recording-http-server';
 import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
+import { LocalSlackVoteQueue } from '../../local/slack-vote-queue';
+import { createHandler as createVoteWorker } from '../../lambdas/handlers/slack-votes';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
@@ -119,37 +127,45 @@ function slackEvent(rawBody: string, at: Date, delivery: Delivery = {}): APIGate
 const form = (request: RecordedRequest): Record<string, string> =>
   Object.fromEntries(new URLSearchParams(request.body));
 
+/** Slack's Web API as the tests need it: posts get a timestamp, users.info knows slackUsers. */
+let posted = 0;
+const slackApi: RequestResponder = (request) => {
+  switch (request.path) {
+    case '/api/chat.postMessage':
+      posted += 1;
+      return {
+        body: { ok: true, channel: CHANNEL, ts: `1764000000.${String(posted).padStart(6, '0')}` },
+      };
+    case '/api/users.info': {
+      const user = slackUsers[form(request).user];
+      return { body: user ? { ok: true, user } : { ok: false, error: 'user_not_found' } };
+    }
+    default:
+      return { body: { ok: true } };
+  }
+};
+
 describe('Function: handleSlackInteraction', () => {
   let tables: TestTables;
   let slack: RecordingHttpServer;
   let base: TestDeps;
   let evaluate: EvaluateDeps;
-  let deps: SlackInteractionDeps;
+  /** The vote worker's. */
+  let deps: SlackVoteDeps;
+  /** Slack's endpoint's: it queues each click in `queued`. */
+  let endpoint: SlackAcknowledgementDeps;
+  let queued: string[];
   let unauthenticated: RecordingUnauthenticatedCallbacks;
-  let posted = 0;
 
   beforeAll(async () => {
     tables = await createTestTables();
-    slack = await startRecordingHttpServer((request) => {
-      switch (request.path) {
-        case '/api/chat.postMessage':
-          posted += 1;
-          return {
-            body: { ok: true, channel: CHANNEL, ts: `1764000000.${String(posted).padStart(6, '0')}` },
-          };
-        case '/api/users.info': {
-          const user = slackUsers[form(request).user];
-          return { body: user ? { ok: true, user } : { ok: false, error: 'user_not_found' } };
-        }
-        default:
-          return { body: { ok: true } };
-      }
-    });
+    slack = await startRecordingHttpServer(slackApi);
   });
   afterAll(() => slack.close());
 
   beforeEach(() => {
     slack.clear();
+    slack.respondWith(slackApi);
     sfn.reset();
     events.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] });
@@ -163,12 +179,24 @@ describe('Function: handleSlackInteraction', () => {
     unauthenticated = new RecordingUnauthenticatedCallbacks();
     const idempotency = slackClickIdempotency(tables.client, tables.idempotencyTable);
     idempotency.config.registerLambdaContext(lambdaContext);
-    deps = {
-      ...decide,
+    const votes = slackClickIdempotency(tables.client, tables.idempotencyTable, CLICK_MEMORY_SECONDS.worker);
+    votes.config.registerLambdaContext(invocationContext('slack-votes', 30_000));
+    const workspace = new SlackWebWorkspace(client);
+    deps = { ...decide, signingSecret: SIGNING_SECRET, workspace, idempotency: votes, unauthenticated };
+    queued = [];
+    endpoint = {
       signingSecret: SIGNING_SECRET,
-      workspace: new SlackWebWorkspace(client),
+      clock: decide.clock,
+      audit: decide.audit,
       idempotency,
+      votes: {
+        send: (job) => {
+          queued.push(job);
+          return Promise.resolve();
+        },
+      },
       unauthenticated,
+      parameters: () => Promise.resolve({ requests: decide.requests, workspace }),
     };
   });
 
@@ -183,8 +211,17 @@ describe('Function: handleSlackInteraction', () => {
     slack.clear();
   }
 
-  const deliver = (body: string, delivery?: Delivery) =>
-    handleSlackInteraction(slackEvent(body, deps.clock.now(), delivery), deps);
+  /** Slack's endpoint answers; then the worker casts what it queued, as the queue delivers it. */
+  const acknowledge = (body: string, delivery?: Delivery) =>
+    handleSlackInteraction(slackEvent(body, deps.clock.now(), delivery), endpoint);
+  async function castQueued(): Promise<void> {
+    for (const job of queued.splice(0)) await castSlackVote(job, deps);
+  }
+  async function deliver(body: string, delivery?: Delivery) {
+    const answer = await acknowledge(body, delivery);
+    await castQueued();
+    return answer;
+  }
 
   async function expectedUpdate(requestId: string, outcome: CardOutcome): Promise<Record<string, string>> {
     const record = await deps.requests.get(requestId);
@@ -755,6 +792,232 @@ describe('Function: handleSlackInteraction', () => {
         details: { counted: false, refusal: 'owner-approval' },
       });
       expect(unauthenticated.refusals).toEqual([]);
+    });
+  });
+
+  describe('answering first, voting after', () => {
+    it('answers 200 before any vote is written, and the queued click then counts', async () => {
+      // Prepare
+      await awaitingApproval('slack-ack-first');
+
+      // Act
+      const response = await acknowledge(
+        clickBody({ requestId: 'slack-ack-first', userId: 'UALICE', action: 'approve' }),
+      );
+      const chainWhenAnswered = (await deps.audit.read('slack-ack-first')).map((record) => record.type);
+      const slackCallsWhenAnswered = slack.requests.length;
+      await castQueued();
+
+      // Assess
+      expect(response).toEqual({ statusCode: 200, body: '' });
+      expect(chainWhenAnswered).toEqual(['requested', 'policy-evaluated', 'approval-requested']);
+      expect(slackCallsWhenAnswered).toBe(0);
+      expect((await deps.audit.read('slack-ack-first')).map((record) => record.type)).toEqual([
+        'requested',
+        'policy-evaluated',
+        'approval-requested',
+        'vote',
+      ]);
+      expect(slack.requestsTo('/api/chat.update')).toHaveLength(1);
+    });
+
+    it('queues Slack’s own request, exactly as signed, and nothing of its own', async () => {
+      // Prepare
+      await awaitingApproval('slack-job');
+      const body = clickBody({ requestId: 'slack-job', userId: 'UBOB', action: 'deny' });
+      const event = slackEvent(body, deps.clock.now());
+
+      // Act
+      await handleSlackInteraction(event, endpoint);
+
+      // Assess
+      expect(queued.map((job) => JSON.parse(job) as unknown)).toEqual([
+        {
+          kind: 'slack-click',
+          version: 1,
+          body,
+          timestamp: event.headers['x-slack-request-timestamp'],
+          signature: event.headers['x-slack-signature'],
+        },
+      ]);
+    });
+
+    it('queues a click that Slack retried (x-slack-retry-num) once, so it counts once', async () => {
+      // Prepare
+      await awaitingApproval('slack-retry-num');
+      const body = clickBody({ requestId: 'slack-retry-num', userId: 'UALICE', action: 'approve' });
+      const retriedAt = String(Math.floor(deps.clock.now().getTime() / 1000) + 3);
+
+      // Act
+      const first = await acknowledge(body);
+      const retried = await acknowledge(body, {
+        headers: {
+          'x-slack-request-timestamp': retriedAt,
+          'x-slack-signature': slackSignature(SIGNING_SECRET, retriedAt, body),
+          'x-slack-retry-num': '1',
+          'x-slack-retry-reason': 'http_timeout',
+        },
+      });
+      const jobs = queued.length;
+      await castQueued();
+
+      // Assess
+      expect([first.statusCode, retried.statusCode]).toEqual([200, 200]);
+      expect(jobs).toBe(1);
+      expect(
+        (await deps.audit.read('slack-retry-num')).filter((record) => record.type === 'vote'),
+      ).toHaveLength(1);
+    });
+
+    it('casts a job the queue delivers twice once', async () => {
+      // Prepare
+      await awaitingApproval('slack-redelivered');
+      await acknowledge(clickBody({ requestId: 'slack-redelivered', userId: 'UALICE', action: 'approve' }));
+      const [job] = queued.splice(0);
+
+      // Act
+      const outcomes = [await castSlackVote(job, deps), await castSlackVote(job, deps)];
+
+      // Assess
+      expect(outcomes).toEqual([{ kind: 'counted' }, { kind: 'counted' }]);
+      expect(
+        (await deps.audit.read('slack-redelivered')).filter((record) => record.type === 'vote'),
+      ).toHaveLength(1);
+      expect(slack.requestsTo('/api/chat.postEphemeral')).toHaveLength(0);
+    });
+
+    it('never votes on a job that did not come through the signed endpoint, however it is made', async () => {
+      // Prepare
+      await awaitingApproval('slack-forged-job');
+      const now = Math.floor(deps.clock.now().getTime() / 1000);
+      const body = clickBody({ requestId: 'slack-forged-job', userId: 'UALICE', action: 'approve' });
+      const forgedJob = fc.oneof(
+        // Signed with a guessed secret.
+        fc
+          .string({ minLength: 1, maxLength: 40 })
+          .filter((secret) => secret !== SIGNING_SECRET)
+          .map((secret) =>
+            JSON.stringify({
+              kind: 'slack-click',
+              version: 1,
+              body,
+              timestamp: String(now),
+              signature: slackSignature(secret, String(now), body),
+            }),
+          ),
+        // Slack's genuine signature over another body.
+        fc.constantFrom('UBOB', 'UOWNER').map((userId) => {
+          const signedBody = clickBody({ requestId: 'slack-other', userId, action: 'approve' });
+          return JSON.stringify({
+            kind: 'slack-click',
+            version: 1,
+            body,
+            timestamp: String(now),
+            signature: slackSignature(SIGNING_SECRET, String(now), signedBody),
+          });
+        }),
+        // Genuinely signed, but long before the worker's window.
+        fc.integer({ min: 3_601, max: 10 ** 7 }).map((age) => {
+          const at = String(now - age);
+          return JSON.stringify({
+            kind: 'slack-click',
+            version: 1,
+            body,
+            timestamp: at,
+            signature: slackSignature(SIGNING_SECRET, at, body),
+          });
+        }),
+        // A decision stated outright, or anything else that is not the envelope.
+        fc.constant(
+          JSON.stringify({
+            requestId: 'slack-forged-job',
+            reviewer: 'alice@example.com',
+            decision: 'approve',
+          }),
+        ),
+        fc.string({ maxLength: 200 }),
+      );
+
+      // Act
+      await fc.assert(
+        fc.asyncProperty(forgedJob, async (job) => {
+          expect(await castSlackVote(job, deps)).toMatchObject({ kind: 'dropped' });
+        }),
+        { numRuns: 40 },
+      );
+
+      // Assess
+      expect((await deps.requests.get('slack-forged-job'))?.approval?.votes).toEqual([]);
+      expect((await deps.audit.read('slack-forged-job')).map((record) => record.type)).toEqual([
+        'requested',
+        'policy-evaluated',
+        'approval-requested',
+      ]);
+      expect(unauthenticated.refusals.length).toBeGreaterThanOrEqual(40);
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      expect(slack.requests).toEqual([]);
+    });
+
+    it('retries a job the worker failed on until it counts, once', async () => {
+      // Prepare: Slack cannot say who UDAVE is on the first delivery (the call and the client's one retry)
+      await awaitingApproval('slack-worker-retry');
+      let lookups = 0;
+      slack.respondWith((request) => {
+        if (request.path !== '/api/users.info') return { body: { ok: true } };
+        lookups += 1;
+        return lookups <= 2
+          ? { status: 500, body: { ok: false, error: 'internal_error' } }
+          : { body: { ok: true, user: slackUsers.UDAVE } };
+      });
+      const worker = createVoteWorker(deps);
+      const queue = new LocalSlackVoteQueue(
+        (event) => worker(event, invocationContext('slack-votes', 30_000)),
+        {
+          retryDelayMs: 1,
+        },
+      );
+      endpoint = { ...endpoint, votes: queue };
+
+      // Act
+      const response = await acknowledge(
+        clickBody({ requestId: 'slack-worker-retry', userId: 'UDAVE', action: 'approve' }),
+      );
+      await queue.drained();
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(lookups).toBe(3);
+      expect(queue.deadLetters).toEqual([]);
+      expect(
+        (await deps.audit.read('slack-worker-retry')).filter((record) => record.type === 'vote'),
+      ).toMatchObject([{ actor: { id: 'dave@example.com' }, details: { counted: true } }]);
+    });
+
+    it('dead-letters a job the worker keeps failing on, instead of losing it', async () => {
+      // Prepare: Slack is down for good
+      await awaitingApproval('slack-worker-down');
+      slack.respondWith(() => ({ status: 500, body: { ok: false, error: 'internal_error' } }));
+      const worker = createVoteWorker(deps);
+      const queue = new LocalSlackVoteQueue(
+        (event) => worker(event, invocationContext('slack-votes', 30_000)),
+        {
+          retryDelayMs: 1,
+          maxReceiveCount: 3,
+        },
+      );
+      endpoint = { ...endpoint, votes: queue };
+      const body = clickBody({ requestId: 'slack-worker-down', userId: 'UDAVE', action: 'approve' });
+
+      // Act
+      const response = await acknowledge(body);
+      await queue.drained();
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      // Three receives, each a call and the client's one retry.
+      expect(slack.requestsTo('/api/users.info')).toHaveLength(6);
+      expect(queue.deadLetters.map((job) => (JSON.parse(job) as { body: string }).body)).toEqual([body]);
+      expect((await deps.requests.get('slack-worker-down'))?.approval?.votes).toEqual([]);
     });
   });
 });

@@ -50,7 +50,7 @@ describe('Function: verifySlackSignature', () => {
     const check = verifySlackSignature(signed(), SECRET, NOW);
 
     // Assess
-    expect(check).toEqual({ ok: true });
+    expect(check).toEqual({ ok: true, signature: signed().signature, timestamp: signed().timestamp });
   });
 
   it('accepts a timestamp exactly five minutes old', () => {

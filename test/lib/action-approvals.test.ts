@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   auditLogTableDefinition,
   idempotencyTableDefinition,
@@ -176,6 +177,7 @@ describe('Construct: ActionApprovals', () => {
         full.handlers.fail,
         full.handlers.apiDecision,
         full.handlers.slackInteractions,
+        full.handlers.slackVotes,
         full.handlers.teamsMessages,
         full.stuckExecutionSweep.sweep,
       ];
@@ -245,7 +247,7 @@ describe('Construct: ActionApprovals', () => {
       const publishers = [
         full.stateMachine.role,
         full.handlers.apiDecision.role,
-        full.handlers.slackInteractions!.role,
+        full.handlers.slackVotes!.role,
         full.handlers.teamsMessages!.role,
       ];
       template.hasResourceProperties('AWS::Events::EventBusPolicy', {
@@ -426,7 +428,7 @@ describe('Construct: ActionApprovals', () => {
 
     test('every handler runs on ARM64 with the current Node.js runtime, active tracing and source maps', () => {
       const all = Object.values(functions());
-      expect(all).toHaveLength(11);
+      expect(all).toHaveLength(12);
       for (const fn of all) {
         expect(fn.Properties).toMatchObject({
           Runtime: HANDLER_RUNTIME.name,
@@ -461,7 +463,7 @@ describe('Construct: ActionApprovals', () => {
         handlers.expire,
         handlers.execute,
         handlers.apiDecision,
-        handlers.slackInteractions!,
+        handlers.slackVotes!,
         handlers.teamsMessages!,
       ]) {
         const settings = readSettings(environment(handler.function));
@@ -480,12 +482,25 @@ describe('Construct: ActionApprovals', () => {
         region: 'eu-west-1',
       });
       expect(execute.receiptKeyId).toMatch(/^arn:aws:kms:/);
-      expect(environment(handlers.slackInteractions!.function)).toMatchObject({
+      expect(environment(handlers.slackVotes!.function)).toMatchObject({
         SLACK_CHANNEL_ID: SLACK.channelId,
         SLACK_BOT_TOKEN_SECRET_ID: SLACK.botTokenSecret,
         SLACK_SIGNING_SECRET_ID: SLACK.signingSecret,
         IDEMPOTENCY_TABLE_NAME: expect.any(String),
       });
+      // Slack's endpoint knows only what answering needs: no bus, no directory, no workflow.
+      expect(Object.keys(environment(handlers.slackInteractions!.function)).sort()).toEqual([
+        'AUDIT_TABLE_NAME',
+        'IDEMPOTENCY_TABLE_NAME',
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'REQUESTS_TABLE_NAME',
+        'SLACK_BOT_TOKEN_SECRET_ID',
+        'SLACK_CHANNEL_ID',
+        'SLACK_SIGNING_SECRET_ID',
+        'SLACK_VOTES_QUEUE_URL',
+      ]);
       expect(environment(handlers.requestApproval.function)).toMatchObject({
         TEAMS_APP_ID: TEAMS.appId,
         TEAMS_APP_PASSWORD_SECRET_ID: TEAMS.appPasswordSecret,
@@ -508,9 +523,9 @@ describe('Construct: ActionApprovals', () => {
       const signingReaders = readers.filter(({ statement }) =>
         JSON.stringify(statement.Resource).includes('slack-signing-secret-??????'),
       );
-      expect(signingReaders.flatMap(({ roles }) => roles)).toEqual([
-        id(full.handlers.slackInteractions!.role),
-      ]);
+      expect(signingReaders.flatMap(({ roles }) => roles).sort()).toEqual(
+        [id(full.handlers.slackInteractions!.role), id(full.handlers.slackVotes!.role)].sort(),
+      );
       const readerRoles = new Set(readers.flatMap(({ roles }) => roles));
       expect(readerRoles.has(id(full.handlers.evaluate.role))).toBe(false);
       expect(readerRoles.has(id(full.handlers.execute.role))).toBe(false);
@@ -572,12 +587,33 @@ describe('Construct: ActionApprovals', () => {
       ]);
       expect(grantsOf(full.handlers.apiDecision)).toEqual(decision);
       expect(grantsOf(full.handlers.teamsMessages!)).toEqual(decision);
+      const idempotency = [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ];
+      // Slack's endpoint: read a request (the parameters modal), record a malformed callback,
+      // remember clicks, read its two secrets, queue the click. Nothing that votes.
       expect(grantsOf(full.handlers.slackInteractions!)).toEqual(
-        sorted(decision, [
-          'dynamodb:DeleteItem',
+        sorted(base, tableKey, idempotency, [
           'dynamodb:GetItem',
           'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
+          // The signing secret and the bot token, in one statement.
+          'secretsmanager:GetSecretValue',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:SendMessage',
+        ]),
+      );
+      expect(grantsOf(full.handlers.slackVotes!)).toEqual(
+        // Its signing secret joins the bot token's statement.
+        sorted(decision, idempotency, [
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
         ]),
       );
       expect(grantsOf(full.archive.handler)).toEqual(
@@ -608,7 +644,7 @@ describe('Construct: ActionApprovals', () => {
       );
       const decisionRoles = [
         full.handlers.apiDecision,
-        full.handlers.slackInteractions!,
+        full.handlers.slackVotes!,
         full.handlers.teamsMessages!,
       ]
         .map((handler) => id(handler.role))
@@ -997,6 +1033,44 @@ describe('Construct: ActionApprovals', () => {
   });
 
   describe('Queues and alarms', () => {
+    test('Slack clicks wait in an encrypted queue only the endpoint may send to, retried five times, then dead-lettered', () => {
+      const queue = full.node.findChild('SlackVoteQueue') as sqs.Queue;
+      const deadLetters = full.deadLetterQueues.slackVotes!;
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 180,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [id(deadLetters), 'Arn'] },
+          maxReceiveCount: 5,
+        },
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'OnlySlackEndpointSends',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'sqs:SendMessage',
+              Condition: {
+                ArnNotEquals: { 'aws:PrincipalArn': arnOf(full.handlers.slackInteractions!.role) },
+              },
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [id(queue), 'Arn'] },
+        FunctionName: { Ref: id(full.handlers.slackVotes!.function) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(deadLetters), 'QueueName'] } }],
+      });
+    });
+
     test('dead-letter queues are encrypted and TLS-only', () => {
       for (const queue of Object.values(full.deadLetterQueues)) {
         template.hasResourceProperties('AWS::SQS::Queue', {
@@ -1023,8 +1097,8 @@ describe('Construct: ActionApprovals', () => {
           ]),
         },
       });
-      // Six, and one per chat channel for unauthenticated callbacks.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+      // Seven (with Slack's vote dead letters), and one per chat channel for unauthenticated callbacks.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ExecutionsFailed',
         Namespace: 'AWS/States',

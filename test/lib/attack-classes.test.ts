@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import fc from 'fast-check';
 import { ActionApprovals, type ActionApprovalsProps } from '../../lib/action-approvals';
 import {
@@ -314,8 +315,10 @@ describe('Attack class 7: sessions cannot reach the system itself', () => {
       expect.stringMatching(/^arn:aws:states:\*:111122223333:stateMachine:Test-Workflow-[0-9a-f]{8}$/),
     ]);
     expect(denied(statements, 'events:*')).toContain(arnOf(full.approvals.eventBus as events.EventBus));
+    // The dead letters, and the Slack vote queue: a session could otherwise queue a click.
+    const voteQueue = full.approvals.node.findChild('SlackVoteQueue') as sqs.Queue;
     expect(denied(statements, 'sqs:*').sort()).toEqual(
-      Object.values(full.approvals.deadLetterQueues).map(arnOf).sort(),
+      [...Object.values(full.approvals.deadLetterQueues), voteQueue].map(arnOf).sort(),
     );
     expect(denied(statements, 'secretsmanager:*').sort()).toEqual([
       `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${SLACK.botTokenSecret}-??????`,

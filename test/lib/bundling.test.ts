@@ -93,12 +93,16 @@ describe('Bundling: ESM chunks built with local esbuild', () => {
   test('the bundled evaluate handler decides a real request against DynamoDB Local', async () => {
     const tables = await createTestTables();
     const dir = assetDir('evaluate');
-    const event = actionRequested({ requestId: 'bundle-evaluate' });
+    // What the workflow's Evaluate task passes: the event and its own execution's id.
+    const input = {
+      event: actionRequested({ requestId: 'bundle-evaluate' }),
+      executionId: 'arn:aws:states:eu-west-1:111122223333:execution:approvals:bundle-evaluate',
+    };
 
     const stdout = await node(
       importing(
         join(dir, HANDLER_FILE),
-        `({ handler }) => handler(${JSON.stringify(event)}).then((r) => console.log(JSON.stringify(r)))`,
+        `({ handler }) => handler(${JSON.stringify(input)}).then((r) => console.log(JSON.stringify(r)))`,
       ),
       {
         REQUESTS_TABLE_NAME: tables.requestsTable,

@@ -120,6 +120,14 @@ export function actionRequested(
   };
 }
 
+/** What the workflow's Evaluate task sends its function: the event and the execution's ARN. */
+export function evaluateTaskInput(event: unknown, executionName = 'test-execution') {
+  return {
+    event,
+    executionId: `arn:aws:states:eu-west-1:${PRODUCTION_ACCOUNT}:execution:action-approvals:${executionName}`,
+  };
+}
+
 /** Records what the use cases ask a chat channel to show. */
 export class RecordingNotifier implements ApprovalNotifier {
   readonly posted: ApprovalCard[] = [];

@@ -179,16 +179,20 @@ export async function voteUntilAnswered(
   }
 }
 
-/** Drives one request along its path, from the agent's event to the agent being told. */
+/**
+ * Drives one request along its path, from the agent's event to the agent being told; each wait
+ * for the workflow (to ask reviewers, to tell the agent) fails after `stepTimeoutMs`.
+ */
 export async function drive(
   local: LocalRuntime,
   observer: RuntimeObserver,
   requestId: string,
   path: LoadPath,
+  stepTimeoutMs?: number,
 ): Promise<OutcomeDetail> {
   if (path === 'auto-approved') await writeLoadObject(local, requestId);
   await local.agentClient(AGENT).put(requestId, loadRequest(requestId, path));
-  if (path !== 'auto-approved') await observer.waiting(requestId);
+  if (path !== 'auto-approved') await observer.waiting(requestId, stepTimeoutMs);
   // A request a fault ended early (failed) has nobody to ask.
   if (path !== 'auto-approved' && observer.toldAbout(requestId).length === 0) {
     if (path === 'approved') {
@@ -200,7 +204,7 @@ export async function drive(
       local.workflow.expireWait(requestId);
     }
   }
-  return observer.outcome(requestId);
+  return observer.outcome(requestId, stepTimeoutMs);
 }
 
 export interface LoadRun {
@@ -215,7 +219,13 @@ export interface LoadRun {
 export async function runMixedLoad(
   local: LocalRuntime,
   observer: RuntimeObserver,
-  options: { readonly count: number; readonly inFlight: number; readonly prefix: string },
+  options: {
+    readonly count: number;
+    readonly inFlight: number;
+    readonly prefix: string;
+    /** How long each wait for the workflow may take. @default 30 s (RuntimeObserver's) */
+    readonly stepTimeoutMs?: number;
+  },
 ): Promise<LoadRun> {
   const requests = Array.from({ length: options.count }, (_, i) => ({
     requestId: `${options.prefix}-${i}`,
@@ -235,7 +245,7 @@ export async function runMixedLoad(
         const { requestId, path } = requests[next];
         next += 1;
         const sent = performance.now();
-        await drive(local, observer, requestId, path);
+        await drive(local, observer, requestId, path, options.stepTimeoutMs);
         latencyMs[path].push(performance.now() - sent);
       }
     }),

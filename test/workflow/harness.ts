@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import { forInterpreter } from '../../local/workflow';
@@ -6,7 +7,7 @@ import type { AssumeForActionInput } from '../../lambdas/app/ports';
 import { logger } from '../../lambdas/adapters/logger';
 import { LocalSigner } from '../../lambdas/adapters/local-signer';
 import { DENIED_ERROR } from '../../lambdas/core/outcome';
-import { evaluateRequest } from '../../lambdas/app/evaluate';
+import { evaluateRequest, parseEvaluateInput } from '../../lambdas/app/evaluate';
 import { executeApproved, parseExecuteInput, type ExecuteDeps } from '../../lambdas/app/execute';
 import { expireRequest } from '../../lambdas/app/expire';
 import { failRequest, type FailureInput } from '../../lambdas/app/fail';
@@ -195,7 +196,10 @@ export class WorkflowHarness {
       onNotifierError: deps.decide.onNotifierError,
     };
     this.handlers = {
-      evaluate: (event) => evaluateRequest(event, deps.evaluate),
+      evaluate: (payload) => {
+        const { event, executionId } = parseEvaluateInput(payload);
+        return evaluateRequest(event, deps.evaluate, executionId);
+      },
       'request-approval': async (payload) => {
         const input = payload as { requestId: string; taskToken: string };
         await requestApproval(input, pathDeps);
@@ -211,7 +215,10 @@ export class WorkflowHarness {
   run(event: unknown, taskToken: string): WorkflowRun {
     const options: RunOptions = {
       overrides: { taskResourceLocalHandlers: this.taskHandlers() },
-      context: { Task: { Token: taskToken } },
+      context: {
+        Task: { Token: taskToken },
+        Execution: { Id: `arn:aws:states:eu-west-1:111122223333:execution:workflow-test:${randomUUID()}` },
+      } as RunOptions['context'],
     };
     const execution = this.machine.run(toJson(event), options);
     const events: EventLog[] = [];

@@ -3,7 +3,7 @@ import aslValidator from 'asl-validator';
 import { ExecutionError } from 'aws-local-stepfunctions';
 import { castBallot } from '../../lambdas/app/decide';
 import { verifyChain, type AuditRecordType } from '../../lambdas/core/audit';
-import { STORE_UNAVAILABLE_ERROR } from '../../lambdas/core/outcome';
+import { STILL_EXECUTING_ERROR, STORE_UNAVAILABLE_ERROR } from '../../lambdas/core/outcome';
 import { STATE, WORKFLOW_FAILED_ERROR } from '../../lib/approval-workflow';
 import { createTestTables, type TestTables } from '../support/dynamodb';
 import { actionRequested, STAGING_ACCOUNT, testDeps, type TestDeps } from '../support/fixtures';
@@ -62,6 +62,48 @@ describe('Workflow: the synthesized state machine', () => {
         }),
       );
     }
+  });
+});
+
+describe('Workflow: retries that carry a request on', () => {
+  const states = workflow.definition.States as Record<
+    string,
+    {
+      Parameters?: { Payload?: unknown };
+      Retry?: {
+        ErrorEquals: string[];
+        IntervalSeconds: number;
+        BackoffRate: number;
+        MaxDelaySeconds?: number;
+        MaxAttempts: number;
+        JitterStrategy?: string;
+      }[];
+    }
+  >;
+
+  it('passes Evaluate the event and its execution’s id, which no agent can choose', () => {
+    expect(states[STATE.evaluate].Parameters?.Payload).toEqual({
+      'event.$': '$',
+      'executionId.$': '$$.Execution.Id',
+    });
+  });
+
+  it('retries the failure path while the request is executing until the sweep has certainly ended it', () => {
+    const retry = states[STATE.recordFailure].Retry?.find((entry) =>
+      entry.ErrorEquals.includes(STILL_EXECUTING_ERROR),
+    );
+    if (!retry) throw new Error('RecordFailure has no retry of StillExecuting');
+    let waited = 0;
+    for (let attempt = 0, wait = retry.IntervalSeconds; attempt < retry.MaxAttempts; attempt += 1) {
+      waited += wait;
+      wait = Math.min(wait * retry.BackoffRate, retry.MaxDelaySeconds ?? Infinity);
+    }
+
+    expect(retry.ErrorEquals).toEqual([STILL_EXECUTING_ERROR]);
+    expect(retry.JitterStrategy ?? 'NONE').toBe('NONE');
+    // The execute function's timeout (1 min) and a minute more, then the sweep's 5-minute interval.
+    expect(waited).toBeGreaterThanOrEqual(120 + 300);
+    expect(waited).toBeLessThan(120 + 300 + 120);
   });
 });
 
@@ -373,6 +415,7 @@ describe('Workflow: one request through the interpreter with the real use cases'
     expect(run.statesEntered()).toEqual([
       STATE.evaluate,
       STATE.recordFailure,
+      STATE.tellAgent,
       STATE.publishFailure,
       STATE.failed,
     ]);

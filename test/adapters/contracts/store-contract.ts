@@ -174,6 +174,19 @@ export function describeStoreContract(name: string, makePorts: () => Promise<Sto
       expect(chain[0].details).toEqual({ reasons: ['bad'] });
     });
 
+    it('takes the same start again as the one it already wrote, as after a lost answer', async () => {
+      const id = uniqueId('restart');
+      const rejected = event(id, 'rejected', { details: { reasons: ['bad'] } });
+
+      const first = await ports.audit.start(rejected);
+      const again = await ports.audit.start(rejected);
+
+      const chain = await ports.audit.read(id);
+      expect([first, again]).toEqual([true, true]);
+      expect(chain).toHaveLength(1);
+      expect(verifyChain(chain).ok).toBe(true);
+    });
+
     it('reads an unknown chain as empty', async () => {
       expect(await ports.audit.read(uniqueId('nothing'))).toEqual([]);
     });
