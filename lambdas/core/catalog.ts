@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { onFirstUse } from './on-first-use';
 import { err, ok, type Result } from './result';
 import type { ApprovedCallConditions, CompanionStatement } from './session-policy';
 
@@ -66,7 +67,8 @@ interface EntrySpec<Target, Schema extends z.ZodType> {
   readonly resourceKind: string;
   /** Reads the target off the approved ARN; undefined when the ARN is not a resource of this kind. */
   readonly target: (resource: string, requestId: string) => Target | undefined;
-  readonly parameters: Schema;
+  /** Built on the entry's first plan: a cold start builds only the schema its action needs. */
+  readonly parameters: () => Schema;
   /**
    * Parameters the executor must never pass through, with the reason shown to whoever asked.
    * Checked before the schema so the refusal says why, not merely "unrecognized key".
@@ -89,6 +91,7 @@ function entry<const Operation extends string, Target, Schema extends z.ZodType>
   operation: Operation,
   spec: EntrySpec<Target, Schema>,
 ): CatalogEntry<Operation, Target, z.output<Schema>> {
+  const parameters = onFirstUse(spec.parameters);
   return {
     operation,
     roleClass: spec.roleClass,
@@ -104,7 +107,7 @@ function entry<const Operation extends string, Target, Schema extends z.ZodType>
       const problems = Object.entries(spec.forbidden)
         .filter(([name]) => Object.hasOwn(input.parameters, name))
         .map(([name, why]) => `${name}: ${why}`);
-      const parsed = spec.parameters.safeParse(input.parameters);
+      const parsed = parameters().safeParse(input.parameters);
       if (!parsed.success) {
         const forbidden = new Set(Object.keys(spec.forbidden));
         for (const issue of parsed.error.issues) {
@@ -151,8 +154,8 @@ const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/[
 const accountOf = (arn: unknown): string | undefined =>
   typeof arn === 'string' ? /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1] : undefined;
 
-const bucketName = z.string().regex(S3_BUCKET, 'must be an S3 bucket name');
-const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
+const bucketName = () => z.string().regex(S3_BUCKET, 'must be an S3 bucket name');
+const accountId = () => z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
 
 // ── dynamodb:ExportTableToPointInTime ────────────────────────────────────────────────────────
 
@@ -170,43 +173,44 @@ export interface TableTarget {
   readonly clientToken: string;
 }
 
-const exportParameters = z
-  .strictObject({
-    S3Bucket: bucketName,
-    S3Prefix: z
-      .string()
-      .regex(S3_PREFIX, "must be 1-1024 of the characters A-Z a-z 0-9 ! _ . ' ( ) / -")
-      .optional(),
-    S3BucketOwner: accountId.optional(),
-    S3SseAlgorithm: z.enum(['AES256', 'KMS']).optional(),
-    S3SseKmsKeyId: z
-      .string()
-      .regex(KMS_KEY_ARN, 'must be a KMS key ARN (the session policy needs the key by ARN)')
-      .optional(),
-    ExportFormat: z.enum(['DYNAMODB_JSON', 'ION']).optional(),
-    ExportTime: z.iso.datetime({ offset: true }).optional(),
-    ExportType: z.enum(['FULL_EXPORT', 'INCREMENTAL_EXPORT']).optional(),
-    IncrementalExportSpecification: z
-      .strictObject({
-        ExportFromTime: z.iso.datetime({ offset: true }),
-        ExportToTime: z.iso.datetime({ offset: true }),
-        ExportViewType: z.enum(['NEW_IMAGE', 'NEW_AND_OLD_IMAGES']).optional(),
-      })
-      .optional(),
-  })
-  .refine((p) => p.S3SseKmsKeyId === undefined || p.S3SseAlgorithm === 'KMS', {
-    message: 'S3SseKmsKeyId needs S3SseAlgorithm "KMS"',
-    path: ['S3SseKmsKeyId'],
-  })
-  .refine(
-    (p) => (p.ExportType === 'INCREMENTAL_EXPORT') === (p.IncrementalExportSpecification !== undefined),
-    {
-      message: 'IncrementalExportSpecification goes with ExportType "INCREMENTAL_EXPORT", and only with it',
-      path: ['IncrementalExportSpecification'],
-    },
-  );
+const exportParameters = () =>
+  z
+    .strictObject({
+      S3Bucket: bucketName(),
+      S3Prefix: z
+        .string()
+        .regex(S3_PREFIX, "must be 1-1024 of the characters A-Z a-z 0-9 ! _ . ' ( ) / -")
+        .optional(),
+      S3BucketOwner: accountId().optional(),
+      S3SseAlgorithm: z.enum(['AES256', 'KMS']).optional(),
+      S3SseKmsKeyId: z
+        .string()
+        .regex(KMS_KEY_ARN, 'must be a KMS key ARN (the session policy needs the key by ARN)')
+        .optional(),
+      ExportFormat: z.enum(['DYNAMODB_JSON', 'ION']).optional(),
+      ExportTime: z.iso.datetime({ offset: true }).optional(),
+      ExportType: z.enum(['FULL_EXPORT', 'INCREMENTAL_EXPORT']).optional(),
+      IncrementalExportSpecification: z
+        .strictObject({
+          ExportFromTime: z.iso.datetime({ offset: true }),
+          ExportToTime: z.iso.datetime({ offset: true }),
+          ExportViewType: z.enum(['NEW_IMAGE', 'NEW_AND_OLD_IMAGES']).optional(),
+        })
+        .optional(),
+    })
+    .refine((p) => p.S3SseKmsKeyId === undefined || p.S3SseAlgorithm === 'KMS', {
+      message: 'S3SseKmsKeyId needs S3SseAlgorithm "KMS"',
+      path: ['S3SseKmsKeyId'],
+    })
+    .refine(
+      (p) => (p.ExportType === 'INCREMENTAL_EXPORT') === (p.IncrementalExportSpecification !== undefined),
+      {
+        message: 'IncrementalExportSpecification goes with ExportType "INCREMENTAL_EXPORT", and only with it',
+        path: ['IncrementalExportSpecification'],
+      },
+    );
 
-export type ExportParameters = z.output<typeof exportParameters>;
+export type ExportParameters = z.output<ReturnType<typeof exportParameters>>;
 
 /** The folder DynamoDB writes an export under: `<prefix>/AWSDynamoDB/`, or `AWSDynamoDB/` without a prefix. */
 export function exportFolder(prefix: string | undefined): string {
@@ -277,16 +281,17 @@ export interface ObjectTarget {
   readonly key: string;
 }
 
-const getObjectParameters = z.strictObject({
-  ExpectedBucketOwner: accountId.optional(),
-  Range: z
-    .string()
-    .regex(/^bytes=\d+-\d*$/, 'must be one byte range, e.g. "bytes=0-1023"')
-    .optional(),
-  IfMatch: z.string().min(1).max(1024).optional(),
-});
+const getObjectParameters = () =>
+  z.strictObject({
+    ExpectedBucketOwner: accountId().optional(),
+    Range: z
+      .string()
+      .regex(/^bytes=\d+-\d*$/, 'must be one byte range, e.g. "bytes=0-1023"')
+      .optional(),
+    IfMatch: z.string().min(1).max(1024).optional(),
+  });
 
-export type GetObjectParameters = z.output<typeof getObjectParameters>;
+export type GetObjectParameters = z.output<ReturnType<typeof getObjectParameters>>;
 
 const getObject = entry('s3:GetObject', {
   roleClass: ROLE_CLASS.dataRead,
@@ -327,11 +332,12 @@ function roleTarget(resource: string): RoleTarget | undefined {
   return found ? { partition: found[1], account: found[2], roleName: found[3] } : undefined;
 }
 
-const rolePolicyParameters = z.strictObject({
-  PolicyArn: z.string().regex(POLICY_ARN, 'must be a managed policy ARN'),
-});
+const rolePolicyParameters = () =>
+  z.strictObject({
+    PolicyArn: z.string().regex(POLICY_ARN, 'must be a managed policy ARN'),
+  });
 
-export type RolePolicyParameters = z.output<typeof rolePolicyParameters>;
+export type RolePolicyParameters = z.output<ReturnType<typeof rolePolicyParameters>>;
 
 const roleSpec = {
   roleClass: ROLE_CLASS.iamAdmin,
@@ -439,47 +445,48 @@ export interface FunctionTarget {
   readonly region: string;
 }
 
-const functionParameters = z
-  .strictObject({
-    Description: z.string().max(256).optional(),
-    Handler: z
-      .string()
-      .regex(/^[^\s]{1,128}$/, 'must be 1-128 characters without spaces')
-      .optional(),
-    Runtime: z
-      .string()
-      .regex(/^[a-z0-9.]{1,32}$/, 'must be a Lambda runtime identifier')
-      .optional(),
-    Timeout: z.number().int().min(1).max(900).optional(),
-    MemorySize: z.number().int().min(128).max(10_240).optional(),
-    EphemeralStorage: z.strictObject({ Size: z.number().int().min(512).max(10_240) }).optional(),
-    Environment: z
-      .strictObject({
-        Variables: z
-          .record(
-            z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]+$/, 'is not an environment variable name'),
-            z.string(),
-          )
-          .superRefine((variables, ctx) => {
-            for (const name of Object.keys(variables)) {
-              if (Object.hasOwn(FORBIDDEN_ENVIRONMENT, name)) {
-                ctx.addIssue({
-                  code: 'custom',
-                  message: `forbidden: it ${FORBIDDEN_ENVIRONMENT[name]}`,
-                  path: [name],
-                });
+const functionParameters = () =>
+  z
+    .strictObject({
+      Description: z.string().max(256).optional(),
+      Handler: z
+        .string()
+        .regex(/^[^\s]{1,128}$/, 'must be 1-128 characters without spaces')
+        .optional(),
+      Runtime: z
+        .string()
+        .regex(/^[a-z0-9.]{1,32}$/, 'must be a Lambda runtime identifier')
+        .optional(),
+      Timeout: z.number().int().min(1).max(900).optional(),
+      MemorySize: z.number().int().min(128).max(10_240).optional(),
+      EphemeralStorage: z.strictObject({ Size: z.number().int().min(512).max(10_240) }).optional(),
+      Environment: z
+        .strictObject({
+          Variables: z
+            .record(
+              z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]+$/, 'is not an environment variable name'),
+              z.string(),
+            )
+            .superRefine((variables, ctx) => {
+              for (const name of Object.keys(variables)) {
+                if (Object.hasOwn(FORBIDDEN_ENVIRONMENT, name)) {
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: `forbidden: it ${FORBIDDEN_ENVIRONMENT[name]}`,
+                    path: [name],
+                  });
+                }
               }
-            }
-          }),
-      })
-      .optional(),
-    Layers: z.array(z.string().regex(LAYER_VERSION_ARN, 'must be a layer version ARN')).max(5).optional(),
-    TracingConfig: z.strictObject({ Mode: z.enum(['Active', 'PassThrough']) }).optional(),
-    RevisionId: z.string().min(1).max(64).optional(),
-  })
-  .refine((p) => Object.keys(p).some((key) => key !== 'RevisionId'), 'nothing to change');
+            }),
+        })
+        .optional(),
+      Layers: z.array(z.string().regex(LAYER_VERSION_ARN, 'must be a layer version ARN')).max(5).optional(),
+      TracingConfig: z.strictObject({ Mode: z.enum(['Active', 'PassThrough']) }).optional(),
+      RevisionId: z.string().min(1).max(64).optional(),
+    })
+    .refine((p) => Object.keys(p).some((key) => key !== 'RevisionId'), 'nothing to change');
 
-export type FunctionParameters = z.output<typeof functionParameters>;
+export type FunctionParameters = z.output<ReturnType<typeof functionParameters>>;
 
 const updateFunctionConfiguration = entry('lambda:UpdateFunctionConfiguration', {
   roleClass: ROLE_CLASS.lambdaConfig,

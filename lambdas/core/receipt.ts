@@ -1,5 +1,6 @@
 import { compactVerify, importJWK, type JWK } from 'jose';
 import * as z from 'zod';
+import { onFirstUse } from './on-first-use';
 import { err, ok, type Result } from './result';
 
 export const RECEIPT_ISSUER = 'action-approvals';
@@ -18,18 +19,21 @@ export interface ApprovalReceipt {
   readonly expiresAt: string;
 }
 
-const receiptSchema = z.strictObject({
-  iss: z.literal(RECEIPT_ISSUER),
-  requestId: z.string(),
-  agentId: z.string(),
-  operation: z.string(),
-  resource: z.string(),
-  parametersHash: z.string().regex(/^[0-9a-f]{64}$/),
-  reviewers: z.array(z.string()).min(1),
-  decision: z.literal('approved'),
-  decidedAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime(),
-});
+// Only the verifier reads it; the functions that sign never build it.
+const receiptSchema = onFirstUse(() =>
+  z.strictObject({
+    iss: z.literal(RECEIPT_ISSUER),
+    requestId: z.string(),
+    agentId: z.string(),
+    operation: z.string(),
+    resource: z.string(),
+    parametersHash: z.string().regex(/^[0-9a-f]{64}$/),
+    reviewers: z.array(z.string()).min(1),
+    decision: z.literal('approved'),
+    decidedAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+  }),
+);
 
 /**
  * Produces ES256 signatures. A KMS key signs in AWS and a local key in local mode; the
@@ -91,7 +95,7 @@ export function receiptFromPayload(payload: Uint8Array): Result<ApprovalReceipt,
   } catch {
     return err('payload is not JSON');
   }
-  const parsed = receiptSchema.safeParse(claims);
+  const parsed = receiptSchema().safeParse(claims);
   if (!parsed.success) {
     return err(
       `payload is not a receipt: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
