@@ -17,7 +17,7 @@ import type { BenchResult } from './harness';
 
 const EXECUTE: HandlerBundle = { handler: 'execute', evaluatesPolicy: false };
 /** Fresh processes per variant; the variants take turns, so a busy machine slows all alike. */
-const RUNS = 11;
+const RUNS = 21;
 
 /**
  * The generic path of issue 12 replaced by empty stand-ins: the execute function as it was before
@@ -104,7 +104,7 @@ export async function run(): Promise<BenchResult[]> {
       before: join(dir, 'execute-before'),
       after: join(dir, 'execute'),
     };
-    const after = bundleHandler(EXECUTE, variants.after);
+    const after = await bundleHandler(EXECUTE, variants.after);
     await bundleExecuteWith(variants.before, { plugins: [withoutGenericPath] });
     // The baseline: one bare SDK client, the least any function that calls AWS loads, bundled
     // with the same options.

@@ -98,7 +98,7 @@ export async function run(): Promise<BenchResult[]> {
     const decide = decisionPath(rt, notifiers);
 
     const outdir = join(dir, 'slack-interactions');
-    bundleHandler({ handler: 'slack-interactions', evaluatesPolicy: false }, outdir);
+    await bundleHandler({ handler: 'slack-interactions', evaluatesPolicy: false }, outdir);
     const bundle = join(outdir, HANDLER_FILE);
     const lambda = {
       ...environment,

