@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 /** The repository root: esbuild bundles from here, and the runtime files are copied out of it. */
@@ -44,44 +44,78 @@ const LAZY_CLIENT = 'lazy-client';
 /** Marks esbuild's own resolution of a path, so the plugin does not see its own request again. */
 const DEFAULT_RESOLUTION = Symbol('default resolution');
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
- * Every `import()` of an `@aws-sdk/client-*` package gets a copy of the package's own files, apart
- * from the function's static imports of it.
+ * Each `import()` of one of `packages` gets a copy of the package's own files, apart from the
+ * function's static imports of it.
  *
  * esbuild places a file reached both statically and through `import()` in a chunk the entry loads
  * statically, and an `import()` needs the package's whole namespace. So the generic path's
  * `import('@aws-sdk/client-kms')` (any KMS action) would put every KMS command into the chunk the
  * execute function loads at cold start, because it signs receipts with the same client. The copy
  * lives only in the `import()`'s chunk; the packages both copies import (`@smithy/*`,
- * `@aws-sdk/core`) are resolved as usual and shared.
+ * `@aws-sdk/core`) are resolved as usual and shared. Each file of a copy passes through the
+ * plugin, hence only the packages that need it (clientsImportedBothWays).
  */
-const lazyClientCopies: Plugin = {
-  name: 'lazy-client-copies',
-  setup(plugin) {
-    plugin.onResolve({ filter: /^@aws-sdk\/client-/ }, async (args) => {
-      if (args.kind !== 'dynamic-import' || args.pluginData === DEFAULT_RESOLUTION) return undefined;
-      const resolved = await plugin.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: DEFAULT_RESOLUTION,
+function lazyClientCopies(packages: ReadonlySet<string>): Plugin {
+  const filter = new RegExp(`^(?:${[...packages].map(escapeRegExp).join('|')})$`);
+  return {
+    name: 'lazy-client-copies',
+    setup(plugin) {
+      plugin.onResolve({ filter }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === DEFAULT_RESOLUTION) return undefined;
+        const resolved = await plugin.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: DEFAULT_RESOLUTION,
+        });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        return { path: resolved.path, namespace: LAZY_CLIENT };
       });
-      if (resolved.errors.length > 0) return { errors: resolved.errors };
-      return { path: resolved.path, namespace: LAZY_CLIENT };
-    });
-    // The package's relative imports stay in the copy; its bare imports leave it (onLoad's resolveDir).
-    plugin.onResolve({ filter: /^\.\.?\//, namespace: LAZY_CLIENT }, async (args) => {
-      const resolved = await plugin.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
-      if (resolved.errors.length > 0) return { errors: resolved.errors };
-      return { path: resolved.path, namespace: LAZY_CLIENT };
-    });
-    plugin.onLoad({ filter: /.*/, namespace: LAZY_CLIENT }, (args) => ({
-      contents: readFileSync(args.path, 'utf8'),
-      loader: args.path.endsWith('.json') ? 'json' : 'js',
-      resolveDir: dirname(args.path),
-    }));
-  },
-};
+      // The package's relative imports stay in the copy; its bare imports leave it (onLoad's resolveDir).
+      plugin.onResolve({ filter: /^\.\.?\//, namespace: LAZY_CLIENT }, async (args) => {
+        const resolved = await plugin.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        return { path: resolved.path, namespace: LAZY_CLIENT };
+      });
+      plugin.onLoad({ filter: /.*/, namespace: LAZY_CLIENT }, (args) => ({
+        contents: readFileSync(args.path, 'utf8'),
+        loader: args.path.endsWith('.json') ? 'json' : 'js',
+        resolveDir: dirname(args.path),
+      }));
+    },
+  };
+}
+
+const CLIENT_PACKAGE = /node_modules\/(@aws-sdk\/client-[^/]+)\//;
+
+/**
+ * The SDK client packages `entry` imports both statically and with `import()`, read from the
+ * metafile of a build without lazyClientCopies.
+ */
+export function clientsImportedBothWays(metafile: Metafile, entry: string): Set<string> {
+  const importedLazily = new Set<string>();
+  for (const input of Object.values(metafile.inputs)) {
+    for (const edge of input.imports) {
+      const client = CLIENT_PACKAGE.exec(edge.path)?.[1];
+      if (edge.kind === 'dynamic-import' && client) importedLazily.add(client);
+    }
+  }
+  const both = new Set<string>();
+  const reached = new Set<string>();
+  for (let pending = [entry], file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (reached.has(file)) continue;
+    reached.add(file);
+    const client = CLIENT_PACKAGE.exec(file)?.[1];
+    if (client && importedLazily.has(client)) both.add(client);
+    for (const edge of metafile.inputs[file]?.imports ?? []) {
+      if (edge.kind !== 'dynamic-import' && !edge.external) pending.push(edge.path);
+    }
+  }
+  return both;
+}
 
 /**
  * The esbuild options of every deployed handler, and of the bench that measures its cold load,
@@ -98,12 +132,16 @@ const lazyClientCopies: Plugin = {
  * - The AWS SDK is bundled (no `@aws-sdk/*` external): the deployed SDK is the one tested, not the
  *   runtime's preinstalled copy.
  * - iam-data stays out (see copyRuntimeFiles) and is imported from the asset's node_modules.
- * - A client package the code imports both statically and with `import()` is split in two (see
- *   lazyClientCopies).
+ * - A client package in `splitClients`, which the code imports both statically and with
+ *   `import()`, is split in two (see lazyClientCopies).
  */
-export function handlerBuildOptions(bundle: HandlerBundle, outdir: string): BuildOptions {
+export function handlerBuildOptions(
+  bundle: HandlerBundle,
+  outdir: string,
+  splitClients: ReadonlySet<string> = new Set(),
+): BuildOptions {
   return {
-    entryPoints: { [ENTRY_NAME]: join(HANDLERS_DIR, `${bundle.handler}.ts`) },
+    entryPoints: { [ENTRY_NAME]: entryOf(bundle) },
     outdir,
     bundle: true,
     platform: 'node',
@@ -127,18 +165,33 @@ export function handlerBuildOptions(bundle: HandlerBundle, outdir: string): Buil
       ].join('\n'),
     },
     external: readsIamReference(bundle) ? [IAM_DATA_PACKAGE] : [],
-    plugins: [lazyClientCopies],
+    plugins: splitClients.size > 0 ? [lazyClientCopies(splitClients)] : [],
     absWorkingDir: PROJECT_ROOT,
     logLevel: 'error',
   };
 }
 
+const entryOf = (bundle: HandlerBundle): string => join(HANDLERS_DIR, `${bundle.handler}.ts`);
+
 /**
  * Bundles one handler into `outdir` as it is deployed: the code, then the files it reads from
  * disk. Resolves to esbuild's account of what went into which file.
+ *
+ * The first build is kept in memory: it is the bundle, unless it shows a client package imported
+ * both ways, and then the bundle is built again with that package split (lazyClientCopies).
  */
 export async function bundleHandler(bundle: HandlerBundle, outdir: string): Promise<Metafile> {
-  const { metafile } = await build({ ...handlerBuildOptions(bundle, outdir), metafile: true });
+  const first = await build({ ...handlerBuildOptions(bundle, outdir), metafile: true, write: false });
+  const split = clientsImportedBothWays(first.metafile, relative(PROJECT_ROOT, entryOf(bundle)));
+  let metafile = first.metafile;
+  if (split.size > 0) {
+    ({ metafile } = await build({ ...handlerBuildOptions(bundle, outdir, split), metafile: true }));
+  } else {
+    for (const file of first.outputFiles) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, file.contents);
+    }
+  }
   copyRuntimeFiles(bundle, outdir);
   return metafile;
 }
