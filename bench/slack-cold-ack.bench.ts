@@ -20,7 +20,7 @@ import { slackSignature } from '../lambdas/inbound/slack-signature';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local';
 import { httpApiEvent } from '../local/lambda-events';
 import { startRecordingHttpServer, type RecordingHttpServer } from '../test/support/recording-http-server';
-import { actionRequested, directoryConfig } from '../test/support/fixtures';
+import { actionRequested, directoryConfig, evaluateTaskInput } from '../test/support/fixtures';
 import { percentile, type BenchResult } from './harness';
 
 const SIGNING_SECRET = 'bench-signing-secret';
@@ -109,7 +109,7 @@ export async function run(): Promise<BenchResult[]> {
     const samples: number[] = [];
     for (let sample = 0; sample < SAMPLES; sample += 1) {
       const requestId = `bench-cold-${sample}`;
-      await evaluateRequest(actionRequested({ requestId }));
+      await evaluateRequest(evaluateTaskInput(actionRequested({ requestId }), requestId));
       await requestApproval(
         { requestId, taskToken: `bench-task-token-${requestId}` },
         { ...rt.requestPath(), notifiers, onNotifierError: rt.reportNotifierError },
