@@ -17,7 +17,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local';
 import { startRecordingHttpServer } from '../test/support/recording-http-server';
-import { actionRequested, directoryConfig } from '../test/support/fixtures';
+import { actionRequested, directoryConfig, evaluateTaskInput } from '../test/support/fixtures';
 import { percentile, type BenchResult } from './harness';
 import { httpApiEvent, lambdaContext as invocationContext } from '../local/lambda-events';
 
@@ -125,7 +125,7 @@ export async function run(): Promise<BenchResult[]> {
     const rt = awsRuntime();
     const ids = Array.from({ length: WARM_UP_REQUESTS + REQUESTS }, (_, i) => `bench-${i}`);
     for (const requestId of ids) {
-      await evaluate(actionRequested({ requestId }));
+      await evaluate(evaluateTaskInput(actionRequested({ requestId }), requestId));
       await requestApproval(
         { requestId, taskToken: `bench-task-token-${requestId}` },
         { ...rt.requestPath(), notifiers: await rt.notifiers(), onNotifierError: rt.reportNotifierError },
