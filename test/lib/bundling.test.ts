@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { SDK_SERVICES } from '../../lambdas/core/sdk-operations';
-import { bundleHandler, HANDLER_FILE } from '../../lib/handler-bundling';
+import { bundleHandler, clientsImportedBothWays, HANDLER_FILE } from '../../lib/handler-bundling';
 import { HandlerFunction, type HandlerFunctionProps } from '../../lib/handler-function';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables } from '../support/dynamodb';
@@ -237,4 +237,39 @@ describe('Bundling: the execute function loads each client of the generic path o
       expect(stdout.trim()).toBe('function');
     },
   );
+});
+
+describe('Function: clientsImportedBothWays', () => {
+  type Edge = Metafile['inputs'][string]['imports'][number];
+  const input = (...imports: Edge[]) => ({ bytes: 1, imports });
+  const client = (name: string) => `node_modules/@aws-sdk/client-${name}/dist-es/index.js`;
+  const metafile: Metafile = {
+    outputs: {},
+    inputs: {
+      'entry.ts': input(
+        { path: 'signer.ts', kind: 'import-statement', original: './signer' },
+        { path: 'generic.ts', kind: 'import-statement', original: './generic' },
+      ),
+      'signer.ts': input({ path: client('kms'), kind: 'import-statement', original: '@aws-sdk/client-kms' }),
+      'generic.ts': input(
+        { path: client('kms'), kind: 'dynamic-import', original: '@aws-sdk/client-kms' },
+        { path: client('ec2'), kind: 'dynamic-import', original: '@aws-sdk/client-ec2' },
+        { path: 'late.ts', kind: 'dynamic-import', original: './late' },
+      ),
+      'late.ts': input({ path: client('sts'), kind: 'import-statement', original: '@aws-sdk/client-sts' }),
+      [client('kms')]: input(),
+      [client('ec2')]: input(),
+      [client('sts')]: input(),
+    },
+  };
+
+  test('names a package the entry reaches statically that is also imported with import()', () => {
+    expect(clientsImportedBothWays(metafile, 'entry.ts')).toEqual(new Set(['@aws-sdk/client-kms']));
+  });
+
+  test('leaves out packages reached only through import(), and static imports of lazily loaded code', () => {
+    const both = clientsImportedBothWays(metafile, 'entry.ts');
+    expect(both.has('@aws-sdk/client-ec2')).toBe(false);
+    expect(both.has('@aws-sdk/client-sts')).toBe(false);
+  });
 });
