@@ -13,13 +13,8 @@ import {
   DECLARED_RESOURCE_HEADER,
   STAND_IN_HEADER,
 } from '../lambdas/adapters/sdk-command-executor';
-import {
-  TargetError,
-  type DeclaredCall,
-  type LocalTargets,
-  type StandInAnswer,
-  type WireCall,
-} from './targets';
+import { TargetError } from './target-error';
+import type { DeclaredCall, LocalTargets, StandInAnswer, WireCall } from './targets';
 import { TaskTokenError, type TaskTokens } from './task-tokens';
 
 export interface GatewayServices {

@@ -1,22 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { TargetError } from './target-error';
 
 /**
  * Small, honest stand-ins for services local mode cannot run: they keep state in memory and answer
  * the calls a change preview and an approved change make, so both can be followed end to end. A
  * call one of them answers is reported as `simulated`, never `executed`: nothing in AWS changed.
+ * A call they refuse throws TargetError, as the real service would answer it.
  */
-
-/** A refused call, in the terms the service's protocol uses. */
-export class StandInError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
 
 /** What a reviewer reads about who answered: carried in the outcome, the audit record and the console. */
 export const STAND_INS = {
@@ -98,7 +88,7 @@ export class SecurityGroupStandIn {
     const existing = new Set(group.rules.map(ruleKey));
     const duplicate = added.find((rule) => existing.has(ruleKey(rule)));
     if (duplicate) {
-      throw new StandInError(
+      throw new TargetError(
         400,
         'InvalidPermission.Duplicate',
         `the specified rule ${describeRule(duplicate)} already exists in ${groupId}`,
@@ -122,7 +112,7 @@ export class SecurityGroupStandIn {
       (rule) => rule.isEgress === egress && (keys.has(ruleKey(rule)) || ids.has(rule.ruleId)),
     );
     if (removed.length === 0 || removed.length < keys.size + ids.size) {
-      throw new StandInError(
+      throw new TargetError(
         400,
         'InvalidPermission.NotFound',
         `the specified rule does not exist in ${groupId}`,
@@ -176,7 +166,7 @@ export class SecurityGroupStandIn {
   private groupOf(groupId: string): SecurityGroup {
     const group = this.groups.get(groupId);
     if (!group) {
-      throw new StandInError(400, 'InvalidGroup.NotFound', `The security group '${groupId}' does not exist`);
+      throw new TargetError(400, 'InvalidGroup.NotFound', `The security group '${groupId}' does not exist`);
     }
     return group;
   }
@@ -321,7 +311,7 @@ export class EcsServiceStandIn {
     changes: { readonly desiredCount?: number; readonly taskDefinition?: string },
   ): EcsServiceView {
     const current = this.services.get(serviceArn);
-    if (!current) throw new StandInError(400, 'ServiceNotFoundException', `Service not found: ${serviceArn}`);
+    if (!current) throw new TargetError(400, 'ServiceNotFoundException', `Service not found: ${serviceArn}`);
     const desiredCount = changes.desiredCount ?? current.desiredCount;
     const updated = {
       ...current,

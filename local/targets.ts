@@ -22,7 +22,8 @@ import { ALLOW_EVERYTHING, isAllowed, SimulationInputError, type PolicyDocument 
 import type { LocalSts, MintedSession } from './local-sts';
 import type { JsonValue } from '../lambdas/core/audit';
 import type { StandInView } from './console/views';
-import { CallRecorder, EcsServiceStandIn, SecurityGroupStandIn, STAND_INS, StandInError } from './stand-ins';
+import { CallRecorder, EcsServiceStandIn, SecurityGroupStandIn, STAND_INS } from './stand-ins';
+import { TargetError } from './target-error';
 
 /** An answer a stand-in gave: what the gateway sends back, and which stand-in it names. */
 export interface StandInAnswer {
@@ -59,18 +60,6 @@ const SECURITY_GROUP_CHANGES = new Set([
   'RevokeSecurityGroupIngress',
   'RevokeSecurityGroupEgress',
 ]);
-
-/** A refused or failed call, in the terms the service's protocol uses. */
-export class TargetError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
 
 /**
  * What an executed action reaches in local mode. Every call must be made with keys the local STS
@@ -248,17 +237,10 @@ export class LocalTargets {
       const text = (value: FormValue | undefined) => (typeof value === 'string' ? value : '');
       if (SECURITY_GROUP_CHANGES.has(action)) {
         const groupId = text(fields.GroupId);
-        await this.authorize(
-          session,
-          `ec2:${action}`,
-          this.standIn(() => this.securityGroups.arnOf(groupId)),
-          now,
-        );
+        await this.authorize(session, `ec2:${action}`, this.securityGroups.arnOf(groupId), now);
         const egress = action.endsWith('Egress');
         if (action.startsWith('Authorize')) {
-          const created = this.standIn(() =>
-            this.securityGroups.authorize(groupId, egress, ipPermissionsOf(fields)),
-          );
+          const created = this.securityGroups.authorize(groupId, egress, ipPermissionsOf(fields));
           return xml({
             return: true,
             securityGroupRuleSet: created.map((rule) =>
@@ -267,9 +249,7 @@ export class LocalTargets {
           });
         }
         const ruleIds = textList(fields.SecurityGroupRuleId);
-        this.standIn(() =>
-          this.securityGroups.revoke(groupId, egress, { permissions: ipPermissionsOf(fields), ruleIds }),
-        );
+        this.securityGroups.revoke(groupId, egress, { permissions: ipPermissionsOf(fields), ruleIds });
         return xml({ return: true });
       }
       if (action === 'DescribeSecurityGroups' || action === 'DescribeSecurityGroupRules') {
@@ -277,17 +257,13 @@ export class LocalTargets {
         const groupIds = [...textList(fields.GroupId), ...filterValues(fields, 'group-id')];
         if (action === 'DescribeSecurityGroups') {
           return xml({
-            securityGroupInfo: this.standIn(() =>
-              this.securityGroups.describeGroups(groupIds, accountOf(session)),
-            ).map(groupXml),
+            securityGroupInfo: this.securityGroups.describeGroups(groupIds, accountOf(session)).map(groupXml),
           });
         }
-        const rules = this.standIn(() =>
-          this.securityGroups.describeRules(
-            groupIds,
-            textList(fields.SecurityGroupRuleId),
-            accountOf(session),
-          ),
+        const rules = this.securityGroups.describeRules(
+          groupIds,
+          textList(fields.SecurityGroupRuleId),
+          accountOf(session),
         );
         return xml({ securityGroupRuleSet: rules.map(ruleXml) });
       }
@@ -325,12 +301,10 @@ export class LocalTargets {
     if (wire.operation === 'UpdateService') {
       const serviceArn = this.ecsServices.arnOf(String(body.service ?? ''), cluster, account, wire.region);
       await this.authorize(session, 'ecs:UpdateService', serviceArn, now);
-      const service = this.standIn(() =>
-        this.ecsServices.update(serviceArn, {
-          ...(typeof body.desiredCount === 'number' ? { desiredCount: body.desiredCount } : {}),
-          ...(typeof body.taskDefinition === 'string' ? { taskDefinition: body.taskDefinition } : {}),
-        }),
-      );
+      const service = this.ecsServices.update(serviceArn, {
+        ...(typeof body.desiredCount === 'number' ? { desiredCount: body.desiredCount } : {}),
+        ...(typeof body.taskDefinition === 'string' ? { taskDefinition: body.taskDefinition } : {}),
+      });
       return json({ service });
     }
     if (wire.operation === 'DescribeServices') {
@@ -487,7 +461,7 @@ export class LocalTargets {
           state: json(this.securityGroups.describeGroups([securityGroup])),
         };
       } catch (error) {
-        if (!(error instanceof StandInError)) throw error;
+        if (!(error instanceof TargetError)) throw error;
       }
     }
     if (service === 'ecs') {
@@ -498,16 +472,6 @@ export class LocalTargets {
       name: STAND_INS.recorder,
       state: json(this.recorder.calls().filter((call) => call.resource === action.resource)),
     };
-  }
-
-  /** Runs a stand-in step, turning its refusal into the target's protocol error. */
-  private standIn<T>(step: () => T): T {
-    try {
-      return step();
-    } catch (error) {
-      if (error instanceof StandInError) throw new TargetError(error.status, error.code, error.message);
-      throw error;
-    }
   }
 
   /** Where a local S3 object lives; the sample data is written here. */

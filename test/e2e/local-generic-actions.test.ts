@@ -243,6 +243,41 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
     expect(targets.ecsServices.describe([serviceArn]).services[0]?.desiredCount).toBe(5);
   });
 
+  it('answers a rule change on a group it does not hold with EC2’s own InvalidGroup.NotFound', async () => {
+    const missingArn = `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/sg-00000000000000000`;
+
+    const result = await localExecutor().run(
+      {
+        operation: operation('ec2:AuthorizeSecurityGroupIngress'),
+        resource: missingArn,
+        parameters: {
+          GroupId: 'sg-00000000000000000',
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '192.0.2.0/24' }] },
+          ],
+        },
+      },
+      sessionFor('ec2:AuthorizeSecurityGroupIngress', missingArn),
+    );
+
+    expect(result).toMatchObject({ ok: false, error: { name: 'InvalidGroup.NotFound' } });
+  });
+
+  it('answers a scale of a service it does not hold with ECS’s own ServiceNotFoundException', async () => {
+    const missingArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/web/absent`;
+
+    const result = await localExecutor().run(
+      {
+        operation: operation('ecs:UpdateService'),
+        resource: missingArn,
+        parameters: { cluster: 'web', service: 'absent', desiredCount: 1 },
+      },
+      sessionFor('ecs:UpdateService', missingArn),
+    );
+
+    expect(result).toMatchObject({ ok: false, error: { name: 'ServiceNotFoundException' } });
+  });
+
   it('shows the preview of a security group change and of an ECS scale from the stand-ins', async () => {
     const reader = new AwsPreviewReader({ defaultRegion: REGION, endpoint: gateway.url });
     const readSession = (operationName: string, resource: string, parameters: Record<string, unknown>) => {
