@@ -1,24 +1,18 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { signedSlackClick } from '../test/support/slack';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  auditLogTableDefinition,
-  idempotencyTableDefinition,
-  requestsTableDefinition,
-} from '../lambdas/adapters/tables';
 import { castBallot } from '../lambdas/app/decide';
 import { requestApproval } from '../lambdas/app/request-approval';
 import * as evaluate from '../lambdas/handlers/evaluate';
 import { decisionPath } from '../lambdas/handlers/decision-wiring';
 import { Runtime } from '../lambdas/handlers/runtime';
 import { bundleHandler, HANDLER_FILE, HANDLER_NODE_OPTIONS } from '../lib/handler-bundling';
-import { slackSignature } from '../lambdas/inbound/slack-signature';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local';
-import { httpApiEvent } from '../local/lambda-events';
+import { createTables, TABLES } from '../local/runtime';
 import { startRecordingHttpServer, type RecordingHttpServer } from '../test/support/recording-http-server';
 import { actionRequested, directoryConfig, evaluateTaskInput } from '../test/support/fixtures';
 import { percentile, type BenchResult } from './harness';
@@ -61,21 +55,11 @@ export async function run(): Promise<BenchResult[]> {
   const [slack, sfn, eventBridge, secretsManager, sqs] = servers;
   const dir = mkdtempSync(join(tmpdir(), 'slack-cold-ack-'));
   try {
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await Promise.all([
-      client.send(new CreateTableCommand(requestsTableDefinition('requests'))),
-      client.send(new CreateTableCommand(auditLogTableDefinition('audit'))),
-      client.send(new CreateTableCommand(idempotencyTableDefinition('idempotency'))),
-    ]);
-    client.destroy();
+    await createTables(dynamo.endpoint);
     const environment: Record<string, string> = {
-      REQUESTS_TABLE_NAME: 'requests',
-      AUDIT_TABLE_NAME: 'audit',
-      IDEMPOTENCY_TABLE_NAME: 'idempotency',
+      REQUESTS_TABLE_NAME: TABLES.requests,
+      AUDIT_TABLE_NAME: TABLES.audit,
+      IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
       EVENT_BUS_NAME: 'action-approvals',
       DIRECTORY_JSON: JSON.stringify(directoryConfig),
       SLACK_CHANNEL_ID: CHANNEL,
@@ -146,26 +130,8 @@ function jsonStandIn(
   }));
 }
 
-function signedClick(requestId: string, userId: string) {
-  const payload = {
-    type: 'block_actions',
-    user: { id: userId },
-    container: { type: 'message', message_ts: '1764000000.000100', channel_id: CHANNEL },
-    actions: [{ action_id: 'approve', value: requestId, type: 'button', action_ts: `${Date.now() / 1000}` }],
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return httpApiEvent({
-    routeKey: 'POST /slack/interactions',
-    headers: {
-      'x-slack-request-timestamp': timestamp,
-      'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
-    },
-    body,
-    sourceIp: '198.51.100.7',
-    userAgent: 'Slackbot',
-  });
-}
+const signedClick = (requestId: string, userId: string) =>
+  signedSlackClick({ requestId, userId, channel: CHANNEL, secret: SIGNING_SECRET });
 
 /**
  * Milliseconds from requiring `bundle` in a fresh Node process to its handler's answer to

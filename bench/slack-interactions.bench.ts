@@ -1,13 +1,7 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { signedSlackClick } from '../test/support/slack';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
 import { logger } from '../lambdas/adapters/logger';
-import { slackSignature } from '../lambdas/inbound/slack-signature';
-import {
-  auditLogTableDefinition,
-  idempotencyTableDefinition,
-  requestsTableDefinition,
-} from '../lambdas/adapters/tables';
 import { handler as evaluate } from '../lambdas/handlers/evaluate';
 import { requestApproval } from '../lambdas/app/request-approval';
 import { awsRuntime } from '../lambdas/handlers/runtime';
@@ -16,10 +10,11 @@ import { handler as voteWorker } from '../lambdas/handlers/slack-votes';
 import type { SQSEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb-local';
+import { createTables, TABLES } from '../local/runtime';
 import { startRecordingHttpServer } from '../test/support/recording-http-server';
 import { actionRequested, directoryConfig, evaluateTaskInput } from '../test/support/fixtures';
 import { percentile, type BenchResult } from './harness';
-import { httpApiEvent, lambdaContext as invocationContext } from '../local/lambda-events';
+import { lambdaContext as invocationContext } from '../local/lambda-events';
 
 const SIGNING_SECRET = 'bench-signing-secret';
 const CHANNEL = 'C0BENCH';
@@ -29,25 +24,15 @@ const WARM_UP_REQUESTS = 5;
 
 let clicks = 0;
 
-function signedClick(requestId: string, userId: string): APIGatewayProxyEventV2 {
+/** Every click gets an action_ts of its own: Slack's retries of one click share theirs. */
+function signedClick(requestId: string, userId: string) {
   clicks += 1;
-  const payload = {
-    type: 'block_actions',
-    user: { id: userId },
-    container: { type: 'message', message_ts: '1764000000.000100', channel_id: CHANNEL },
-    actions: [{ action_id: 'approve', value: requestId, type: 'button', action_ts: `1764000000.${clicks}` }],
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return httpApiEvent({
-    routeKey: 'POST /slack/interactions',
-    headers: {
-      'x-slack-request-timestamp': timestamp,
-      'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
-    },
-    body,
-    sourceIp: '198.51.100.7',
-    userAgent: 'Slackbot',
+  return signedSlackClick({
+    requestId,
+    userId,
+    channel: CHANNEL,
+    secret: SIGNING_SECRET,
+    actionTs: `1764000000.${clicks}`,
   });
 }
 
@@ -87,21 +72,11 @@ export async function run(): Promise<BenchResult[]> {
   const savedEnvironment = { ...process.env };
   const savedLogLevel = logger.getLevelName();
   try {
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await Promise.all([
-      client.send(new CreateTableCommand(requestsTableDefinition('requests'))),
-      client.send(new CreateTableCommand(auditLogTableDefinition('audit'))),
-      client.send(new CreateTableCommand(idempotencyTableDefinition('idempotency'))),
-    ]);
-    client.destroy();
+    await createTables(dynamo.endpoint);
     Object.assign(process.env, {
-      REQUESTS_TABLE_NAME: 'requests',
-      AUDIT_TABLE_NAME: 'audit',
-      IDEMPOTENCY_TABLE_NAME: 'idempotency',
+      REQUESTS_TABLE_NAME: TABLES.requests,
+      AUDIT_TABLE_NAME: TABLES.audit,
+      IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
       EVENT_BUS_NAME: 'action-approvals',
       DIRECTORY_JSON: JSON.stringify(directoryConfig),
       SLACK_CHANNEL_ID: CHANNEL,

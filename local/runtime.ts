@@ -422,7 +422,8 @@ export function localExecutionRoleFor(resource: string, roleClass: TargetRoleCla
   return roles[roleClass] ?? '';
 }
 
-async function createTables(endpoint: string): Promise<void> {
+/** Creates the Requests, AuditLog and idempotency tables (TABLES) in DynamoDB Local, unless they exist. */
+export async function createTables(endpoint: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
     for (const definition of [

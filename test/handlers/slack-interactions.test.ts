@@ -1,10 +1,9 @@
+import { signedSlackClick } from '../support/slack';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { slackSignature } from '../../lambdas/inbound/slack-signature';
 import { handler as evaluateHandler } from '../../lambdas/handlers/evaluate';
 import { requestApproval } from '../../lambdas/app/request-approval';
 import {
@@ -23,7 +22,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-local';
 import { createTestTables, type TestTables } from '../support/dynamodb';
 import { actionRequested, evaluateTaskInput, directoryConfig } from '../support/fixtures';
 import { startRecordingHttpServer, type RecordingHttpServer } from '../support/recording-http-server';
-import { httpApiEvent, lambdaContext as invocationContext } from '../../local/lambda-events';
+import { lambdaContext as invocationContext } from '../../local/lambda-events';
 import { captureOutput } from '../support/output';
 
 const evaluate = (event: unknown) => evaluateHandler(evaluateTaskInput(event));
@@ -43,34 +42,8 @@ const CHANNEL = 'C0APPROVALS';
 let lambdaContext = invocationContext('slack-interactions', 3_000);
 let workerContext = invocationContext('slack-votes', 30_000);
 
-function signedClick(requestId: string, userId: string, secret = SIGNING_SECRET): APIGatewayProxyEventV2 {
-  const payload = {
-    type: 'block_actions',
-    user: { id: userId, team_id: 'T0TEAM' },
-    container: { type: 'message', message_ts: '1764000000.000100', channel_id: CHANNEL },
-    actions: [
-      {
-        action_id: 'approve',
-        block_id: 'decision',
-        value: requestId,
-        type: 'button',
-        action_ts: `${Date.now() / 1000}`,
-      },
-    ],
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return httpApiEvent({
-    routeKey: 'POST /slack/interactions',
-    headers: {
-      'x-slack-request-timestamp': timestamp,
-      'x-slack-signature': slackSignature(secret, timestamp, body),
-    },
-    body,
-    sourceIp: '198.51.100.7',
-    userAgent: 'Slackbot',
-  });
-}
+const signedClick = (requestId: string, userId: string, secret = SIGNING_SECRET) =>
+  signedSlackClick({ requestId, userId, channel: CHANNEL, secret });
 
 describe('Handler: slack-interactions', () => {
   const savedEnvironment = { ...process.env };
