@@ -28,6 +28,41 @@ function operation(action: string): SdkOperation {
   return mapped.value;
 }
 
+/** A gateway over `targets`; its bus, task tokens, queues and KMS play no part in these tests. */
+async function startGateway(sts: LocalSts, targets: LocalTargets): Promise<LocalGateway> {
+  const gateway = new LocalGateway({
+    sts,
+    targets,
+    now: () => NOW,
+    bus: {} as LocalEventBus,
+    tokens: {} as TaskTokens,
+    queues: {} as LocalQueues,
+    kms: {} as LocalKms,
+  });
+  await gateway.start();
+  return gateway;
+}
+
+/** A session the local STS minted with `policy`, as the execute and evaluate steps mint theirs. */
+function mintedSession(sts: LocalSts, role: string, policy: string) {
+  return sts.assumeRole(
+    new URLSearchParams({
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/action-approvals/${role}`,
+      RoleSessionName: 'local-generic',
+      DurationSeconds: '900',
+      Policy: policy,
+    }),
+    NOW,
+  );
+}
+
+/** The session the execute step mints for exactly this action on this resource. */
+function executeSession(sts: LocalSts, action: string, resource: string, notAfter: string) {
+  const policy = buildSessionPolicy({ operation: action, resource, notAfter });
+  if (!policy.ok) throw new Error(policy.error.message);
+  return mintedSession(sts, 'action-approvals-generic-change', serializeSessionPolicy(policy.value));
+}
+
 describe('Local mode: a DynamoDB action outside the catalog runs for real against DynamoDB Local', () => {
   let tables: TestTables;
   let gateway: LocalGateway;
@@ -46,39 +81,16 @@ describe('Local mode: a DynamoDB action outside the catalog runs for real agains
       }),
     );
     const endpoint = process.env.DYNAMODB_LOCAL_ENDPOINT ?? '';
-    gateway = new LocalGateway({
+    gateway = await startGateway(
       sts,
-      targets: new LocalTargets(
-        sts,
-        new DynamoDbLocalTables(endpoint),
-        mkdtempSync(join(tmpdir(), 'local-generic-')),
-      ),
-      now: () => NOW,
-      // The other services of the gateway play no part here.
-      bus: {} as LocalEventBus,
-      tokens: {} as TaskTokens,
-      queues: {} as LocalQueues,
-      kms: {} as LocalKms,
-    });
-    await gateway.start();
+      new LocalTargets(sts, new DynamoDbLocalTables(endpoint), mkdtempSync(join(tmpdir(), 'local-generic-'))),
+    );
   });
 
   afterAll(() => gateway.stop());
 
-  /** A session the local STS minted, for exactly this call, as the execute step mints it. */
-  function sessionFor(action: string, resource: string) {
-    const policy = buildSessionPolicy({ operation: action, resource, notAfter: '2026-11-24T10:15:00Z' });
-    if (!policy.ok) throw new Error(policy.error.message);
-    return sts.assumeRole(
-      new URLSearchParams({
-        RoleArn: `arn:aws:iam::${ACCOUNT}:role/action-approvals/action-approvals-generic-change`,
-        RoleSessionName: 'local-generic',
-        DurationSeconds: '900',
-        Policy: serializeSessionPolicy(policy.value),
-      }),
-      NOW,
-    );
-  }
+  const sessionFor = (action: string, resource: string) =>
+    executeSession(sts, action, resource, '2026-11-24T10:15:00Z');
 
   it('writes the item the approved PutItem names, authorized by the simulator', async () => {
     const executor = new SdkCommandExecutor({ defaultRegion: 'us-east-1', endpoint: gateway.url });
@@ -138,33 +150,12 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
       account: ACCOUNT,
       region: REGION,
     });
-    gateway = new LocalGateway({
-      sts,
-      targets,
-      now: () => NOW,
-      bus: {} as LocalEventBus,
-      tokens: {} as TaskTokens,
-      queues: {} as LocalQueues,
-      kms: {} as LocalKms,
-    });
-    await gateway.start();
+    gateway = await startGateway(sts, targets);
   });
 
   afterAll(() => gateway.stop());
 
-  function sessionFor(action: string, resource: string) {
-    const policy = buildSessionPolicy({ operation: action, resource, notAfter: NOT_AFTER });
-    if (!policy.ok) throw new Error(policy.error.message);
-    return sts.assumeRole(
-      new URLSearchParams({
-        RoleArn: `arn:aws:iam::${ACCOUNT}:role/action-approvals/action-approvals-generic-change`,
-        RoleSessionName: 'local-stand-in',
-        DurationSeconds: '900',
-        Policy: serializeSessionPolicy(policy.value),
-      }),
-      NOW,
-    );
-  }
+  const sessionFor = (action: string, resource: string) => executeSession(sts, action, resource, NOT_AFTER);
 
   const localExecutor = () =>
     new SdkCommandExecutor({ defaultRegion: REGION, endpoint: gateway.url, acceptStandInAnswers: true });
@@ -280,18 +271,12 @@ describe('Local mode: other services answer from honest stand-ins, after the sim
 
   it('shows the preview of a security group change and of an ECS scale from the stand-ins', async () => {
     const reader = new AwsPreviewReader({ defaultRegion: REGION, endpoint: gateway.url });
-    const readSession = (operationName: string, resource: string, parameters: Record<string, unknown>) => {
-      const policy = previewReadPolicy(operationName, resource, parameters, NOT_AFTER);
-      return sts.assumeRole(
-        new URLSearchParams({
-          RoleArn: `arn:aws:iam::${ACCOUNT}:role/action-approvals/action-approvals-generic-read`,
-          RoleSessionName: 'local-preview',
-          DurationSeconds: '900',
-          Policy: JSON.stringify(policy),
-        }),
-        NOW,
+    const readSession = (operationName: string, resource: string, parameters: Record<string, unknown>) =>
+      mintedSession(
+        sts,
+        'action-approvals-generic-read',
+        JSON.stringify(previewReadPolicy(operationName, resource, parameters, NOT_AFTER)),
       );
-    };
     const sg = {
       operation: 'ec2:AuthorizeSecurityGroupEgress',
       resource: groupArn,
