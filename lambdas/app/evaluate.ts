@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { parseTaskInput } from './task-input';
 import type { AuditEvent } from '../core/audit';
 import { approvalCard, displayRefusal } from '../core/card';
 import { CatalogRefusal, planAction } from '../core/catalog';
@@ -57,13 +58,7 @@ export type EvaluateInput = z.infer<typeof evaluateInputSchema>;
 
 /** Reads the workflow's input to the Evaluate step; throws on a shape the workflow never sends. */
 export function parseEvaluateInput(input: unknown): EvaluateInput {
-  const parsed = evaluateInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new TypeError(
-      `evaluate input is malformed: ${parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ')}`,
-    );
-  }
-  return parsed.data;
+  return parseTaskInput('evaluate', evaluateInputSchema, input);
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseTaskInput } from './task-input';
 import { ConflictError, StaleWriteError } from './errors';
 import { approvers } from '../core/approval';
 import { appendRecords, type AuditEvent } from '../core/audit';
@@ -71,13 +72,7 @@ export type ExecuteInput = z.infer<typeof executeInputSchema>;
 
 /** Reads the workflow's input to the execute step; throws on a shape the workflow never sends. */
 export function parseExecuteInput(event: unknown): ExecuteInput {
-  const parsed = executeInputSchema.safeParse(event);
-  if (!parsed.success) {
-    throw new TypeError(
-      `execute input is malformed: ${parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ')}`,
-    );
-  }
-  return parsed.data;
+  return parseTaskInput('execute', executeInputSchema, event);
 }
 
 export interface ExecuteResult {
