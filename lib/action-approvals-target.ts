@@ -1,6 +1,7 @@
 import { BootstraplessSynthesizer, Stack, type StackProps, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { IAM_ROLE_ARN } from '../lambdas/core/identity';
 import { CEILINGS, type ExecutionRoleSettings, operationsOf } from './execution-roles';
 import { ROLE_PATH } from './handler-function';
 import { acknowledge } from './nag';
@@ -23,8 +24,6 @@ import {
 /** Every class of execution role a workload account can hold: the catalog's and the generic path's. */
 export type TargetRoleClass = ExecutionRoleClass;
 export const TARGET_ROLE_CLASSES: readonly TargetRoleClass[] = EXECUTION_ROLE_CLASSES;
-
-const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /** The fixed name of a class's role in every workload account, so the central account can name it. */
 export function targetRoleName(roleClass: TargetRoleClass): string {
@@ -151,7 +150,7 @@ export class ActionApprovalsTarget extends Construct {
 
 /** The trusted principals are role ARNs (or tokens that resolve to one), each trusted for one purpose. */
 function validateTrustedRoles(props: ActionApprovalsTargetProps): void {
-  const isRoleArn = (arn: string) => Token.isUnresolved(arn) || ROLE_ARN.test(arn);
+  const isRoleArn = (arn: string) => Token.isUnresolved(arn) || IAM_ROLE_ARN.test(arn);
   const problems = [
     ...(isRoleArn(props.executeRoleArn)
       ? []

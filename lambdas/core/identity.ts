@@ -1,3 +1,6 @@
+/** An IAM role's ARN, in any partition, with the characters IAM allows in a role's path and name. */
+export const IAM_ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
 /**
  * Whether two identity strings name the same principal. Case is ignored (e-mail addresses, AAD
  * object ids, IAM names all compare so), and an IAM role is the same principal as every session

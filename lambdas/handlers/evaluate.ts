@@ -1,5 +1,6 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import * as z from 'zod';
+import { jsonSetting, parseSettings, roleArnSetting } from './settings';
 import { IamDataReference } from '../adapters/iam-reference';
 import { loadPolicySources } from '../adapters/policy-files';
 import { AwsPreviewReader } from '../adapters/preview-reader';
@@ -30,25 +31,12 @@ export function maxApprovalTtlFrom(setting: string | undefined): number | undefi
   return Number(setting);
 }
 
-const ROLE_ARN = z
-  .string()
-  .regex(/^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
-
 const previewSettingsSchema = z.object({
   /** The preview role of this account (lib/preview-roles.ts); unset, cards show no preview. */
-  PREVIEW_ROLE_ARN: ROLE_ARN.optional(),
+  PREVIEW_ROLE_ARN: roleArnSetting.optional(),
   /** `{ "<account id>": "<preview role ARN>" }`: the workload accounts' preview roles. */
-  PREVIEW_TARGET_ACCOUNTS_JSON: z
-    .string()
-    .transform((text, context) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        context.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string().regex(/^\d{12}$/, 'must be an account id'), ROLE_ARN))
+  PREVIEW_TARGET_ACCOUNTS_JSON: jsonSetting
+    .pipe(z.record(z.string().regex(/^\d{12}$/, 'must be an account id'), roleArnSetting))
     .optional(),
   /** Set by Lambda; the region of IAM and of an ARN that names none. */
   AWS_REGION: z.string().min(1).optional(),
@@ -61,13 +49,10 @@ const previewSettingsSchema = z.object({
 export function readPreviewSettings(
   environment: Environment,
 ): { readonly roles: PreviewRoles; readonly region: string } | undefined {
-  const parsed = previewSettingsSchema.safeParse(environment);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`,
-    );
-  }
-  const { PREVIEW_ROLE_ARN, PREVIEW_TARGET_ACCOUNTS_JSON, AWS_REGION } = parsed.data;
+  const { PREVIEW_ROLE_ARN, PREVIEW_TARGET_ACCOUNTS_JSON, AWS_REGION } = parseSettings(
+    previewSettingsSchema,
+    environment,
+  );
   if (!PREVIEW_ROLE_ARN) return undefined;
   if (!AWS_REGION) throw new Error('invalid settings: AWS_REGION must be set to read previews');
   return {

@@ -1,6 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import * as z from 'zod';
+import { jsonSetting, parseSettings, roleArnSetting } from './settings';
 import { SdkActionExecutor } from '../adapters/executors';
 import { KmsSigner } from '../adapters/kms-signer';
 import { logger } from '../adapters/logger';
@@ -12,30 +13,19 @@ import { ROLE_CLASS } from '../core/catalog';
 import { GENERIC_ROLE_CLASS } from '../core/generic-roles';
 import { awsRuntime, builtOnFirstUse, instrumented, type Environment, type Runtime } from './runtime';
 
-const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
-
 const roleArns = z.partialRecord(
   z.enum([...Object.values(ROLE_CLASS), ...Object.values(GENERIC_ROLE_CLASS)]),
-  z.string().regex(ROLE_ARN, 'must be an IAM role ARN'),
+  roleArnSetting,
 );
-
-const json = z.string().transform((text, context) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    context.addIssue({ code: 'custom', message: 'is not JSON' });
-    return z.NEVER;
-  }
-});
 
 const executeSettingsSchema = z.object({
   /** `{ "<role class>": "<execution role ARN>" }`; a class left out cannot run. */
-  EXECUTION_ROLES_JSON: json.pipe(roleArns),
+  EXECUTION_ROLES_JSON: jsonSetting.pipe(roleArns),
   /**
    * `{ "<account id>": { "<role class>": "<role ARN in that account>" } }`: the workload accounts
    * whose resources run with their own execution roles (lib/action-approvals-target.ts).
    */
-  TARGET_ACCOUNTS_JSON: json
+  TARGET_ACCOUNTS_JSON: jsonSetting
     .pipe(z.record(z.string().regex(/^\d{12}$/, 'must be an account id'), roleArns))
     .optional(),
   /** The KMS key (ARN or alias ARN) that signs approval receipts. */
@@ -55,14 +45,8 @@ export interface ExecuteSettings {
 }
 
 export function readExecuteSettings(environment: Environment): ExecuteSettings {
-  const parsed = executeSettingsSchema.safeParse(environment);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`,
-    );
-  }
   const { EXECUTION_ROLES_JSON, TARGET_ACCOUNTS_JSON, RECEIPT_KEY_ID, AWS_REGION, ACTION_ENDPOINT_URL } =
-    parsed.data;
+    parseSettings(executeSettingsSchema, environment);
   return {
     executionRoles: EXECUTION_ROLES_JSON,
     ...(TARGET_ACCOUNTS_JSON ? { targetAccounts: TARGET_ACCOUNTS_JSON } : {}),
