@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { build, buildSync, type BuildOptions, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 
 /** The repository root: esbuild bundles from here, and the runtime files are copied out of it. */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -174,34 +174,51 @@ export function handlerBuildOptions(
 const entryOf = (bundle: HandlerBundle): string => join(HANDLERS_DIR, `${bundle.handler}.ts`);
 
 /**
+ * The bundle built in memory, and the client packages it shows imported both ways. Without such a
+ * package it is the bundle as deployed; with one, the bundle is built again with the package
+ * split (lazyClientCopies), which esbuild can do only asynchronously.
+ */
+function surveyBundle(bundle: HandlerBundle, outdir: string) {
+  const built = buildSync({ ...handlerBuildOptions(bundle, outdir), metafile: true, write: false });
+  return { built, split: clientsImportedBothWays(built.metafile, relative(PROJECT_ROOT, entryOf(bundle))) };
+}
+
+function writeOutputs(files: readonly OutputFile[]): void {
+  for (const file of files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.contents);
+  }
+}
+
+/**
  * Bundles one handler into `outdir` as it is deployed: the code, then the files it reads from
  * disk. Resolves to esbuild's account of what went into which file.
- *
- * The first build is kept in memory: it is the bundle, unless it shows a client package imported
- * both ways, and then the bundle is built again with that package split (lazyClientCopies).
  */
 export async function bundleHandler(bundle: HandlerBundle, outdir: string): Promise<Metafile> {
-  const first = await build({ ...handlerBuildOptions(bundle, outdir), metafile: true, write: false });
-  const split = clientsImportedBothWays(first.metafile, relative(PROJECT_ROOT, entryOf(bundle)));
-  let metafile = first.metafile;
+  const { built, split } = surveyBundle(bundle, outdir);
+  let metafile = built.metafile;
   if (split.size > 0) {
     ({ metafile } = await build({ ...handlerBuildOptions(bundle, outdir, split), metafile: true }));
   } else {
-    for (const file of first.outputFiles) {
-      mkdirSync(dirname(file.path), { recursive: true });
-      writeFileSync(file.path, file.contents);
-    }
+    writeOutputs(built.outputFiles);
   }
   copyRuntimeFiles(bundle, outdir);
   return metafile;
 }
 
 /**
- * bundleHandler for CDK's local bundling, which must finish before it returns: esbuild runs its
- * plugins only in its asynchronous API, so the bundle is built by a child process
- * (lib/bundle-handler.ts, run by tsx as the CDK app is) while this one waits.
+ * bundleHandler for CDK's local bundling, which must finish before it returns. A bundle that
+ * splits a client package is built by a child process (lib/bundle-handler.ts, run by tsx as the
+ * CDK app is) while this one waits, because esbuild runs plugins only asynchronously; any other
+ * is written from the in-memory build.
  */
 export function bundleHandlerSync(bundle: HandlerBundle, outdir: string): void {
+  const { built, split } = surveyBundle(bundle, outdir);
+  if (split.size === 0) {
+    writeOutputs(built.outputFiles);
+    copyRuntimeFiles(bundle, outdir);
+    return;
+  }
   const child = spawnSync(
     process.execPath,
     [require.resolve('tsx/cli'), join(__dirname, 'bundle-handler.ts'), JSON.stringify(bundle), outdir],
